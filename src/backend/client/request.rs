@@ -1,0 +1,341 @@
+//! A request in flight: streams the body (Content-Length or chunked), handles
+//! `Expect: 100-continue`, resends once on a fresh connection when a reused one turns out dead
+//! before any body byte went out, and reads the final response head.
+
+use std::time::Instant;
+
+use super::conn::{chunk_prefix, is_stale_io, Conn, HeadError, RawHead, EARLY_RESPONSE_WAIT};
+use super::error::{ClientError, Phase};
+use super::pool::ClientPool;
+use super::response::BackendResponse;
+use super::BodyLen;
+
+/// Interim (1xx) responses skipped before a final one; a backend looping on `102 Processing`
+/// is bounded by the head timeout anyway, this bounds the parsing work.
+pub const MAX_INTERIM_RESPONSES: usize = 16;
+
+/// Terminator of a chunked body without trailers.
+const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+/// The same, closing the previous chunk's data first.
+const CRLF_LAST_CHUNK: &[u8] = b"\r\n0\r\n\r\n";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expect {
+    /// No `Expect` header was sent, or the wait is over (100 received or timed out).
+    Settled,
+    /// `Expect: 100-continue` is out; the body waits for the backend's go-ahead.
+    Waiting,
+}
+
+/// A request whose head is queued or sent. Dropping it without [`finish`](Self::finish) has the
+/// effect of [`abort`](Self::abort).
+pub struct RequestInFlight {
+    pool: ClientPool,
+    /// `None` once the request failed: its connection is closed, the request is dead.
+    conn: Option<Conn>,
+    body: BodyLen,
+    /// Body payload bytes the socket accepted.
+    body_sent: u64,
+    head_flushed: bool,
+    /// The last chunk's data still needs its closing CRLF (written with the next size line).
+    chunk_crlf_pending: bool,
+    expect: Expect,
+    is_head: bool,
+    /// The one stale-connection retry was used.
+    retried: bool,
+    /// Some response (e.g. `100 Continue`) arrived on this connection, so it was not stale.
+    response_seen: bool,
+}
+
+impl RequestInFlight {
+    pub(crate) async fn begin(
+        pool: ClientPool,
+        conn: Conn,
+        body: BodyLen,
+        is_head: bool,
+        expect: bool,
+    ) -> Result<Self, ClientError> {
+        let mut req = RequestInFlight {
+            pool,
+            conn: Some(conn),
+            body,
+            body_sent: 0,
+            head_flushed: false,
+            chunk_crlf_pending: false,
+            expect: if expect {
+                Expect::Waiting
+            } else {
+                Expect::Settled
+            },
+            is_head,
+            retried: false,
+            response_seen: false,
+        };
+        if expect {
+            // The backend can only answer 100 (or reject) once it has the head.
+            req.send(&[], &[]).await?;
+        }
+        Ok(req)
+    }
+
+    /// Body payload bytes written so far.
+    pub fn body_sent(&self) -> u64 {
+        self.body_sent
+    }
+
+    /// Whether the request went out on a pooled connection (after any stale retry: the
+    /// connection now in use).
+    pub fn is_reused_connection(&self) -> bool {
+        self.conn.as_ref().is_some_and(|c| c.reused)
+    }
+
+    /// For `Expect: 100-continue`: waits for the backend's `100 Continue` (or proceeds after
+    /// `expect_continue_timeout`, as curl does). A final response instead comes back as
+    /// [`ClientError::EarlyResponse`]. Called by the first `write_body`; call it yourself to learn
+    /// the backend's verdict before reading the client's body. A no-op without `Expect`.
+    pub async fn wait_for_continue(&mut self) -> Result<(), ClientError> {
+        let mut deadline = Instant::now() + self.pool.inner.limits.expect_continue_timeout;
+        let mut interim = 0;
+        while self.expect == Expect::Waiting {
+            let conn = self.live_conn()?;
+            match conn.read_head(deadline).await {
+                Ok(h) if h.status == 100 => {
+                    self.response_seen = true;
+                    self.expect = Expect::Settled;
+                }
+                Ok(h) if h.status == 101 => return Err(self.fail_bad("unrequested 101 response")),
+                Ok(h) if h.status < 200 => {
+                    self.response_seen = true;
+                    interim += 1;
+                    if interim > MAX_INTERIM_RESPONSES {
+                        return Err(self.fail_bad("too many interim responses"));
+                    }
+                }
+                Ok(h) => return Err(self.early_response(h)),
+                Err(HeadError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    // The backend ignores Expect; send the body as if it had said 100.
+                    self.expect = Expect::Settled;
+                }
+                Err(e) if self.may_retry_stale(e.is_stale_connection()) => {
+                    self.reconnect().await?;
+                    self.send(&[], &[]).await?;
+                    deadline = Instant::now() + self.pool.inner.limits.expect_continue_timeout;
+                }
+                Err(e) => {
+                    self.conn = None;
+                    return Err(e.into_client_error(Phase::ResponseHead, false));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes body bytes: straight to the socket (or rustls), as one chunk when the body is
+    /// chunked. Never buffers beyond the connection's small write buffer.
+    pub async fn write_body(&mut self, data: &[u8]) -> Result<(), ClientError> {
+        if data.is_empty() {
+            // An empty chunk would end a chunked body.
+            return Ok(());
+        }
+        self.live_conn()?;
+        match self.body {
+            BodyLen::None => return Err(self.fail_usage("request was declared without a body")),
+            BodyLen::Length(n) => {
+                if self.body_sent.saturating_add(data.len() as u64) > n {
+                    return Err(self.fail_usage("body longer than its Content-Length"));
+                }
+            }
+            BodyLen::Chunked => {}
+        }
+        if self.expect == Expect::Waiting {
+            self.wait_for_continue().await?;
+        }
+        let mut framing = [0u8; 24];
+        let framing_len = if self.body == BodyLen::Chunked {
+            chunk_prefix(&mut framing, self.chunk_crlf_pending, data.len())
+        } else {
+            0
+        };
+        self.send(&framing[..framing_len], data).await?;
+        self.body_sent += data.len() as u64;
+        self.chunk_crlf_pending = self.body == BodyLen::Chunked;
+        Ok(())
+    }
+
+    /// Ends the body (the chunked terminator; a `Content-Length` body must be complete) and
+    /// reads the final response head, skipping interim responses.
+    pub async fn finish(mut self) -> Result<BackendResponse, ClientError> {
+        self.live_conn()?;
+        if let BodyLen::Length(n) = self.body {
+            if self.body_sent != n {
+                return Err(self.fail_usage("body shorter than its Content-Length"));
+            }
+        }
+        // Nothing was written, so there is no 100 to wait for: a backend that honours Expect
+        // answers 100 (skipped below) or its final status.
+        self.expect = Expect::Settled;
+        loop {
+            let end: &[u8] = match (self.body, self.chunk_crlf_pending) {
+                (BodyLen::Chunked, true) => CRLF_LAST_CHUNK,
+                (BodyLen::Chunked, false) => LAST_CHUNK,
+                _ => &[],
+            };
+            if !self.head_flushed || !end.is_empty() {
+                self.send(end, &[]).await?;
+            }
+            let deadline = Instant::now() + self.pool.inner.limits.response_head_timeout;
+            let mut interim = 0;
+            let failure = loop {
+                let conn = self.live_conn()?;
+                match conn.read_head(deadline).await {
+                    Ok(h) if h.status == 101 => {
+                        return Err(self.fail_bad("unrequested 101 response"))
+                    }
+                    Ok(h) if h.status < 200 => {
+                        self.response_seen = true;
+                        interim += 1;
+                        if interim > MAX_INTERIM_RESPONSES {
+                            return Err(self.fail_bad("too many interim responses"));
+                        }
+                    }
+                    Ok(h) => return Ok(self.into_response(h, false)),
+                    Err(e) => break e,
+                }
+            };
+            if self.may_retry_stale(failure.is_stale_connection()) {
+                self.reconnect().await?;
+                continue;
+            }
+            self.conn = None;
+            return Err(failure.into_client_error(Phase::ResponseHead, self.body_sent > 0));
+        }
+    }
+
+    /// Closes the connection without completing the body, so the backend sees a truncated
+    /// request and never commits a partial object.
+    pub fn abort(self) {
+        // Dropping the connection closes the socket (no TLS close_notify, no chunk terminator).
+        drop(self);
+    }
+
+    fn live_conn(&mut self) -> Result<&mut Conn, ClientError> {
+        self.conn
+            .as_mut()
+            .ok_or(ClientError::Usage("request already failed"))
+    }
+
+    /// Sends the pending head (if any), `prefix` framing and `data` payload, switching once to a
+    /// fresh connection when the reused one is found dead before any payload byte went out.
+    async fn send(&mut self, prefix: &[u8], data: &[u8]) -> Result<(), ClientError> {
+        let limit = self.pool.inner.limits.io_timeout;
+        loop {
+            let head_pending = !self.head_flushed;
+            let conn = self.live_conn()?;
+            match conn.send(head_pending, prefix, data, limit).await {
+                Ok(()) => {
+                    self.head_flushed = true;
+                    return Ok(());
+                }
+                Err(f) => {
+                    let sent = self.body_sent > 0 || f.payload_accepted > 0;
+                    if !sent && self.may_retry_stale(is_stale_io(&f.error)) {
+                        self.reconnect().await?;
+                        continue;
+                    }
+                    return Err(self.send_failed(f.error, sent).await);
+                }
+            }
+        }
+    }
+
+    /// The stale-connection rule: one retry, only on a reused connection that showed no sign
+    /// of life for this request, only before any body byte went out.
+    fn may_retry_stale(&self, stale_error: bool) -> bool {
+        stale_error
+            && !self.retried
+            && !self.response_seen
+            && self.body_sent == 0
+            && self.conn.as_ref().is_some_and(|c| c.reused)
+    }
+
+    async fn reconnect(&mut self) -> Result<(), ClientError> {
+        let Some(mut old) = self.conn.take() else {
+            return Err(ClientError::Usage("request already failed"));
+        };
+        let mut fresh = self.pool.connect(&old.target).await?;
+        fresh.adopt_request_head(&mut old);
+        self.conn = Some(fresh);
+        self.head_flushed = false;
+        self.retried = true;
+        self.pool.bump(|s| s.stale_retries += 1);
+        Ok(())
+    }
+
+    /// A body write failed: if the backend already answered (it rejected the request and
+    /// closed), return that answer; otherwise the I/O error. Either way the connection is done.
+    async fn send_failed(&mut self, error: std::io::Error, body_sent: bool) -> ClientError {
+        if error.kind() != std::io::ErrorKind::TimedOut && self.head_flushed {
+            if let Some(conn) = self.conn.as_mut() {
+                if let Ok(h) = conn.read_head(Instant::now() + EARLY_RESPONSE_WAIT).await {
+                    if h.status >= 200 {
+                        return self.early_response(h);
+                    }
+                }
+            }
+        }
+        self.conn = None;
+        ClientError::io(Phase::SendRequest, error, body_sent)
+    }
+
+    fn early_response(&mut self, head: RawHead) -> ClientError {
+        let body_sent = self.body_sent > 0;
+        let taken = RequestInFlight {
+            pool: self.pool.clone(),
+            conn: self.conn.take(),
+            ..*self
+        };
+        ClientError::EarlyResponse {
+            response: Box::new(taken.into_response(head, true)),
+            body_sent,
+        }
+    }
+
+    fn into_response(mut self, head: RawHead, early: bool) -> BackendResponse {
+        match self.conn.take() {
+            Some(conn) => BackendResponse::new(
+                self.pool.clone(),
+                conn,
+                head,
+                self.is_head,
+                self.body_sent > 0,
+                early,
+            ),
+            // Callers hold a live connection; keep the type total anyway.
+            None => BackendResponse::without_body(self.pool.clone(), head.status),
+        }
+    }
+
+    fn fail_usage(&mut self, reason: &'static str) -> ClientError {
+        self.conn = None;
+        ClientError::Usage(reason)
+    }
+
+    fn fail_bad(&mut self, reason: &'static str) -> ClientError {
+        self.conn = None;
+        ClientError::BadResponse {
+            reason,
+            body_sent: self.body_sent > 0,
+        }
+    }
+}
+
+impl std::fmt::Debug for RequestInFlight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestInFlight")
+            .field("target", &self.conn.as_ref().map(|c| &c.target))
+            .field("body", &self.body)
+            .field("body_sent", &self.body_sent)
+            .field("reused", &self.is_reused_connection())
+            .finish()
+    }
+}

@@ -1,0 +1,324 @@
+//! The catalog's data model: the records stored in each keyspace and the
+//! inputs and outcomes of catalog operations.
+//!
+//! These are plain values; their on-disk form lives in the private `codec` module.
+//! They derive serde so the admin API can render them (e.g. object locations)
+//! without a second set of types.
+
+use serde::{Deserialize, Serialize};
+
+/// State of one copy of an object on one backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CopyState {
+    /// The backend holds the complete, current body under `backend_key`.
+    Complete,
+    /// The copy exists but must not be served (e.g. it failed verification or a
+    /// newer write could not reach that backend); replication replaces it.
+    Stale,
+}
+
+/// One copy of an object body on a backend.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Copy {
+    /// Backend name as configured.
+    pub backend: String,
+    /// The object's key inside the backend's bucket.
+    pub backend_key: String,
+    /// Whether this copy may be served.
+    pub state: CopyState,
+}
+
+/// Everything the catalog knows about one object (one virtual bucket + key).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ObjectRecord {
+    /// Body length in bytes.
+    pub size: u64,
+    /// ETag as returned to clients, including the surrounding quotes.
+    pub etag: String,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// `Cache-Control`.
+    pub cache_control: Option<String>,
+    /// `Content-Disposition`.
+    pub content_disposition: Option<String>,
+    /// `Content-Encoding`.
+    pub content_encoding: Option<String>,
+    /// `Content-Language`.
+    pub content_language: Option<String>,
+    /// `Expires`, kept verbatim as the client sent it.
+    pub expires: Option<String>,
+    /// `x-amz-meta-*` pairs (name without the prefix, lower-cased by the caller).
+    pub user_metadata: Vec<(String, String)>,
+    /// Last-Modified, milliseconds since the Unix epoch.
+    pub last_modified_ms: i64,
+    /// Full-object checksum: (algorithm, base64 value), e.g. ("CRC32", "...").
+    pub checksum: Option<(String, String)>,
+    /// Number of parts when the object was created by a multipart upload.
+    pub parts_count: Option<u32>,
+    /// Version of this record, assigned by the writer thread from a persistent
+    /// counter; strictly increasing across all writes, never reused. The value a
+    /// caller passes to `put_object` is ignored.
+    pub generation: u64,
+    /// Backends holding a copy of the body.
+    pub copies: Vec<Copy>,
+}
+
+impl ObjectRecord {
+    /// The copy on `backend` under `backend_key`, if the record has it.
+    pub fn copy_at(&self, backend: &str, backend_key: &str) -> Option<&Copy> {
+        self.copies
+            .iter()
+            .find(|c| c.backend == backend && c.backend_key == backend_key)
+    }
+
+    /// Copies that may be served, in stored (preference) order.
+    pub fn complete_copies(&self) -> impl Iterator<Item = &Copy> {
+        self.copies
+            .iter()
+            .filter(|c| c.state == CopyState::Complete)
+    }
+}
+
+/// What a listing needs from an object: decoded without the rest of the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectSummary {
+    /// Body length in bytes.
+    pub size: u64,
+    /// ETag including quotes.
+    pub etag: String,
+    /// Last-Modified, milliseconds since the Unix epoch.
+    pub last_modified_ms: i64,
+}
+
+/// Bytes and objects stored on one backend, as far as the catalog knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BackendUsage {
+    /// Sum of the sizes of all copies on the backend.
+    pub bytes_used: u64,
+    /// Number of copies on the backend.
+    pub objects: u64,
+}
+
+/// Which durable queue an item belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum QueueKind {
+    /// Copies still to be made to reach the replication factor.
+    Replicate,
+    /// Backend objects that are no longer referenced and must be deleted.
+    Cleanup,
+}
+
+impl QueueKind {
+    /// The one-byte tag that leads this queue's keys (keeps each queue a
+    /// contiguous, id-ordered range).
+    pub(crate) fn tag(self) -> u8 {
+        match self {
+            QueueKind::Replicate => 1,
+            QueueKind::Cleanup => 2,
+        }
+    }
+
+    pub(crate) fn from_tag(tag: u8) -> Option<Self> {
+        match tag {
+            1 => Some(QueueKind::Replicate),
+            2 => Some(QueueKind::Cleanup),
+            _ => None,
+        }
+    }
+}
+
+/// Identity of a queued item: its queue and a sequence number that orders items
+/// by creation (from a persistent counter, so ids are never reused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct QueueId {
+    /// The queue holding the item.
+    pub kind: QueueKind,
+    /// Creation order within the database.
+    pub seq: u64,
+}
+
+/// A durable work intent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum QueueItem {
+    /// Make one more copy of `bucket/key`, if its record still has `generation`.
+    Replicate {
+        /// Virtual bucket.
+        bucket: String,
+        /// Object key.
+        key: String,
+        /// Generation of the record the copy is for.
+        generation: u64,
+    },
+    /// Delete `backend_key` on `backend`: it held a copy of a record
+    /// (`generation`) that was overwritten or deleted.
+    Cleanup {
+        /// Backend name.
+        backend: String,
+        /// Key inside the backend's bucket.
+        backend_key: String,
+        /// Generation of the record whose copy this was.
+        generation: u64,
+    },
+}
+
+impl QueueItem {
+    /// The queue this item belongs in.
+    pub fn kind(&self) -> QueueKind {
+        match self {
+            QueueItem::Replicate { .. } => QueueKind::Replicate,
+            QueueItem::Cleanup { .. } => QueueKind::Cleanup,
+        }
+    }
+}
+
+/// An in-progress multipart upload, passed through to one backend.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MultipartRecord {
+    /// Virtual bucket.
+    pub bucket: String,
+    /// Object key the upload will create.
+    pub key: String,
+    /// Upload id handed to the client (the orchestrator's own). Listings of a
+    /// bucket's uploads order by key, then by this id: ids that start with a
+    /// time or sequence component list in initiation order, as S3 does.
+    pub upload_id: String,
+    /// Backend the parts go to.
+    pub backend: String,
+    /// Key inside the backend's bucket.
+    pub backend_key: String,
+    /// The backend's own upload id.
+    pub backend_upload_id: String,
+    /// Initiation time, milliseconds since the Unix epoch.
+    pub initiated_ms: i64,
+    /// `Content-Type` for the final object.
+    pub content_type: Option<String>,
+    /// `Cache-Control` for the final object.
+    pub cache_control: Option<String>,
+    /// `Content-Disposition` for the final object.
+    pub content_disposition: Option<String>,
+    /// `Content-Encoding` for the final object.
+    pub content_encoding: Option<String>,
+    /// `Content-Language` for the final object.
+    pub content_language: Option<String>,
+    /// `Expires` for the final object.
+    pub expires: Option<String>,
+    /// Checksum algorithm the client declared at initiation (e.g. "CRC32").
+    pub checksum_algorithm: Option<String>,
+    /// `x-amz-meta-*` pairs for the final object.
+    pub user_metadata: Vec<(String, String)>,
+}
+
+/// A bucket created through the S3 API (as opposed to configured ones).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketRecord {
+    /// Bucket name.
+    pub name: String,
+    /// Access key of the credential that created it.
+    pub owner_access_key: String,
+    /// Creation time, milliseconds since the Unix epoch.
+    pub created_ms: i64,
+}
+
+/// Result of `put_object`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutOutcome {
+    /// Generation assigned to the new record.
+    pub generation: u64,
+    /// The record that was replaced, if any.
+    pub previous: Option<ObjectRecord>,
+}
+
+/// Result of `create_bucket`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum CreateBucketOutcome {
+    /// The bucket was created.
+    Created,
+    /// A bucket of that name exists; `owner` is its owner's access key (S3
+    /// answers `BucketAlreadyOwnedByYou` or `BucketAlreadyExists` from it).
+    AlreadyExists {
+        /// Owner's access key.
+        owner: String,
+    },
+}
+
+/// Result of `delete_bucket`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum DeleteBucketOutcome {
+    /// The bucket was removed; its record is returned.
+    Deleted(BucketRecord),
+    /// No such bucket.
+    NotFound,
+    /// The bucket still holds objects.
+    NotEmpty,
+}
+
+/// Result of `add_copy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum AddCopyOutcome {
+    /// The copy was added to (or, at the same backend + key, updated in) the record.
+    Added,
+    /// The object was deleted or overwritten since: the copy was not recorded
+    /// and, unless the current record uses the same backend + key, a cleanup for
+    /// it was queued in the same batch.
+    Superseded,
+}
+
+/// A `ListObjects` request against one bucket.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Only keys starting with this (empty: all keys).
+    pub prefix: String,
+    /// Roll keys up to the first occurrence of this string after the prefix.
+    /// Any non-empty string; an empty one means no delimiter, as in S3.
+    pub delimiter: Option<String>,
+    /// Exclusive start: only keys (and common prefixes) after this. V1 markers
+    /// and V2 continuation tokens map onto it. When it is itself a common
+    /// prefix of this query (ends at a delimiter), everything under it is skipped,
+    /// so feeding `next_start_after` back continues without repeating it.
+    pub start_after: Option<String>,
+    /// Page size; capped at [`crate::catalog::MAX_LIST_KEYS`].
+    pub max_keys: usize,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListPage {
+    /// Objects, in key order.
+    pub entries: Vec<(String, ObjectSummary)>,
+    /// Common prefixes, in order, each once.
+    pub common_prefixes: Vec<String>,
+    /// More keys or prefixes follow.
+    pub is_truncated: bool,
+    /// When truncated: the last key or prefix returned, to pass as `start_after`.
+    pub next_start_after: Option<String>,
+}
+
+/// A `ListMultipartUploads` request against one bucket.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MultipartQuery {
+    /// Only uploads whose key starts with this.
+    pub prefix: String,
+    /// Only uploads for keys after this one (or, with `upload_id_marker`, for
+    /// this key with a later upload id, then later keys).
+    pub key_marker: Option<String>,
+    /// See `key_marker`; ignored without it, as in S3.
+    pub upload_id_marker: Option<String>,
+    /// Page size; capped at [`crate::catalog::MAX_LIST_KEYS`].
+    pub max_uploads: usize,
+}
+
+/// One page of multipart uploads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MultipartPage {
+    /// Uploads ordered by key, then upload id.
+    pub uploads: Vec<MultipartRecord>,
+    /// More uploads follow.
+    pub is_truncated: bool,
+    /// When truncated: key of the last upload returned.
+    pub next_key_marker: Option<String>,
+    /// When truncated: upload id of the last upload returned.
+    pub next_upload_id_marker: Option<String>,
+}

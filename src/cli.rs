@@ -1,0 +1,91 @@
+//! The command line: `s3-orchestrator --config FILE` serves; subcommands validate a config.
+
+use crate::config::Config;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "s3-orchestrator",
+    version,
+    about = "One S3 endpoint in front of several S3-compatible providers"
+)]
+pub struct Cli {
+    /// Config file (YAML).
+    #[arg(long, short = 'c', global = true, default_value = "config.yaml")]
+    pub config: PathBuf,
+    /// Log filter (error, warn, info, debug, trace, or a tracing filter); overrides RUST_LOG.
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve S3 (the default when no subcommand is given).
+    Serve,
+    /// Check a config file and exit non-zero with the reason if it is invalid.
+    Validate,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.as_ref().unwrap_or(&Command::Serve) {
+        Command::Validate => match Config::load(&cli.config) {
+            Ok(cfg) => {
+                println!(
+                    "{}: ok ({} backends, {} buckets, replication factor {})",
+                    cli.config.display(),
+                    cfg.backends.len(),
+                    cfg.buckets.len(),
+                    cfg.replication.factor
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Serve => {
+            crate::logging::init(cli.log_level.as_deref());
+            let cfg = match Config::load(&cli.config) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match serve(cfg) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %e, "fatal");
+                    eprintln!("s3-orchestrator: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+/// Runs until SIGTERM or SIGINT, then shuts down gracefully.
+pub fn serve(cfg: Config) -> std::io::Result<()> {
+    let running = crate::run(cfg)?;
+    let shutdown = running.shutdown.clone();
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+    ])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                tracing::info!(signal = sig, "shutting down");
+                shutdown.trigger();
+            }
+        })?;
+    running.join();
+    Ok(())
+}

@@ -1,0 +1,364 @@
+//! The typed, validated configuration: what the rest of the program reads.
+//!
+//! Every value here has passed [`crate::config::validate`], so users of these types need not re-check
+//! names, ranges or URLs. Defaults live here too (the `Default` impls and the `DEFAULT_*` constants),
+//! so the documentation of a key and its default sit next to each other. Secrets are wrapped in
+//! [`Secret`], whose `Debug` prints `***`, so `{:?}` of a whole [`Config`] is safe to log.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default S3 listener: all interfaces, port 9000 (the Go s3-orchestrator's `listen_addr` and the port
+/// the user's guide points clients at).
+pub const DEFAULT_LISTEN_ADDR: SocketAddr =
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 9000);
+
+/// Default control-plane listener (metrics, admin API, dashboard): loopback only, so the admin API is
+/// never exposed by accident; port 9001 as in the Go project's example for its metrics listener.
+pub const DEFAULT_ADMIN_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9001);
+
+/// Default backend signing region, the one S3 itself assumes when none is given.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// Default directory of the fjall catalog, relative to the working directory.
+pub const DEFAULT_CATALOG_PATH: &str = "./data/catalog";
+
+/// Default `replication.unhealthy_threshold` (the user's guide: "default: 10 minutes"): long enough that
+/// a provider's short blip does not trigger a full re-copy, short enough that redundancy returns within
+/// the hour.
+pub const DEFAULT_UNHEALTHY_THRESHOLD: Duration = Duration::from_secs(10 * 60);
+
+/// Default `replication.factor`: one copy, i.e. no replication.
+pub const DEFAULT_REPLICATION_FACTOR: usize = 1;
+
+/// Upper bound for `server.shards`. One shard per core; more than this many cores is beyond what the
+/// per-shard pools and the merge of per-shard statistics were sized for.
+pub const MAX_SHARDS: usize = 256;
+
+/// A secret string (a secret access key). `Debug` prints `***`; there is no `Display`, so the only way
+/// to the text is the explicit [`Secret::expose`].
+///
+/// `PartialEq` is an ordinary comparison, meant for comparing configurations (reload); request
+/// authentication must compare signatures in constant time, not secrets with `==`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(text: impl Into<String>) -> Self {
+        Secret(text.into())
+    }
+
+    /// The secret text, for signing. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// How new objects pick their first backend (`routing_strategy`).
+    pub routing_strategy: RoutingStrategy,
+    /// The providers behind the orchestrator (`backends`), in file order; never empty.
+    pub backends: Vec<BackendConfig>,
+    /// Copies per object and when to replace copies on a dead backend (`replication`).
+    pub replication: ReplicationConfig,
+    /// Per-backend circuit breakers (`backend_circuit_breaker`).
+    pub backend_circuit_breaker: CircuitBreakerConfig,
+    /// The virtual buckets clients see (`buckets`), in file order; never empty.
+    pub buckets: Vec<BucketConfig>,
+    /// Listeners and sharding (`server`).
+    pub server: ServerConfig,
+    /// Where the catalog lives (`catalog`).
+    pub catalog: CatalogConfig,
+}
+
+impl Config {
+    /// The backend with this name.
+    pub fn backend(&self, name: &str) -> Option<&BackendConfig> {
+        self.backends.iter().find(|b| b.name == name)
+    }
+
+    /// The virtual bucket with this name.
+    pub fn bucket(&self, name: &str) -> Option<&BucketConfig> {
+        self.buckets.iter().find(|b| b.name == name)
+    }
+}
+
+/// `routing_strategy`: where a new object's first copy goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RoutingStrategy {
+    /// `spread` (default): the backend with the lowest utilisation, keeping usage balanced.
+    #[default]
+    Spread,
+    /// `pack`: the first backend in file order that has room, overflowing to the next.
+    Pack,
+}
+
+impl RoutingStrategy {
+    /// The word used in the configuration file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoutingStrategy::Spread => "spread",
+            RoutingStrategy::Pack => "pack",
+        }
+    }
+}
+
+/// One entry of `backends`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendConfig {
+    /// Unique name, used in metrics labels, logs and the catalog.
+    pub name: String,
+    /// An S3-compatible provider or a local directory.
+    pub kind: BackendKind,
+    /// `quota_bytes`: most bytes this backend may hold; `None` = unlimited (absent, or `0` as in the
+    /// Go project).
+    pub quota_bytes: Option<u64>,
+}
+
+/// What a backend is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendKind {
+    /// An S3-compatible provider (`endpoint:`).
+    S3 {
+        /// Parsed `endpoint` URL.
+        endpoint: Endpoint,
+        /// Signing region (`region`, default [`DEFAULT_REGION`]).
+        region: String,
+        /// The provider-side bucket all objects go into (`bucket`).
+        bucket: String,
+        /// The provider credential (`access_key_id`).
+        access_key_id: String,
+        /// The provider credential (`secret_access_key`).
+        secret_access_key: Secret,
+        /// `force_path_style` (default `true`): `https://host/bucket/key` rather than
+        /// `https://bucket.host/key`. Most non-AWS providers want path style.
+        path_style: bool,
+    },
+    /// A directory on this machine (`path:`), for running without any cloud account.
+    Local {
+        /// The directory; relative paths are relative to the working directory.
+        path: PathBuf,
+    },
+}
+
+/// A parsed `http://` or `https://` endpoint URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `true` for `https://`.
+    pub scheme_https: bool,
+    /// Host name (lowercased) or IP address; IPv6 without brackets.
+    pub host: String,
+    /// Port, the scheme's default (80/443) when the URL has none.
+    pub port: u16,
+    /// Path prefix without a trailing slash (`""` when none), e.g. `/s3` for a provider mounted below
+    /// a path.
+    pub base_path: String,
+}
+
+impl Endpoint {
+    /// The scheme's default port.
+    pub fn default_port(&self) -> u16 {
+        if self.scheme_https {
+            443
+        } else {
+            80
+        }
+    }
+
+    /// The `Host` header value: brackets around IPv6, the port only when it is not the default (as
+    /// HTTP clients and SigV4 signers expect).
+    pub fn authority(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        if self.port == self.default_port() {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.scheme_https { "https" } else { "http" };
+        write!(f, "{scheme}://{}{}", self.authority(), self.base_path)
+    }
+}
+
+/// `replication`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicationConfig {
+    /// `factor`: copies per object, between 1 and the number of backends.
+    pub factor: usize,
+    /// `unhealthy_threshold`: how long a backend's breaker must stay open before its copies are
+    /// replaced elsewhere.
+    pub unhealthy_threshold: Duration,
+}
+
+impl Default for ReplicationConfig {
+    fn default() -> Self {
+        ReplicationConfig {
+            factor: DEFAULT_REPLICATION_FACTOR,
+            unhealthy_threshold: DEFAULT_UNHEALTHY_THRESHOLD,
+        }
+    }
+}
+
+/// `backend_circuit_breaker`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CircuitBreakerConfig {
+    /// `enabled` (default `false`): track backend health and skip backends that keep failing. Needed
+    /// for replacement copies after `replication.unhealthy_threshold`.
+    pub enabled: bool,
+}
+
+/// One entry of `buckets`: a virtual bucket clients see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketConfig {
+    /// A valid S3 bucket name, unique among the virtual buckets.
+    pub name: String,
+    /// The client credentials allowed on this bucket; never empty.
+    pub credentials: Vec<CredentialConfig>,
+}
+
+/// One client credential of a virtual bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialConfig {
+    /// `access_key_id`. The same id may appear under several buckets, always with the same secret.
+    pub access_key_id: String,
+    /// `secret_access_key`.
+    pub secret_access_key: Secret,
+}
+
+/// `server`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// `listen_addr`: the S3 listener (default [`DEFAULT_LISTEN_ADDR`]).
+    pub listen_addr: SocketAddr,
+    /// `admin_addr`: metrics, admin API and dashboard (default [`DEFAULT_ADMIN_ADDR`]).
+    pub admin_addr: SocketAddr,
+    /// `shards`: executors serving requests; `0` (default) = one per core. At most [`MAX_SHARDS`].
+    pub shards: usize,
+    /// `domain`: when set, `bucket.<domain>` Host headers address buckets (virtual-hosted style).
+    /// Lowercase, without a trailing dot.
+    pub domain: Option<String>,
+    /// `tls`: serve HTTPS on `listen_addr` instead of plain HTTP.
+    pub tls: Option<TlsConfig>,
+}
+
+impl ServerConfig {
+    /// The number of shards to start: `shards`, or the number of cores when it is `0`, capped at
+    /// [`MAX_SHARDS`].
+    pub fn shard_count(&self) -> usize {
+        let n = if self.shards == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            self.shards
+        };
+        n.clamp(1, MAX_SHARDS)
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen_addr: DEFAULT_LISTEN_ADDR,
+            admin_addr: DEFAULT_ADMIN_ADDR,
+            shards: 0,
+            domain: None,
+            tls: None,
+        }
+    }
+}
+
+/// `server.tls`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// `cert_file`: PEM certificate chain.
+    pub cert_file: PathBuf,
+    /// `key_file`: PEM private key.
+    pub key_file: PathBuf,
+}
+
+/// `catalog`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogConfig {
+    /// `path`: directory of the fjall database (default [`DEFAULT_CATALOG_PATH`]).
+    pub path: PathBuf,
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        CatalogConfig {
+            path: PathBuf::from(DEFAULT_CATALOG_PATH),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let s = Secret::new("wJalrXUtnFEMI");
+        assert_eq!(format!("{s:?}"), "***");
+        assert_eq!(s.expose(), "wJalrXUtnFEMI");
+    }
+
+    #[test]
+    fn endpoint_authority_and_display() {
+        let mut e = Endpoint {
+            scheme_https: true,
+            host: "s3.example.com".into(),
+            port: 443,
+            base_path: String::new(),
+        };
+        assert_eq!(e.authority(), "s3.example.com");
+        assert_eq!(e.to_string(), "https://s3.example.com");
+        e.port = 8443;
+        e.base_path = "/s3".into();
+        assert_eq!(e.authority(), "s3.example.com:8443");
+        assert_eq!(e.to_string(), "https://s3.example.com:8443/s3");
+        let v6 = Endpoint {
+            scheme_https: false,
+            host: "::1".into(),
+            port: 9000,
+            base_path: String::new(),
+        };
+        assert_eq!(v6.authority(), "[::1]:9000");
+        assert_eq!(v6.default_port(), 80);
+    }
+
+    #[test]
+    fn shard_count_is_bounded() {
+        let mut s = ServerConfig::default();
+        assert!(s.shard_count() >= 1);
+        s.shards = 3;
+        assert_eq!(s.shard_count(), 3);
+        s.shards = MAX_SHARDS + 10;
+        assert_eq!(s.shard_count(), MAX_SHARDS);
+    }
+
+    #[test]
+    fn strategy_words() {
+        assert_eq!(RoutingStrategy::default(), RoutingStrategy::Spread);
+        assert_eq!(RoutingStrategy::Pack.as_str(), "pack");
+        assert_eq!(RoutingStrategy::Spread.as_str(), "spread");
+    }
+}

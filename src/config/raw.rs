@@ -1,0 +1,220 @@
+//! The shape of the YAML file as serde sees it, before validation.
+//!
+//! Every struct refuses unknown keys (`deny_unknown_fields`), so a typo such as `quota_byte` is an
+//! error with its line rather than a silently ignored setting. Every leaf is an `Option<Scalar>`: serde
+//! checks only the structure (which keys, mapping or list or scalar), and `validate.rs` converts the
+//! scalars after `${VAR}` expansion, so that `quota_bytes: ${QUOTA}` works as well as a literal number
+//! and every value error is reported the same way. None of these types derive `Debug`: they hold
+//! secrets as plain strings.
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+use std::fmt;
+
+/// A YAML scalar as written, before expansion and conversion.
+#[derive(Clone, PartialEq)]
+pub enum Scalar {
+    /// A string (plain or quoted). The only form `${VAR}` expansion applies to.
+    Str(String),
+    /// An integer (a plain scalar such as `10737418240` or `-5`).
+    Int(i128),
+    /// A floating-point number (a plain scalar such as `1.5`).
+    Float(f64),
+    /// `true` or `false`.
+    Bool(bool),
+    /// The key is written without a value (`key:`, `key: ~`, `key: null`).
+    Null,
+}
+
+impl Scalar {
+    /// Written without a value.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Scalar::Null)
+    }
+
+    /// What the value is, for "expected X, found Y" messages. Quotes the value except for strings,
+    /// which may be secrets.
+    pub fn describe(&self) -> String {
+        match self {
+            Scalar::Str(_) => "a string".to_owned(),
+            Scalar::Int(i) => format!("the integer `{i}`"),
+            Scalar::Float(x) => format!("the number `{x}`"),
+            Scalar::Bool(b) => format!("the boolean `{b}`"),
+            Scalar::Null => "no value".to_owned(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl Visitor<'_> for ScalarVisitor {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a single value (string, number or boolean)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Str(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+                Ok(Scalar::Str(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Int(i128::from(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar::Int(i128::from(v)))
+            }
+            fn visit_i128<E: de::Error>(self, v: i128) -> Result<Scalar, E> {
+                Ok(Scalar::Int(v))
+            }
+            fn visit_u128<E: de::Error>(self, v: u128) -> Result<Scalar, E> {
+                i128::try_from(v)
+                    .map(Scalar::Int)
+                    .map_err(|_| E::custom("integer is too large"))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar::Float(v))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Null)
+            }
+        }
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// Field deserializer keeping "written without a value" (`Some(Scalar::Null)`) apart from "not
+/// written" (`None`, via `#[serde(default)]`); plain `Option` would turn both into `None`.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Scalar>, D::Error> {
+    Scalar::deserialize(deserializer).map(Some)
+}
+
+/// The whole file.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, expecting = "a mapping of configuration sections")]
+pub struct RawConfig {
+    #[serde(default, deserialize_with = "present")]
+    pub routing_strategy: Option<Scalar>,
+    pub backends: Option<Vec<RawBackend>>,
+    pub replication: Option<RawReplication>,
+    pub backend_circuit_breaker: Option<RawCircuitBreaker>,
+    pub buckets: Option<Vec<RawBucket>>,
+    pub server: Option<RawServer>,
+    pub catalog: Option<RawCatalog>,
+}
+
+/// One entry of `backends`: S3 keys, or `path` for a local directory.
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a backend mapping (name, endpoint, ...)"
+)]
+pub struct RawBackend {
+    #[serde(default, deserialize_with = "present")]
+    pub name: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub endpoint: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub path: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub region: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub bucket: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub access_key_id: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub secret_access_key: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub force_path_style: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub quota_bytes: Option<Scalar>,
+}
+
+/// `replication`.
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping (factor, unhealthy_threshold)"
+)]
+pub struct RawReplication {
+    #[serde(default, deserialize_with = "present")]
+    pub factor: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub unhealthy_threshold: Option<Scalar>,
+}
+
+/// `backend_circuit_breaker`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping (enabled)")]
+pub struct RawCircuitBreaker {
+    #[serde(default, deserialize_with = "present")]
+    pub enabled: Option<Scalar>,
+}
+
+/// One entry of `buckets`.
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a bucket mapping (name, credentials)"
+)]
+pub struct RawBucket {
+    #[serde(default, deserialize_with = "present")]
+    pub name: Option<Scalar>,
+    pub credentials: Option<Vec<RawCredential>>,
+}
+
+/// One entry of `buckets[].credentials`.
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a credential mapping (access_key_id, secret_access_key)"
+)]
+pub struct RawCredential {
+    #[serde(default, deserialize_with = "present")]
+    pub access_key_id: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub secret_access_key: Option<Scalar>,
+}
+
+/// `server`.
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping (listen_addr, admin_addr, shards, domain, tls)"
+)]
+pub struct RawServer {
+    #[serde(default, deserialize_with = "present")]
+    pub listen_addr: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub admin_addr: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub shards: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub domain: Option<Scalar>,
+    pub tls: Option<RawTls>,
+}
+
+/// `server.tls`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping (cert_file, key_file)")]
+pub struct RawTls {
+    #[serde(default, deserialize_with = "present")]
+    pub cert_file: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub key_file: Option<Scalar>,
+}
+
+/// `catalog`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping (path)")]
+pub struct RawCatalog {
+    #[serde(default, deserialize_with = "present")]
+    pub path: Option<Scalar>,
+}

@@ -1,0 +1,878 @@
+//! `Transfer-Encoding: chunked` (RFC 9112 §7.1), sans-IO.
+//!
+//! [`ChunkedDecoder`] decodes a chunked request body incrementally and
+//! zero-copy: [`ChunkedDecoder::decode`] returns chunk data as a slice of the
+//! caller's input, so body bytes are never copied here. It is a byte-wise
+//! state machine over the framing (size lines, CRLFs, trailers), so the
+//! output is identical however the input is split across reads and no line
+//! buffer is needed for size lines; only the trailer section, which must be
+//! kept for the caller, is copied into a reused, bounded buffer.
+//!
+//! Strictness (each a 400): non-hex or overflowing sizes, whitespace after
+//! the size not followed by an extension, bare CR or LF, missing CRLF after
+//! chunk data, over-long size lines, oversized or malformed trailers.
+//!
+//! For responses, [`ChunkHeader`] formats a chunk-size line on the stack and
+//! [`encode_chunk`] / [`LAST_CHUNK`] complete the encoding.
+
+use super::limits::{MAX_CHUNK_LINE_BYTES, MAX_TRAILER_BYTES, MAX_TRAILER_HEADERS};
+use super::HttpError;
+
+/// One step of decoding: `consumed` input bytes were used (always > 0 for
+/// non-empty input unless the body was already complete); `data` is body
+/// bytes borrowed from the input (possibly empty); `done` means the body and
+/// its trailer section are complete: bytes after `consumed` belong to the
+/// next request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decoded<'a> {
+    /// Input bytes used by this step (framing plus `data`).
+    pub consumed: usize,
+    /// Decoded body bytes, a subslice of the input.
+    pub data: &'a [u8],
+    /// The last chunk and the trailer section have been read.
+    pub done: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Reading the hex chunk size.
+    Size,
+    /// After the size, whitespace seen: only more whitespace or ';' may follow.
+    ExtBws,
+    /// Inside chunk extensions (ignored) until CR.
+    Ext,
+    /// CR of the size line seen, LF expected.
+    SizeLf,
+    /// Chunk data remaining.
+    Data(u64),
+    /// Chunk data done, CR expected.
+    DataCr,
+    /// CR after chunk data seen, LF expected.
+    DataLf,
+    /// At the start of a trailer line (or of the final empty line).
+    TrailerStart,
+    /// Inside a trailer field line.
+    TrailerLine,
+    /// CR of a trailer field line seen, LF expected.
+    TrailerLf,
+    /// CR of the final empty line seen, LF expected.
+    EndLf,
+    /// Body complete.
+    Done,
+    /// Framing error; sticky.
+    Failed(HttpError),
+}
+
+/// A trailer field: byte ranges of name and value within `trailer`.
+#[derive(Debug, Clone, Copy)]
+struct TrailerField {
+    name: (usize, usize),
+    value: (usize, usize),
+}
+
+/// Incremental, zero-copy decoder of a chunked body; reusable via
+/// [`reset`](Self::reset).
+#[derive(Debug)]
+pub struct ChunkedDecoder {
+    state: State,
+    /// Chunk size being accumulated.
+    size: u64,
+    /// Hex digits seen in the current size.
+    digits: usize,
+    /// Bytes of the current size line so far (without CRLF).
+    line_len: usize,
+    /// Total body bytes returned so far.
+    body_len: u64,
+    /// Raw trailer field lines, each with its CRLF (reused).
+    trailer: Vec<u8>,
+    fields: Vec<TrailerField>,
+}
+
+impl Default for ChunkedDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ChunkedDecoder {
+    /// A decoder at the start of a body.
+    pub fn new() -> Self {
+        Self {
+            state: State::Size,
+            size: 0,
+            digits: 0,
+            line_len: 0,
+            body_len: 0,
+            trailer: Vec::new(),
+            fields: Vec::new(),
+        }
+    }
+
+    /// Prepares for a new body, keeping the trailer buffers' capacity.
+    pub fn reset(&mut self) {
+        self.state = State::Size;
+        self.size = 0;
+        self.digits = 0;
+        self.line_len = 0;
+        self.body_len = 0;
+        self.trailer.clear();
+        self.fields.clear();
+    }
+
+    /// Decodes from `input`. Call again with `input[consumed..]` (plus any
+    /// newly read bytes) until `done`. Running out of input is normal: the
+    /// step then consumes everything and returns no data. Errors are sticky.
+    pub fn decode<'a>(&mut self, input: &'a [u8]) -> Result<Decoded<'a>, HttpError> {
+        let mut i = 0;
+        loop {
+            match self.state {
+                State::Done => {
+                    return Ok(Decoded {
+                        consumed: i,
+                        data: &[],
+                        done: true,
+                    })
+                }
+                State::Failed(e) => return Err(e),
+                State::Data(remaining) => {
+                    let avail = &input[i..];
+                    if avail.is_empty() {
+                        break;
+                    }
+                    // min() with a usize-sized value, so the cast is lossless.
+                    let n = remaining.min(avail.len() as u64) as usize;
+                    let left = remaining - n as u64;
+                    self.state = if left == 0 {
+                        State::DataCr
+                    } else {
+                        State::Data(left)
+                    };
+                    self.body_len = self.body_len.saturating_add(n as u64);
+                    return Ok(Decoded {
+                        consumed: i + n,
+                        data: &avail[..n],
+                        done: false,
+                    });
+                }
+                _ => {
+                    let Some(&b) = input.get(i) else { break };
+                    i += 1;
+                    if let Err(e) = self.step(b) {
+                        self.state = State::Failed(e);
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Ok(Decoded {
+            consumed: i,
+            data: &[],
+            done: false,
+        })
+    }
+
+    /// Advances the framing state machine by one byte (never in `Data`).
+    fn step(&mut self, b: u8) -> Result<(), HttpError> {
+        match self.state {
+            State::Size => {
+                if let Some(d) = hex_value(b) {
+                    self.size = self
+                        .size
+                        .checked_mul(16)
+                        .map(|s| s | u64::from(d))
+                        .ok_or(HttpError::bad_request("chunk size overflow"))?;
+                    self.digits += 1;
+                    return self.count_line_byte();
+                }
+                if self.digits == 0 {
+                    return Err(HttpError::bad_request("invalid chunk size"));
+                }
+                match b {
+                    b'\r' => self.state = State::SizeLf,
+                    b';' => self.state = State::Ext,
+                    b' ' | b'\t' => self.state = State::ExtBws,
+                    _ => return Err(HttpError::bad_request("invalid chunk size")),
+                }
+                self.count_line_byte_unless_cr(b)?;
+            }
+            State::ExtBws => {
+                match b {
+                    b' ' | b'\t' => {}
+                    b';' => self.state = State::Ext,
+                    _ => return Err(HttpError::bad_request("invalid chunk extension")),
+                }
+                self.count_line_byte()?;
+            }
+            State::Ext => match b {
+                b'\r' => self.state = State::SizeLf,
+                // Extensions are ignored, but control bytes are not tolerated.
+                b'\t' | 0x20..=0x7e | 0x80..=0xff => self.count_line_byte()?,
+                _ => return Err(HttpError::bad_request("invalid chunk extension")),
+            },
+            State::SizeLf => {
+                if b != b'\n' {
+                    return Err(HttpError::bad_request("chunk size line without CRLF"));
+                }
+                self.state = if self.size == 0 {
+                    State::TrailerStart
+                } else {
+                    State::Data(self.size)
+                };
+                self.size = 0;
+                self.digits = 0;
+                self.line_len = 0;
+            }
+            State::DataCr => {
+                if b != b'\r' {
+                    return Err(HttpError::bad_request("chunk data without CRLF"));
+                }
+                self.state = State::DataLf;
+            }
+            State::DataLf => {
+                if b != b'\n' {
+                    return Err(HttpError::bad_request("chunk data without CRLF"));
+                }
+                self.state = State::Size;
+            }
+            State::TrailerStart => {
+                if b == b'\r' {
+                    self.state = State::EndLf;
+                } else {
+                    check_trailer_byte(b)?;
+                    self.push_trailer(b)?;
+                    self.state = State::TrailerLine;
+                }
+            }
+            State::TrailerLine => {
+                check_trailer_byte(b)?;
+                self.push_trailer(b)?;
+                if b == b'\r' {
+                    self.state = State::TrailerLf;
+                }
+            }
+            State::TrailerLf => {
+                if b != b'\n' {
+                    return Err(HttpError::bad_request("bare CR in trailer"));
+                }
+                self.push_trailer(b)?;
+                self.state = State::TrailerStart;
+            }
+            State::EndLf => {
+                if b != b'\n' {
+                    return Err(HttpError::bad_request("bare CR in trailer"));
+                }
+                self.parse_trailer()?;
+                self.state = State::Done;
+            }
+            // Not reached: `decode` handles these without calling `step`.
+            State::Data(_) | State::Done | State::Failed(_) => {}
+        }
+        Ok(())
+    }
+
+    fn count_line_byte(&mut self) -> Result<(), HttpError> {
+        self.line_len += 1;
+        if self.line_len > MAX_CHUNK_LINE_BYTES {
+            return Err(HttpError::bad_request("chunk size line too long"));
+        }
+        Ok(())
+    }
+
+    fn count_line_byte_unless_cr(&mut self, b: u8) -> Result<(), HttpError> {
+        if b == b'\r' {
+            Ok(())
+        } else {
+            self.count_line_byte()
+        }
+    }
+
+    fn push_trailer(&mut self, b: u8) -> Result<(), HttpError> {
+        if self.trailer.len() >= MAX_TRAILER_BYTES {
+            return Err(HttpError::bad_request("trailer section too large"));
+        }
+        self.trailer.push(b);
+        Ok(())
+    }
+
+    /// Splits the collected trailer lines into validated fields.
+    fn parse_trailer(&mut self) -> Result<(), HttpError> {
+        let bad = HttpError::bad_request("malformed trailer field");
+        self.fields.clear();
+        let mut start = 0;
+        while start < self.trailer.len() {
+            let rel_end = self.trailer[start..]
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .ok_or(bad)?;
+            let line_end = start + rel_end;
+            let line = &self.trailer[start..line_end];
+            let colon = line.iter().position(|&b| b == b':').ok_or(bad)?;
+            let name = &line[..colon];
+            // Also rejects obs-fold: a continuation line starts with SP/HTAB.
+            if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+                return Err(bad);
+            }
+            let (mut vs, mut ve) = (start + colon + 1, line_end);
+            while vs < ve && matches!(self.trailer[vs], b' ' | b'\t') {
+                vs += 1;
+            }
+            while ve > vs && matches!(self.trailer[ve - 1], b' ' | b'\t') {
+                ve -= 1;
+            }
+            if self.trailer[vs..ve].contains(&b'\r') {
+                return Err(bad);
+            }
+            if self.fields.len() >= MAX_TRAILER_HEADERS {
+                return Err(HttpError::bad_request("too many trailer fields"));
+            }
+            self.fields.push(TrailerField {
+                name: (start, start + colon),
+                value: (vs, ve),
+            });
+            start = line_end + 2;
+        }
+        Ok(())
+    }
+
+    /// The body (last chunk and trailer section) is complete.
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// Body bytes returned so far (enforce body-size limits with this).
+    pub fn body_len(&self) -> u64 {
+        self.body_len
+    }
+
+    /// Trailer fields, available once [`is_done`](Self::is_done). Callers
+    /// must not let trailers override framing or routing fields.
+    pub fn trailers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        self.fields.iter().map(|f| {
+            let name = self.trailer.get(f.name.0..f.name.1).unwrap_or_default();
+            // Names were checked to be tokens (ASCII), so this never fails.
+            let name = std::str::from_utf8(name).unwrap_or_default();
+            let value = self.trailer.get(f.value.0..f.value.1).unwrap_or_default();
+            (name, value)
+        })
+    }
+
+    /// Value of the first trailer field called `name` (case-insensitive).
+    pub fn trailer(&self, name: &str) -> Option<&[u8]> {
+        self.trailers()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+}
+
+/// Bytes allowed in a trailer line (CR starts its end): LF only after CR
+/// (handled in `TrailerLf`), no other control bytes except HTAB.
+fn check_trailer_byte(b: u8) -> Result<(), HttpError> {
+    if b == b'\n' || (b < 0x20 && b != b'\t' && b != b'\r') || b == 0x7f {
+        return Err(HttpError::bad_request("invalid byte in trailer"));
+    }
+    Ok(())
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// RFC 9110 tchar.
+pub(crate) fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Longest chunk-size line we produce: 16 hex digits for a u64 plus CRLF.
+const CHUNK_HEADER_MAX: usize = 18;
+
+/// A chunk-size line (`{hex}\r\n`) formatted on the stack.
+#[derive(Debug, Clone, Copy)]
+pub struct ChunkHeader {
+    buf: [u8; CHUNK_HEADER_MAX],
+    len: usize,
+}
+
+impl ChunkHeader {
+    /// The size line for a chunk of `size` bytes. A size of 0 produces "0\r\n",
+    /// the start of the last chunk: use [`LAST_CHUNK`] to end a body instead.
+    pub fn new(size: u64) -> Self {
+        let mut buf = [0u8; CHUNK_HEADER_MAX];
+        let digits = if size == 0 {
+            1
+        } else {
+            (64 - size.leading_zeros() as usize).div_ceil(4)
+        };
+        for (k, slot) in buf[..digits].iter_mut().enumerate() {
+            let shift = 4 * (digits - 1 - k);
+            *slot = b"0123456789abcdef"[((size >> shift) & 0xf) as usize];
+        }
+        buf[digits] = b'\r';
+        buf[digits + 1] = b'\n';
+        Self {
+            buf,
+            len: digits + 2,
+        }
+    }
+
+    /// The formatted line, CRLF included.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// Ends chunk data; written after each chunk's bytes.
+pub const CHUNK_DATA_END: &[u8] = b"\r\n";
+
+/// The last chunk with an empty trailer section: ends a chunked body.
+pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
+/// Appends `data` as one chunk (size line, data, CRLF) to `out`. Empty data
+/// writes nothing, since a zero-size chunk would end the body.
+pub fn encode_chunk(data: &[u8], out: &mut Vec<u8>) {
+    if data.is_empty() {
+        return;
+    }
+    out.extend_from_slice(ChunkHeader::new(data.len() as u64).as_bytes());
+    out.extend_from_slice(data);
+    out.extend_from_slice(CHUNK_DATA_END);
+}
+
+/// Outcome of feeding a whole input in given pieces, used by the fuzz entry
+/// point and tests: decoded body, total bytes consumed, done flag, or error.
+type RunResult = Result<(Vec<u8>, usize, bool), HttpError>;
+
+fn run_pieces(dec: &mut ChunkedDecoder, data: &[u8], cuts: &[usize]) -> RunResult {
+    let mut out = Vec::new();
+    let mut consumed = 0;
+    // Simulated reads: the caller's buffer holds all bytes up to each cut
+    // that have not been consumed yet.
+    for &cut in cuts.iter().chain(std::iter::once(&data.len())) {
+        let cut = cut.clamp(consumed, data.len());
+        while consumed < cut {
+            let piece = &data[consumed..cut];
+            let d = dec.decode(piece)?;
+            assert!(d.consumed <= piece.len(), "consumed beyond input");
+            assert!(d.data.len() <= d.consumed, "data beyond consumed");
+            // Zero-copy: data lies inside the input.
+            if !d.data.is_empty() {
+                let off = d.data.as_ptr() as usize - piece.as_ptr() as usize;
+                assert!(off + d.data.len() <= piece.len());
+                assert_eq!(off + d.data.len(), d.consumed);
+            }
+            out.extend_from_slice(d.data);
+            consumed += d.consumed;
+            if d.done {
+                return Ok((out, consumed, true));
+            }
+            assert!(d.consumed > 0, "no progress on non-empty input");
+        }
+    }
+    Ok((out, consumed, dec.is_done()))
+}
+
+/// Fuzz entry point (for a cargo-fuzz target): decodes arbitrary bytes in
+/// one piece, byte by byte and at input-derived split points, asserting the
+/// results agree and the zero-copy/progress invariants hold.
+pub fn fuzz_decode_chunked(data: &[u8]) {
+    let mut dec = ChunkedDecoder::new();
+    let whole = run_pieces(&mut dec, data, &[]);
+    let whole_trailers: Vec<(String, Vec<u8>)> = dec
+        .trailers()
+        .map(|(n, v)| (n.to_string(), v.to_vec()))
+        .collect();
+    if let Ok((body, _, _)) = &whole {
+        assert_eq!(dec.body_len(), body.len() as u64);
+    }
+
+    dec.reset();
+    let cuts: Vec<usize> = (0..data.len()).collect();
+    assert_eq!(
+        run_pieces(&mut dec, data, &cuts),
+        whole,
+        "byte-wise split differs"
+    );
+
+    dec.reset();
+    let mut cuts = Vec::new();
+    let mut pos = 0usize;
+    for &b in data.iter().take(64) {
+        pos += usize::from(b % 17) + 1;
+        cuts.push(pos);
+    }
+    assert_eq!(
+        run_pieces(&mut dec, data, &cuts),
+        whole,
+        "random split differs"
+    );
+    let trailers: Vec<(String, Vec<u8>)> = dec
+        .trailers()
+        .map(|(n, v)| (n.to_string(), v.to_vec()))
+        .collect();
+    assert_eq!(trailers, whole_trailers);
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use super::*;
+
+    fn decode_whole(input: &[u8]) -> RunResult {
+        run_pieces(&mut ChunkedDecoder::new(), input, &[])
+    }
+
+    fn body_of(input: &[u8]) -> Vec<u8> {
+        let (body, consumed, done) = decode_whole(input).unwrap();
+        assert!(done, "not done: {:?}", String::from_utf8_lossy(input));
+        assert_eq!(consumed, input.len());
+        body
+    }
+
+    fn err_of(input: &[u8]) -> HttpError {
+        match decode_whole(input) {
+            Err(e) => e,
+            Ok(r) => panic!(
+                "expected error for {:?}, got {r:?}",
+                String::from_utf8_lossy(input)
+            ),
+        }
+    }
+
+    #[test]
+    fn simple_bodies() {
+        assert_eq!(body_of(b"0\r\n\r\n"), b"");
+        assert_eq!(body_of(b"5\r\nhello\r\n0\r\n\r\n"), b"hello");
+        assert_eq!(
+            body_of(b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
+            b"hello world"
+        );
+        assert_eq!(body_of(b"A\r\n0123456789\r\n0\r\n\r\n"), b"0123456789");
+        assert_eq!(body_of(b"a\r\n0123456789\r\n0\r\n\r\n"), b"0123456789");
+        assert_eq!(body_of(b"000005\r\nhello\r\n000\r\n\r\n"), b"hello");
+        let mut long = b"00000000000000000000000000000000000000000001\r\nx\r\n0\r\n\r\n".to_vec();
+        assert_eq!(body_of(&long), b"x");
+        long.clear();
+    }
+
+    #[test]
+    fn binary_data_with_crlf_inside() {
+        let input = b"4\r\n\r\n\r\n\r\n0\r\n\r\n";
+        assert_eq!(body_of(input), b"\r\n\r\n");
+        let mut input = b"3\r\n".to_vec();
+        input.extend_from_slice(&[0, 0xff, b'\n']);
+        input.extend_from_slice(b"\r\n0\r\n\r\n");
+        assert_eq!(body_of(&input), [0, 0xff, b'\n']);
+    }
+
+    #[test]
+    fn extensions_ignored() {
+        assert_eq!(
+            body_of(b"5;name=value\r\nhello\r\n0;last\r\n\r\n"),
+            b"hello"
+        );
+        assert_eq!(body_of(b"5 ; a=\"b c\";d\r\nhello\r\n0\r\n\r\n"), b"hello");
+        assert_eq!(body_of(b"5\t;x\r\nhello\r\n0\r\n\r\n"), b"hello");
+        assert_eq!(
+            body_of(b"5;chunk-signature=0123456789abcdef\r\nhello\r\n0\r\n\r\n"),
+            b"hello"
+        );
+    }
+
+    #[test]
+    fn invalid_framing_is_400() {
+        let long_ext = {
+            let mut v = b"5;".to_vec();
+            v.resize(MAX_CHUNK_LINE_BYTES + 1, b'a');
+            v.extend_from_slice(b"\r\nhello\r\n0\r\n\r\n");
+            v
+        };
+        let cases: Vec<&[u8]> = vec![
+            b"\r\n",
+            b";x\r\n",
+            b"g\r\n",
+            b"-1\r\n",
+            b"+1\r\n",
+            b"0x5\r\n",
+            b" 5\r\n",
+            b"5 \r\nhello\r\n",
+            b"5 x\r\nhello\r\n",
+            b"5\nhello\r\n0\r\n\r\n",
+            b"5\rhello\r\n",
+            b"5\r\nhelloX\r\n",
+            b"5\r\nhello\n0\r\n\r\n",
+            b"5\r\nhello\rX",
+            b"5;a\x00b\r\nhello\r\n",
+            b"5;a\nb\r\nhello\r\n",
+            b"10000000000000000\r\n",
+            b"ffffffffffffffff0\r\n",
+            b"0\r\n\n",
+            b"0\r\n\rX",
+            b"0\r\nX-A: 1\n\r\n",
+            b"0\r\nX-A: 1\rX\r\n\r\n",
+            b"0\r\nX-A 1\r\n\r\n",
+            b"0\r\n: 1\r\n\r\n",
+            b"0\r\nX A: 1\r\n\r\n",
+            b"0\r\nX-A: 1\r\n folded\r\n\r\n",
+            b"0\r\nX-A: a\x00b\r\n\r\n",
+            b"0\r\nX-A: a\x7fb\r\n\r\n",
+            &long_ext,
+        ];
+        for input in cases {
+            let e = err_of(input);
+            assert_eq!(e.status, 400, "{:?}", String::from_utf8_lossy(input));
+            // Same verdict byte by byte.
+            let cuts: Vec<usize> = (0..input.len()).collect();
+            assert_eq!(
+                run_pieces(&mut ChunkedDecoder::new(), input, &cuts),
+                Err(e),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn line_length_boundary() {
+        let mut ok = b"5;".to_vec();
+        ok.resize(MAX_CHUNK_LINE_BYTES, b'a');
+        ok.extend_from_slice(b"\r\nhello\r\n0\r\n\r\n");
+        assert_eq!(body_of(&ok), b"hello");
+    }
+
+    #[test]
+    fn max_chunk_size_accepted() {
+        let mut dec = ChunkedDecoder::new();
+        let d = dec.decode(b"ffffffffffffffff\r\nabc").unwrap();
+        assert_eq!((d.data, d.consumed), (&b"abc"[..], 21));
+        let d = dec.decode(b"de").unwrap();
+        assert_eq!(d.data, b"de");
+        assert_eq!(dec.state, State::Data(u64::MAX - 5));
+    }
+
+    #[test]
+    fn trailers_parsed_and_kept() {
+        let input = b"5\r\nhello\r\n0\r\nx-amz-checksum-crc32: sOO8/Q==  \r\nX-Empty:\r\nx-raw:\ta\xffb\r\n\r\n";
+        let mut dec = ChunkedDecoder::new();
+        let (body, consumed, done) = run_pieces(&mut dec, input, &[]).unwrap();
+        assert!(done && dec.is_done());
+        assert_eq!((body.as_slice(), consumed), (&b"hello"[..], input.len()));
+        assert_eq!(dec.trailer("X-Amz-Checksum-CRC32"), Some(&b"sOO8/Q=="[..]));
+        assert_eq!(dec.trailer("x-empty"), Some(&b""[..]));
+        assert_eq!(dec.trailer("x-raw"), Some(&b"a\xffb"[..]));
+        assert_eq!(dec.trailer("nope"), None);
+        let names: Vec<&str> = dec.trailers().map(|(n, _)| n).collect();
+        assert_eq!(names, ["x-amz-checksum-crc32", "X-Empty", "x-raw"]);
+        // Reset clears trailers but keeps capacity.
+        let cap = dec.trailer.capacity();
+        dec.reset();
+        assert_eq!(dec.trailers().count(), 0);
+        assert_eq!(dec.trailer.capacity(), cap);
+        assert_eq!(body_of(b"0\r\n\r\n"), b"");
+    }
+
+    #[test]
+    fn trailer_limits() {
+        // The field lines with their CRLFs may total MAX_TRAILER_BYTES.
+        let mut big = b"0\r\nx-big: ".to_vec();
+        big.resize(3 + MAX_TRAILER_BYTES - 2, b'v');
+        big.extend_from_slice(b"\r\n\r\n");
+        assert_eq!(body_of(&big), b"");
+        let mut over = b"0\r\nx-big: ".to_vec();
+        over.resize(3 + MAX_TRAILER_BYTES - 1, b'v');
+        over.extend_from_slice(b"\r\n\r\n");
+        assert_eq!(err_of(&over).status, 400);
+
+        let mut many = b"0\r\n".to_vec();
+        for i in 0..MAX_TRAILER_HEADERS {
+            many.extend_from_slice(format!("t{i}: v\r\n").as_bytes());
+        }
+        let mut too_many = many.clone();
+        many.extend_from_slice(b"\r\n");
+        assert_eq!(body_of(&many), b"");
+        too_many.extend_from_slice(b"extra: v\r\n\r\n");
+        assert_eq!(err_of(&too_many).status, 400);
+    }
+
+    #[test]
+    fn stops_at_end_of_body_for_pipelining() {
+        let input = b"3\r\nabc\r\n0\r\n\r\nGET / HTTP/1.1\r\n";
+        let (body, consumed, done) = decode_whole(input).unwrap();
+        assert!(done);
+        assert_eq!(body, b"abc");
+        assert_eq!(&input[consumed..], b"GET / HTTP/1.1\r\n");
+        // After done, nothing more is consumed.
+        let mut dec = ChunkedDecoder::new();
+        run_pieces(&mut dec, b"0\r\n\r\n", &[]).unwrap();
+        assert_eq!(
+            dec.decode(b"more").unwrap(),
+            Decoded {
+                consumed: 0,
+                data: b"",
+                done: true
+            }
+        );
+    }
+
+    #[test]
+    fn need_more_input_is_normal() {
+        let mut dec = ChunkedDecoder::new();
+        assert_eq!(
+            dec.decode(b"").unwrap(),
+            Decoded {
+                consumed: 0,
+                data: b"",
+                done: false
+            }
+        );
+        let d = dec.decode(b"5\r").unwrap();
+        assert_eq!((d.consumed, d.data, d.done), (2, &b""[..], false));
+        let d = dec.decode(b"\nhe").unwrap();
+        assert_eq!((d.consumed, d.data, d.done), (3, &b"he"[..], false));
+        let d = dec.decode(b"llo\r\n0\r\n\r\n").unwrap();
+        assert_eq!((d.consumed, d.data), (3, &b"llo"[..]));
+        let d = dec.decode(b"\r\n0\r\n\r\n").unwrap();
+        assert_eq!((d.consumed, d.data, d.done), (7, &b""[..], true));
+        assert_eq!(dec.body_len(), 5);
+    }
+
+    #[test]
+    fn errors_are_sticky() {
+        let mut dec = ChunkedDecoder::new();
+        assert!(dec.decode(b"z").is_err());
+        assert!(dec.decode(b"0\r\n\r\n").is_err());
+        dec.reset();
+        assert!(dec.decode(b"0\r\n\r\n").unwrap().done);
+    }
+
+    fn xorshift(state: &mut u64) -> u64 {
+        let mut x = *state;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *state = x;
+        x
+    }
+
+    fn sample_body() -> (Vec<u8>, Vec<u8>) {
+        let mut wire = Vec::new();
+        let mut plain = Vec::new();
+        for (i, size) in [1usize, 15, 16, 255, 3, 1000].iter().enumerate() {
+            let data: Vec<u8> = (0..*size).map(|k| (k * 7 + i) as u8).collect();
+            if i % 2 == 0 {
+                encode_chunk(&data, &mut wire);
+            } else {
+                wire.extend_from_slice(format!("{size:X};ext{i}=v\r\n").as_bytes());
+                wire.extend_from_slice(&data);
+                wire.extend_from_slice(b"\r\n");
+            }
+            plain.extend_from_slice(&data);
+        }
+        wire.extend_from_slice(b"0;end\r\nx-amz-checksum-sha256: abc\r\nx-t: 1\r\n\r\n");
+        (wire, plain)
+    }
+
+    #[test]
+    fn every_split_point_same_output() {
+        let (wire, plain) = sample_body();
+        let expected = Ok((plain, wire.len(), true));
+        for split in 0..=wire.len() {
+            let mut dec = ChunkedDecoder::new();
+            assert_eq!(
+                run_pieces(&mut dec, &wire, &[split]),
+                expected,
+                "split {split}"
+            );
+            assert_eq!(dec.trailer("x-t"), Some(&b"1"[..]));
+        }
+        // Two split points over the framing-heavy tail of the input.
+        let tail = wire.len() - 60;
+        for a in tail..wire.len() {
+            for b in a..=wire.len() {
+                let mut dec = ChunkedDecoder::new();
+                assert_eq!(run_pieces(&mut dec, &wire, &[a, b]), expected);
+            }
+        }
+    }
+
+    #[test]
+    fn random_splits_and_byte_by_byte() {
+        let (wire, plain) = sample_body();
+        let expected = Ok((plain, wire.len(), true));
+        let byte_cuts: Vec<usize> = (0..wire.len()).collect();
+        assert_eq!(
+            run_pieces(&mut ChunkedDecoder::new(), &wire, &byte_cuts),
+            expected
+        );
+        let mut seed = 0x1234_5678_9abc_def1u64;
+        let mut dec = ChunkedDecoder::new();
+        for _ in 0..200 {
+            let mut cuts = Vec::new();
+            let mut pos = 0;
+            while pos < wire.len() {
+                pos += (xorshift(&mut seed) % 40) as usize;
+                cuts.push(pos);
+            }
+            dec.reset();
+            assert_eq!(run_pieces(&mut dec, &wire, &cuts), expected);
+            assert_eq!(dec.trailer("x-amz-checksum-sha256"), Some(&b"abc"[..]));
+        }
+    }
+
+    #[test]
+    fn chunk_header_encoding() {
+        assert_eq!(ChunkHeader::new(0).as_bytes(), b"0\r\n");
+        assert_eq!(ChunkHeader::new(1).as_bytes(), b"1\r\n");
+        assert_eq!(ChunkHeader::new(15).as_bytes(), b"f\r\n");
+        assert_eq!(ChunkHeader::new(16).as_bytes(), b"10\r\n");
+        assert_eq!(ChunkHeader::new(0x1234abcd).as_bytes(), b"1234abcd\r\n");
+        assert_eq!(
+            ChunkHeader::new(u64::MAX).as_bytes(),
+            b"ffffffffffffffff\r\n"
+        );
+        for n in [2u64, 255, 256, 4095, 4096, 65_536, 1 << 40] {
+            let h = ChunkHeader::new(n);
+            let s = std::str::from_utf8(h.as_bytes()).unwrap();
+            assert_eq!(u64::from_str_radix(s.trim_end(), 16).unwrap(), n);
+        }
+        let mut out = Vec::new();
+        encode_chunk(b"", &mut out);
+        assert!(out.is_empty());
+        encode_chunk(b"hello", &mut out);
+        encode_chunk(&[7u8; 300], &mut out);
+        out.extend_from_slice(LAST_CHUNK);
+        let mut expected = b"hello".to_vec();
+        expected.extend_from_slice(&[7u8; 300]);
+        assert_eq!(body_of(&out), expected);
+        assert!(out.starts_with(b"5\r\nhello\r\n12c\r\n"));
+    }
+
+    #[test]
+    fn fuzz_entry_on_corpus_and_random_bytes() {
+        let (wire, _) = sample_body();
+        let corpus: Vec<&[u8]> = vec![
+            &wire,
+            b"",
+            b"0\r\n\r\n",
+            b"5\r\nhel",
+            b"0\r\nx: y\r\n\r\nnext",
+            b"zz",
+            b"5 ;\r\nhello\r\n0\r\n\r\n",
+        ];
+        for c in corpus {
+            fuzz_decode_chunked(c);
+        }
+        let alphabet = b"0123456789abcdefG;= \t\r\n\r\n:xX\x00\xff";
+        let mut seed = 42u64;
+        for _ in 0..300 {
+            let len = (xorshift(&mut seed) % 60) as usize;
+            let data: Vec<u8> = (0..len)
+                .map(|_| alphabet[(xorshift(&mut seed) % alphabet.len() as u64) as usize])
+                .collect();
+            fuzz_decode_chunked(&data);
+        }
+    }
+}

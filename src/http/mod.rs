@@ -1,0 +1,85 @@
+//! HTTP/1.1 wire protocol, sans-IO.
+//!
+//! This module turns bytes into request heads and body bytes, and response
+//! descriptions into bytes. It never touches a socket: the connection loop
+//! reads into its own buffers, feeds them to [`RequestHead::parse`] and
+//! [`ChunkedDecoder::decode`], and writes what [`ResponseHead`] produced. It
+//! knows nothing about S3; routing and semantics live above it.
+//!
+//! * [`limits`]: every protocol bound, with its reason.
+//! * [`head`]: request head parser/validator (framing, keep-alive, expect).
+//! * [`chunked`]: `Transfer-Encoding: chunked` body decoder and encoder helpers.
+//! * [`response`]: response head writer (status line, framing, Date, Server).
+//! * [`date`]: IMF-fixdate formatting (cached per second) and HTTP-date parsing.
+
+pub mod chunked;
+pub mod date;
+pub mod head;
+pub mod limits;
+pub mod response;
+
+pub use chunked::{encode_chunk, ChunkHeader, ChunkedDecoder, Decoded, CHUNK_DATA_END, LAST_CHUNK};
+pub use date::{format_imf_fixdate, parse_http_date, DateCache};
+pub use head::{BodyKind, ParseStatus, RequestHead, Version};
+pub use response::{reason_phrase, write_continue, write_error, ResponseHead};
+
+use std::fmt;
+
+/// A protocol error: the status to answer with and a short reason (for logs
+/// and an optional body). After any `HttpError` from parsing, the connection
+/// framing is unreliable: answer, then close the connection.
+///
+/// Small and `Copy` on purpose: it travels through hot-path `Result`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HttpError {
+    /// HTTP status code to answer with (400, 413, 414, 417, 431, 501, 505...).
+    pub status: u16,
+    /// Short, static, human-readable reason.
+    pub reason: &'static str,
+}
+
+impl HttpError {
+    /// Builds an error from a status and a static reason.
+    pub const fn new(status: u16, reason: &'static str) -> Self {
+        Self { status, reason }
+    }
+
+    /// 400 Bad Request.
+    pub const fn bad_request(reason: &'static str) -> Self {
+        Self::new(400, reason)
+    }
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status,
+            reason_phrase(self.status),
+            self.reason
+        )
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_error_is_small_copy_and_displays() {
+        let e = HttpError::bad_request("malformed header");
+        let f = e; // Copy
+        assert_eq!(e, f);
+        assert_eq!(e.to_string(), "400 Bad Request: malformed header");
+        assert!(std::mem::size_of::<HttpError>() <= 24);
+        let e = HttpError::new(431, "too many headers");
+        assert_eq!(
+            e.to_string(),
+            "431 Request Header Fields Too Large: too many headers"
+        );
+    }
+}

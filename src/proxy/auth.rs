@@ -1,0 +1,158 @@
+//! Authentication (SigV4 in every form), authorization (credential → virtual bucket) and the
+//! construction of the payload verifier that the body is read through.
+
+use super::App;
+use crate::http::RequestHead;
+use crate::s3::auth::{self, PayloadMode, RequestView, VerifiedRequest};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::payload::{
+    ChecksumAlgorithm, PayloadMode as PayloadEncoding, PayloadSpec, PayloadVerifier,
+};
+
+/// The verifier type a request body is read through.
+pub type BodyVerifier = PayloadVerifier<Box<dyn auth::ChunkVerifier>>;
+use crate::s3::router::{Route, S3Operation};
+use crate::server::shard::Shard;
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Verifies the request's signature (header or presigned).
+pub fn authenticate(shard: &Shard, head: &RequestHead) -> S3Result<VerifiedRequest> {
+    let mut headers = Vec::with_capacity(24);
+    head.headers_into(&mut headers);
+    let view = RequestView {
+        method: head.method(),
+        raw_path: head.path(),
+        raw_query: head.query(),
+        headers: &headers,
+    };
+    let app = &shard.app;
+    let mut cache = shard.signing_keys.borrow_mut();
+    auth::verify_request(
+        &view,
+        |ak| app.credentials.get(ak).map(|c| c.secret.clone()),
+        &mut cache,
+        now_unix(),
+    )
+}
+
+/// A credential reaches only its own virtual buckets.
+pub fn authorize(app: &App, access_key: &str, route: &Route) -> S3Result<()> {
+    let Some(bucket) = route.bucket.as_deref() else {
+        return Ok(()); // ListBuckets: answered with the caller's own buckets.
+    };
+    if !app.bucket_exists(bucket) {
+        if route.operation == S3Operation::CreateBucket {
+            return Err(S3Error::with_message(
+                S3ErrorCode::AccessDenied,
+                "creating buckets needs an admin credential",
+            ));
+        }
+        return Err(S3Error::new(S3ErrorCode::NoSuchBucket));
+    }
+    if !app.may_use(access_key, bucket) {
+        return Err(S3Error::new(S3ErrorCode::AccessDenied));
+    }
+    Ok(())
+}
+
+/// Largest aws-chunked decoded length we accept for one PUT: S3's single-PUT limit (5 GiB).
+pub const MAX_SINGLE_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+
+/// Builds the verifier for the request's body, if it has one.
+pub fn payload_verifier(
+    head: &RequestHead,
+    route: &Route,
+    verified: &mut VerifiedRequest,
+) -> S3Result<Option<(BodyVerifier, Option<u64>)>> {
+    let has_body = !matches!(
+        head.body_kind(),
+        crate::http::BodyKind::None | crate::http::BodyKind::Length(0)
+    );
+    let streaming = matches!(
+        verified.payload,
+        PayloadMode::StreamingSigned
+            | PayloadMode::StreamingSignedTrailer
+            | PayloadMode::StreamingUnsignedTrailer
+    );
+    if !has_body && !streaming {
+        return Ok(None);
+    }
+    let content_md5 = head.header_str("content-md5");
+    let mut checksum_header = None;
+    for (name, value) in head.headers() {
+        let lower = name.to_ascii_lowercase();
+        if let Some(alg) = ChecksumAlgorithm::from_header_name(&lower) {
+            let v =
+                std::str::from_utf8(value).map_err(|_| S3Error::new(S3ErrorCode::InvalidDigest))?;
+            checksum_header = Some((alg, v));
+        }
+    }
+    let decoded_length;
+    let mode = if streaming {
+        let len = head
+            .header_str("x-amz-decoded-content-length")
+            .ok_or_else(|| S3Error::new(S3ErrorCode::MissingContentLength))?;
+        let len: u64 = len.trim().parse().map_err(|_| {
+            S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "invalid x-amz-decoded-content-length",
+            )
+        })?;
+        if len > MAX_SINGLE_PUT_BYTES {
+            return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
+        }
+        decoded_length = Some(len);
+        let trailer = match head.header_str("x-amz-trailer") {
+            None => None,
+            Some(t) => Some(
+                ChecksumAlgorithm::from_header_name(&t.trim().to_ascii_lowercase()).ok_or_else(
+                    || {
+                        S3Error::with_message(
+                            S3ErrorCode::InvalidRequest,
+                            "unsupported x-amz-trailer",
+                        )
+                    },
+                )?,
+            ),
+        };
+        let signed = matches!(
+            verified.payload,
+            PayloadMode::StreamingSigned | PayloadMode::StreamingSignedTrailer
+        );
+        PayloadEncoding::AwsChunked { signed, trailer }
+    } else {
+        decoded_length = match head.body_kind() {
+            crate::http::BodyKind::Length(n) => Some(n),
+            _ => None,
+        };
+        if decoded_length.is_none() && route.operation.has_streamed_body() {
+            // S3 needs the object's size up front (it is also what lets us withhold the final byte).
+            return Err(S3Error::new(S3ErrorCode::MissingContentLength));
+        }
+        let expected_sha256 = match verified.payload {
+            PayloadMode::Sha256(h) => Some(h),
+            _ => None,
+        };
+        PayloadEncoding::Plain { expected_sha256 }
+    };
+    let spec = PayloadSpec {
+        mode,
+        decoded_length,
+        content_md5,
+        checksum_header,
+        want_md5: route.operation.has_streamed_body(),
+        want_checksum: None,
+    };
+    let chunk_verifier: Option<Box<dyn auth::ChunkVerifier>> = verified
+        .chunk_signer
+        .take()
+        .map(|s| Box::new(s) as Box<dyn auth::ChunkVerifier>);
+    let v = BodyVerifier::new(spec, chunk_verifier)?;
+    Ok(Some((v, decoded_length)))
+}

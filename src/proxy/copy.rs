@@ -1,0 +1,189 @@
+//! CopyObject: server-side at the provider when source and destination can share a backend,
+//! streamed from a source copy to the destination backend otherwise.
+
+use super::meta::{quote_etag, unquote_etag, ObjectMeta};
+use super::object::{backend_key, internal, now_ms, MAX_SINGLE_PUT_BYTES};
+use super::{RequestCtx, Response};
+use crate::backend::{Integrity, ObjectStream, PutWriter};
+use crate::catalog::{Copy, CopyState, ObjectRecord};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::xml::{iso8601_ms, XmlWriter};
+
+/// Buffer for streamed copies between backends.
+pub const COPY_BUFFER_BYTES: usize = 64 * 1024;
+
+/// `x-amz-copy-source-if-*` preconditions against the source record.
+pub fn check_copy_source_conditions(ctx: &RequestCtx<'_>, src: &ObjectRecord) -> S3Result<()> {
+    let head = ctx.head;
+    let matches = |list: &str| {
+        list.split(',')
+            .map(|t| unquote_etag(t.trim()))
+            .any(|t| t == "*" || t == src.etag)
+    };
+    let secs = src.last_modified_ms.div_euclid(1000);
+    let date = |n: &str| {
+        head.header(n)
+            .and_then(crate::http::parse_http_date)
+            .map(|s| s as i64)
+    };
+    let failed = || S3Error::new(S3ErrorCode::PreconditionFailed);
+    if let Some(m) = head.header_str("x-amz-copy-source-if-match") {
+        if !matches(m) {
+            return Err(failed());
+        }
+    } else if let Some(d) = date("x-amz-copy-source-if-unmodified-since") {
+        if secs > d {
+            return Err(failed());
+        }
+    }
+    if let Some(m) = head.header_str("x-amz-copy-source-if-none-match") {
+        if matches(m) {
+            return Err(failed());
+        }
+    } else if let Some(d) = date("x-amz-copy-source-if-modified-since") {
+        if secs <= d {
+            return Err(failed());
+        }
+    }
+    Ok(())
+}
+
+/// Streams `size` bytes from `stream` into `writer`, computing the MD5 a local backend needs.
+pub async fn pump(
+    stream: &mut ObjectStream,
+    mut writer: PutWriter,
+    size: u64,
+    want_md5: bool,
+) -> S3Result<String> {
+    use md5::Digest;
+    let mut md5 = want_md5.then(md5::Md5::new);
+    let mut buf = crate::util::bufpool::take(COPY_BUFFER_BYTES);
+    let mut copied = 0u64;
+    let result = loop {
+        match stream.read(&mut buf).await {
+            Ok(0) => break Ok(()),
+            Ok(n) => {
+                if let Some(h) = md5.as_mut() {
+                    h.update(&buf[..n]);
+                }
+                copied += n as u64;
+                if let Err(e) = writer.write(&buf[..n]).await {
+                    break Err(e);
+                }
+            }
+            Err(e) => {
+                break Err(S3Error::backend(
+                    S3ErrorCode::ServiceUnavailable,
+                    format!("reading the source failed: {e}"),
+                ))
+            }
+        }
+    };
+    crate::util::bufpool::give(buf);
+    if let Err(e) = result {
+        writer.abort().await;
+        return Err(e);
+    }
+    if copied != size {
+        writer.abort().await;
+        return Err(S3Error::backend(
+            S3ErrorCode::ServiceUnavailable,
+            "the source ended early",
+        ));
+    }
+    writer.finish(md5.map(|h| h.finalize().into())).await
+}
+
+pub async fn handle_copy_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
+    let (bucket, key) = (ctx.bucket()?, ctx.key()?);
+    let (sb, sk) = super::multipart::copy_source(ctx)?;
+    let app = &ctx.shard.app;
+    let src = app
+        .catalog
+        .get_object(&sb, &sk)
+        .map_err(internal)?
+        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey))?;
+    check_copy_source_conditions(ctx, &src)?;
+    if src.size > MAX_SINGLE_PUT_BYTES {
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidRequest,
+            "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120",
+        ));
+    }
+    let replace = match ctx.head.header_str("x-amz-metadata-directive") {
+        None => false,
+        Some(d) if d.eq_ignore_ascii_case("COPY") => false,
+        Some(d) if d.eq_ignore_ascii_case("REPLACE") => true,
+        Some(_) => {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "Unknown metadata directive.",
+            ))
+        }
+    };
+    if sb == bucket && sk == key && !replace {
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidRequest,
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+        ));
+    }
+    let meta = if replace {
+        ObjectMeta::from_headers(ctx.head)?
+    } else {
+        ObjectMeta::from_record(&src)
+    };
+    let _guard = app.key_locks.lock(bucket, key).await;
+    let dst_key = backend_key(bucket, key);
+    let bctx = ctx.shard.backend_ctx();
+    // Prefer a backend that already holds the source and has room: the provider copies it.
+    let same_backend = src.complete_copies().find_map(|c| {
+        let b = app.backend_by_name(&c.backend)?;
+        if !app.writable(b.index) {
+            return None;
+        }
+        let r = app.placement.reserve_on(b.index, src.size)?;
+        Some((r, b, c.backend_key.clone()))
+    });
+    let (reservation, etag) = match same_backend {
+        Some((r, b, src_bkey)) => {
+            let etag = b.copy_within(&bctx, &src_bkey, &dst_key, &meta).await?;
+            (r, etag)
+        }
+        None => {
+            let (r, writer) =
+                super::write::begin_write(ctx, src.size, &dst_key, &meta, &Integrity::default())
+                    .await?;
+            let want_md5 = app.backends[r.backend_index].is_local();
+            let mut stream = match super::read::open_object(ctx, &src, None).await {
+                Ok(s) => s,
+                Err(e) => {
+                    writer.abort().await;
+                    return Err(e);
+                }
+            };
+            let etag = pump(&mut stream, writer, src.size, want_md5).await?;
+            (r, etag)
+        }
+    };
+    let mut record = ObjectRecord {
+        size: src.size,
+        etag: etag.clone(),
+        last_modified_ms: now_ms(),
+        checksum: src.checksum.clone(),
+        copies: vec![Copy {
+            backend: reservation.backend().to_owned(),
+            backend_key: dst_key,
+            state: CopyState::Complete,
+        }],
+        ..Default::default()
+    };
+    meta.apply_to(&mut record);
+    let modified = record.last_modified_ms;
+    super::write::commit_new_object(app, bucket, key, record, reservation).await?;
+    let mut w = XmlWriter::new();
+    w.root("CopyObjectResult");
+    w.elem("LastModified", &iso8601_ms(modified));
+    w.elem("ETag", &quote_etag(&etag));
+    w.close("CopyObjectResult");
+    Ok(Response::xml(200, w.finish()))
+}

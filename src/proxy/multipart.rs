@@ -1,0 +1,637 @@
+//! Multipart uploads, passed through natively to the chosen backend's own multipart upload:
+//! parts stream straight to the backend and are never re-read, so objects up to the provider's
+//! 5 TiB limit work and ETags are the provider's.
+//!
+//! Quota: every part reserves its size on the upload's backend; the reservations are held until
+//! the upload completes (then the object's size becomes usage) or is aborted.
+
+use super::meta::{quote_etag, ObjectMeta};
+use super::object::{backend_key, internal, now_ms};
+use super::placement::Reservation;
+use super::{App, RequestCtx, Response};
+use crate::backend::{BackendKind, Integrity, PartInfo};
+use crate::catalog::{Copy, CopyState, MultipartQuery, MultipartRecord, ObjectRecord};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::xml::{iso8601_ms, XmlWriter};
+use crate::server::body::BodyReader;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// S3's part number range.
+pub const MAX_PART_NUMBER: u32 = 10_000;
+/// S3's largest part (5 GiB).
+pub const MAX_PART_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+/// Largest CompleteMultipartUpload document: 10 000 parts at ~120 bytes each, plus slack.
+pub const MAX_COMPLETE_DOCUMENT_BYTES: usize = 2 * 1024 * 1024;
+/// Default and maximum of ListParts / ListMultipartUploads pages.
+pub const MAX_LIST_PARTS: u32 = 1000;
+
+/// Bytes reserved by the parts of uploads in progress, by upload id.
+#[derive(Default)]
+pub struct UploadReservations {
+    held: Mutex<HashMap<String, Vec<Reservation>>>,
+}
+
+impl UploadReservations {
+    fn add(&self, upload_id: &str, r: Reservation) {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        held.entry(upload_id.to_owned()).or_default().push(r);
+    }
+
+    /// Drops (releases) every reservation of the upload.
+    pub fn release(&self, upload_id: &str) {
+        let taken = {
+            let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+            held.remove(upload_id)
+        };
+        drop(taken);
+    }
+}
+
+fn new_upload_id() -> String {
+    // Time first, so ListMultipartUploads of one key lists uploads in initiation order.
+    let r: u64 = rand::random();
+    format!("{:012x}{:016x}", now_ms(), r)
+}
+
+fn upload_of(ctx: &RequestCtx<'_>) -> S3Result<MultipartRecord> {
+    let upload_id = ctx.route.query_param("uploadId").unwrap_or("");
+    let rec = ctx
+        .shard
+        .app
+        .catalog
+        .get_multipart(upload_id)
+        .map_err(|_| S3Error::new(S3ErrorCode::NoSuchUpload))?
+        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchUpload))?;
+    if rec.bucket != ctx.bucket()? || rec.key != ctx.key()? {
+        return Err(S3Error::new(S3ErrorCode::NoSuchUpload));
+    }
+    Ok(rec)
+}
+
+fn part_number(ctx: &RequestCtx<'_>) -> S3Result<u32> {
+    ctx.route
+        .query_param("partNumber")
+        .and_then(|p| p.parse::<u32>().ok())
+        .filter(|n| (1..=MAX_PART_NUMBER).contains(n))
+        .ok_or_else(|| {
+            S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive",
+            )
+        })
+}
+
+pub async fn handle_create_multipart_upload(ctx: &RequestCtx<'_>) -> S3Result<Response> {
+    let (bucket, key) = (ctx.bucket()?, ctx.key()?);
+    let app = &ctx.shard.app;
+    let meta = ObjectMeta::from_headers(ctx.head)?;
+    let bkey = backend_key(bucket, key);
+    let upload_id = new_upload_id();
+    // A zero-byte reservation picks the backend the strategy prefers among those with room.
+    let mut tried = Vec::new();
+    let (backend, backend_upload_id) = loop {
+        let choice = app
+            .placement
+            .reserve(0, &|i| {
+                !tried.contains(&i) && app.writable(i) && app.placement.has_room(i, 1)
+            })
+            .ok_or_else(|| S3Error::new(S3ErrorCode::InsufficientStorage))?;
+        let backend = &app.backends[choice.backend_index];
+        match backend
+            .create_multipart(&ctx.shard.backend_ctx(), &bkey, &meta, &upload_id)
+            .await
+        {
+            Ok(id) => break (backend, id),
+            Err(e) if e.side == crate::s3::error::Side::Backend => {
+                tracing::warn!(request_id = ctx.request_id, backend = backend.name, error = %e, "CreateMultipartUpload failed; trying the next backend");
+                tried.push(choice.backend_index);
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let record = MultipartRecord {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        upload_id: upload_id.clone(),
+        backend: backend.name.clone(),
+        backend_key: bkey,
+        backend_upload_id,
+        initiated_ms: now_ms(),
+        content_type: meta.content_type.clone(),
+        cache_control: meta.cache_control.clone(),
+        content_disposition: meta.content_disposition.clone(),
+        content_encoding: meta.content_encoding.clone(),
+        content_language: meta.content_language.clone(),
+        expires: meta.expires.clone(),
+        checksum_algorithm: ctx
+            .head
+            .header_str("x-amz-checksum-algorithm")
+            .map(str::to_owned),
+        user_metadata: meta.user_metadata.clone(),
+    };
+    if !app
+        .catalog
+        .create_multipart(record)
+        .await
+        .map_err(internal)?
+    {
+        return Err(S3Error::internal("upload id collision"));
+    }
+    let mut w = XmlWriter::new();
+    w.root("InitiateMultipartUploadResult");
+    w.elem("Bucket", bucket);
+    w.elem("Key", key);
+    w.elem("UploadId", &upload_id);
+    w.close("InitiateMultipartUploadResult");
+    Ok(Response::xml(200, w.finish()))
+}
+
+pub async fn handle_upload_part(
+    ctx: &RequestCtx<'_>,
+    body: &mut BodyReader<'_>,
+) -> S3Result<Response> {
+    let upload = upload_of(ctx)?;
+    let n = part_number(ctx)?;
+    let size = body
+        .decoded_len()
+        .ok_or_else(|| S3Error::new(S3ErrorCode::MissingContentLength))?;
+    if size > MAX_PART_BYTES {
+        return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
+    }
+    let app = &ctx.shard.app;
+    let backend = app.backend_by_name(&upload.backend).ok_or_else(|| {
+        S3Error::backend(
+            S3ErrorCode::ServiceUnavailable,
+            "the upload's backend is gone",
+        )
+    })?;
+    let reservation = app
+        .placement
+        .reserve_on(backend.index, size)
+        .ok_or_else(|| S3Error::new(S3ErrorCode::InsufficientStorage))?;
+    let integrity = Integrity::from_request(ctx.head, &ctx.auth);
+    let writer = backend
+        .begin_part(
+            &ctx.shard.backend_ctx(),
+            &upload.backend_key,
+            &upload.backend_upload_id,
+            n,
+            size,
+            &integrity,
+        )
+        .await?;
+    let etag = super::write::stream_body(ctx, body, writer).await?;
+    app.uploads.add(&upload.upload_id, reservation);
+    let mut r = Response::new(200);
+    r.header("ETag", quote_etag(&etag));
+    if let Some(s) = body.summary() {
+        if let Some((alg, v)) = &s.checksum {
+            r.header(alg.header_name(), v.to_b64());
+        }
+    }
+    Ok(r)
+}
+
+/// `x-amz-copy-source` → (bucket, key), checking the caller may read the source bucket.
+pub fn copy_source(ctx: &RequestCtx<'_>) -> S3Result<(String, String)> {
+    let raw = ctx.head.header_str("x-amz-copy-source").ok_or_else(|| {
+        S3Error::with_message(S3ErrorCode::InvalidArgument, "missing x-amz-copy-source")
+    })?;
+    let raw = raw.trim();
+    let (path, version) = match raw.split_once('?') {
+        Some((p, q)) => (p, q.strip_prefix("versionId=")),
+        None => (raw, None),
+    };
+    if let Some(v) = version {
+        if v != "null" {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "Invalid version id specified",
+            ));
+        }
+    }
+    let decoded = crate::s3::router::decode_path(path.trim_start_matches('/'))?;
+    let (b, k) = decoded
+        .split_once('/')
+        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+        .ok_or_else(|| {
+            S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+            )
+        })?;
+    let app = &ctx.shard.app;
+    if !app.bucket_exists(b) {
+        return Err(S3Error::new(S3ErrorCode::NoSuchBucket));
+    }
+    if !app.may_use(&ctx.auth.access_key_id, b) {
+        return Err(S3Error::new(S3ErrorCode::AccessDenied));
+    }
+    Ok((b.to_owned(), k.to_owned()))
+}
+
+pub async fn handle_upload_part_copy(ctx: &RequestCtx<'_>) -> S3Result<Response> {
+    let upload = upload_of(ctx)?;
+    let n = part_number(ctx)?;
+    let (sb, sk) = copy_source(ctx)?;
+    let app = &ctx.shard.app;
+    let src = app
+        .catalog
+        .get_object(&sb, &sk)
+        .map_err(internal)?
+        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey))?;
+    super::copy::check_copy_source_conditions(ctx, &src)?;
+    let range = match ctx.head.header_str("x-amz-copy-source-range") {
+        None => None,
+        Some(h) => Some(
+            super::object::parse_range(Some(h), src.size)?.ok_or_else(|| {
+                S3Error::with_message(
+                    S3ErrorCode::InvalidArgument,
+                    "The x-amz-copy-source-range value must be of the form bytes=first-last",
+                )
+            })?,
+        ),
+    };
+    let size = range.map(|r| r.end - r.start + 1).unwrap_or(src.size);
+    let backend = app.backend_by_name(&upload.backend).ok_or_else(|| {
+        S3Error::backend(
+            S3ErrorCode::ServiceUnavailable,
+            "the upload's backend is gone",
+        )
+    })?;
+    let reservation = app
+        .placement
+        .reserve_on(backend.index, size)
+        .ok_or_else(|| S3Error::new(S3ErrorCode::InsufficientStorage))?;
+    let bctx = ctx.shard.backend_ctx();
+    // Server-side at the provider when the source has a copy on the upload's backend.
+    let same = src
+        .complete_copies()
+        .find(|c| c.backend == upload.backend)
+        .cloned();
+    let etag = match (&backend.kind, same) {
+        (BackendKind::S3(s3), Some(c)) => {
+            s3.upload_part_copy(
+                &bctx,
+                &upload.backend_key,
+                &upload.backend_upload_id,
+                n,
+                &c.backend_key,
+                range,
+            )
+            .await?
+        }
+        _ => {
+            let mut stream = super::read::open_object(ctx, &src, range).await?;
+            let writer = backend
+                .begin_part(
+                    &bctx,
+                    &upload.backend_key,
+                    &upload.backend_upload_id,
+                    n,
+                    size,
+                    &Integrity::default(),
+                )
+                .await?;
+            super::copy::pump(&mut stream, writer, size, backend.is_local()).await?
+        }
+    };
+    app.uploads.add(&upload.upload_id, reservation);
+    let mut w = XmlWriter::new();
+    w.root("CopyPartResult");
+    w.elem("ETag", &quote_etag(&etag));
+    w.elem("LastModified", &iso8601_ms(now_ms()));
+    w.close("CopyPartResult");
+    Ok(Response::xml(200, w.finish()))
+}
+
+fn parse_complete_document(doc: &[u8]) -> S3Result<Vec<(u32, String)>> {
+    use quick_xml::events::Event;
+    let malformed = || S3Error::new(S3ErrorCode::MalformedXML);
+    let mut reader = quick_xml::Reader::from_reader(doc);
+    let mut buf = Vec::new();
+    let mut parts = Vec::new();
+    let mut field: Option<Vec<u8>> = None;
+    let (mut num, mut etag) = (String::new(), String::new());
+    let mut in_part = false;
+    loop {
+        match reader.read_event_into(&mut buf).map_err(|_| malformed())? {
+            Event::Start(e) => {
+                let name = e.local_name().as_ref().to_vec();
+                if name == b"Part" {
+                    in_part = true;
+                    num.clear();
+                    etag.clear();
+                } else if in_part {
+                    field = Some(name);
+                }
+            }
+            Event::End(e) => {
+                if e.local_name().as_ref() == b"Part" {
+                    in_part = false;
+                    let n: u32 = num.trim().parse().map_err(|_| malformed())?;
+                    parts.push((n, super::meta::unquote_etag(&etag).to_owned()));
+                    if parts.len() > MAX_PART_NUMBER as usize {
+                        return Err(malformed());
+                    }
+                }
+                field = None;
+            }
+            Event::Text(t) => {
+                let s = t.xml_content().map_err(|_| malformed())?;
+                match field.as_deref() {
+                    Some(b"PartNumber") => num.push_str(&s),
+                    Some(b"ETag") => etag.push_str(&s),
+                    _ => {}
+                }
+            }
+            Event::GeneralRef(r) if field.as_deref() == Some(b"ETag") && r.as_ref() == b"quot" => {
+                etag.push('"');
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    if parts.is_empty() {
+        return Err(S3Error::with_message(
+            S3ErrorCode::MalformedXML,
+            "You must specify at least one part",
+        ));
+    }
+    if parts.windows(2).any(|w| w[0].0 >= w[1].0) {
+        return Err(S3Error::new(S3ErrorCode::InvalidPartOrder));
+    }
+    Ok(parts)
+}
+
+pub async fn handle_complete_multipart_upload(
+    ctx: &RequestCtx<'_>,
+    body: &mut BodyReader<'_>,
+) -> S3Result<Response> {
+    let upload = upload_of(ctx)?;
+    let doc = body.read_to_vec(MAX_COMPLETE_DOCUMENT_BYTES).await?;
+    let parts = parse_complete_document(&doc)?;
+    let app = &ctx.shard.app;
+    let (bucket, key) = (ctx.bucket()?, ctx.key()?);
+    let _guard = app.key_locks.lock(bucket, key).await;
+    let backend = app.backend_by_name(&upload.backend).ok_or_else(|| {
+        S3Error::backend(
+            S3ErrorCode::ServiceUnavailable,
+            "the upload's backend is gone",
+        )
+    })?;
+    let (etag, size) = backend
+        .complete_multipart(
+            &ctx.shard.backend_ctx(),
+            &upload.backend_key,
+            &upload.backend_upload_id,
+            &parts,
+        )
+        .await?;
+    let record = ObjectRecord {
+        size,
+        etag: etag.clone(),
+        content_type: upload.content_type.clone(),
+        cache_control: upload.cache_control.clone(),
+        content_disposition: upload.content_disposition.clone(),
+        content_encoding: upload.content_encoding.clone(),
+        content_language: upload.content_language.clone(),
+        expires: upload.expires.clone(),
+        user_metadata: upload.user_metadata.clone(),
+        last_modified_ms: now_ms(),
+        parts_count: Some(parts.len() as u32),
+        copies: vec![Copy {
+            backend: upload.backend.clone(),
+            backend_key: upload.backend_key.clone(),
+            state: CopyState::Complete,
+        }],
+        ..Default::default()
+    };
+    let outcome = app
+        .catalog
+        .complete_multipart(&upload.upload_id, record, app.replication_intents())
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchUpload))?;
+    app.placement.add_usage(&upload.backend, size, 1);
+    app.uploads.release(&upload.upload_id);
+    if let Some(prev) = outcome.previous {
+        for c in &prev.copies {
+            app.placement.release_usage(&c.backend, prev.size, 1);
+        }
+    }
+    app.wake_background();
+    let mut w = XmlWriter::new();
+    w.root("CompleteMultipartUploadResult");
+    w.elem("Location", &format!("/{bucket}/{key}"));
+    w.elem("Bucket", bucket);
+    w.elem("Key", key);
+    w.elem("ETag", &quote_etag(&etag));
+    w.close("CompleteMultipartUploadResult");
+    Ok(Response::xml(200, w.finish()))
+}
+
+pub async fn handle_abort_multipart_upload(ctx: &RequestCtx<'_>) -> S3Result<Response> {
+    let upload = upload_of(ctx)?;
+    abort_upload(&ctx.shard.app, &ctx.shard.backend_ctx(), &upload).await?;
+    Ok(Response::new(204))
+}
+
+pub async fn abort_upload(
+    app: &App,
+    bctx: &crate::backend::BackendCtx<'_>,
+    upload: &MultipartRecord,
+) -> S3Result<()> {
+    if let Some(backend) = app.backend_by_name(&upload.backend) {
+        backend
+            .abort_multipart(bctx, &upload.backend_key, &upload.backend_upload_id)
+            .await?;
+    }
+    app.catalog
+        .delete_multipart(&upload.upload_id)
+        .await
+        .map_err(internal)?;
+    app.uploads.release(&upload.upload_id);
+    Ok(())
+}
+
+pub async fn handle_list_parts(ctx: &RequestCtx<'_>) -> S3Result<Response> {
+    let upload = upload_of(ctx)?;
+    let app = &ctx.shard.app;
+    let marker: u32 = ctx
+        .route
+        .query_param("part-number-marker")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    let max: u32 = ctx
+        .route
+        .query_param("max-parts")
+        .and_then(|m| m.parse().ok())
+        .map(|m: u32| m.min(MAX_LIST_PARTS))
+        .unwrap_or(MAX_LIST_PARTS);
+    let backend = app.backend_by_name(&upload.backend).ok_or_else(|| {
+        S3Error::backend(
+            S3ErrorCode::ServiceUnavailable,
+            "the upload's backend is gone",
+        )
+    })?;
+    let (parts, truncated, next): (Vec<PartInfo>, bool, u32) = match &backend.kind {
+        BackendKind::S3(s3) => {
+            s3.list_parts(
+                &ctx.shard.backend_ctx(),
+                &upload.backend_key,
+                &upload.backend_upload_id,
+                marker,
+                max,
+            )
+            .await?
+        }
+        BackendKind::Local(l) => {
+            let all = l.list_parts(&upload.backend_upload_id).await?;
+            let after: Vec<_> = all.into_iter().filter(|p| p.0 > marker).collect();
+            let truncated = after.len() > max as usize;
+            let page: Vec<PartInfo> = after
+                .into_iter()
+                .take(max as usize)
+                .map(|(n, etag, size)| PartInfo {
+                    part_number: n,
+                    etag,
+                    size,
+                    last_modified: None,
+                })
+                .collect();
+            let next = page.last().map(|p| p.part_number).unwrap_or(0);
+            (page, truncated, next)
+        }
+    };
+    let mut w = XmlWriter::new();
+    w.root("ListPartsResult");
+    w.elem("Bucket", &upload.bucket);
+    w.elem("Key", &upload.key);
+    w.elem("UploadId", &upload.upload_id);
+    w.elem_display("PartNumberMarker", marker);
+    w.elem_display("NextPartNumberMarker", next);
+    w.elem_display("MaxParts", max);
+    w.elem("IsTruncated", if truncated { "true" } else { "false" });
+    w.elem("StorageClass", "STANDARD");
+    for p in parts {
+        w.open("Part");
+        w.elem_display("PartNumber", p.part_number);
+        w.elem(
+            "LastModified",
+            p.last_modified
+                .as_deref()
+                .unwrap_or(&iso8601_ms(upload.initiated_ms)),
+        );
+        w.elem("ETag", &quote_etag(&p.etag));
+        w.elem_display("Size", p.size);
+        w.close("Part");
+    }
+    w.close("ListPartsResult");
+    Ok(Response::xml(200, w.finish()))
+}
+
+pub fn handle_list_multipart_uploads(ctx: &RequestCtx<'_>) -> S3Result<Response> {
+    let bucket = ctx.bucket()?;
+    let max = ctx
+        .route
+        .query_param("max-uploads")
+        .and_then(|m| m.parse::<u32>().ok())
+        .map(|m| m.min(MAX_LIST_PARTS))
+        .unwrap_or(MAX_LIST_PARTS);
+    let q = MultipartQuery {
+        prefix: ctx.route.query_param("prefix").unwrap_or("").to_owned(),
+        key_marker: ctx
+            .route
+            .query_param("key-marker")
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+        upload_id_marker: ctx
+            .route
+            .query_param("upload-id-marker")
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+        max_uploads: max as usize,
+    };
+    let page = ctx
+        .shard
+        .app
+        .catalog
+        .list_multipart(bucket, &q)
+        .map_err(internal)?;
+    let mut w = XmlWriter::new();
+    w.root("ListMultipartUploadsResult");
+    w.elem("Bucket", bucket);
+    w.elem("KeyMarker", q.key_marker.as_deref().unwrap_or(""));
+    w.elem(
+        "UploadIdMarker",
+        q.upload_id_marker.as_deref().unwrap_or(""),
+    );
+    w.elem(
+        "NextKeyMarker",
+        page.next_key_marker.as_deref().unwrap_or(""),
+    );
+    w.elem(
+        "NextUploadIdMarker",
+        page.next_upload_id_marker.as_deref().unwrap_or(""),
+    );
+    w.elem("Prefix", &q.prefix);
+    w.elem_display("MaxUploads", max);
+    w.elem(
+        "IsTruncated",
+        if page.is_truncated { "true" } else { "false" },
+    );
+    for u in &page.uploads {
+        w.open("Upload");
+        w.elem("Key", &u.key);
+        w.elem("UploadId", &u.upload_id);
+        w.open("Initiator");
+        w.elem("ID", super::bucket::OWNER_ID);
+        w.elem("DisplayName", super::bucket::OWNER_DISPLAY_NAME);
+        w.close("Initiator");
+        w.open("Owner");
+        w.elem("ID", super::bucket::OWNER_ID);
+        w.elem("DisplayName", super::bucket::OWNER_DISPLAY_NAME);
+        w.close("Owner");
+        w.elem("StorageClass", "STANDARD");
+        w.elem("Initiated", &iso8601_ms(u.initiated_ms));
+        w.close("Upload");
+    }
+    w.close("ListMultipartUploadsResult");
+    Ok(Response::xml(200, w.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn complete_document() {
+        let doc = br#"<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Part><ETag>"a1"</ETag><PartNumber>1</PartNumber></Part><Part><PartNumber>3</PartNumber><ETag>&quot;b2&quot;</ETag></Part></CompleteMultipartUpload>"#;
+        assert_eq!(
+            parse_complete_document(doc).expect("parses"),
+            vec![(1, "a1".into()), (3, "b2".into())]
+        );
+        let bad_order = b"<CompleteMultipartUpload><Part><PartNumber>2</PartNumber><ETag>x</ETag></Part><Part><PartNumber>1</PartNumber><ETag>y</ETag></Part></CompleteMultipartUpload>";
+        assert_eq!(
+            parse_complete_document(bad_order).expect_err("order").code,
+            S3ErrorCode::InvalidPartOrder
+        );
+        assert_eq!(
+            parse_complete_document(b"<CompleteMultipartUpload/>")
+                .expect_err("empty")
+                .code,
+            S3ErrorCode::MalformedXML
+        );
+        assert!(parse_complete_document(b"<Part><PartNumber>x</PartNumber></Part>").is_err());
+    }
+
+    #[test]
+    fn upload_ids_sort_by_time() {
+        let a = new_upload_id();
+        assert_eq!(a.len(), 28);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+}

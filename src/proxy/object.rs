@@ -1,0 +1,517 @@
+//! Object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects, CopyObject.
+
+use super::meta::{http_date, quote_etag, unquote_etag, ObjectMeta};
+use super::{RequestCtx, Response, ResponseBody};
+use crate::backend::Integrity;
+use crate::catalog::{Copy, CopyState, ObjectRecord};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::xml::XmlWriter;
+use crate::server::body::BodyReader;
+
+/// S3's largest single PUT (5 GiB); larger objects need multipart.
+pub const MAX_SINGLE_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+
+/// Largest DeleteObjects document we read: 1000 keys of 1024 bytes, escaped, plus markup.
+pub const MAX_DELETE_DOCUMENT_BYTES: usize = 2 * 1024 * 1024;
+
+/// S3's cap on keys per DeleteObjects request.
+pub const MAX_DELETE_KEYS: usize = 1000;
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub fn internal(e: impl std::fmt::Display) -> S3Error {
+    S3Error::internal(format!("catalog: {e}"))
+}
+
+/// Backend key of a virtual object: `<virtual bucket>/<key>` inside the backend's bucket.
+pub fn backend_key(bucket: &str, key: &str) -> String {
+    let mut s = String::with_capacity(bucket.len() + 1 + key.len());
+    s.push_str(bucket);
+    s.push('/');
+    s.push_str(key);
+    s
+}
+
+pub async fn handle_put_object(
+    ctx: &RequestCtx<'_>,
+    body: &mut BodyReader<'_>,
+) -> S3Result<Response> {
+    let bucket = ctx.bucket()?;
+    let key = ctx.key()?;
+    let size = body
+        .decoded_len()
+        .ok_or_else(|| S3Error::new(S3ErrorCode::MissingContentLength))?;
+    if size > MAX_SINGLE_PUT_BYTES {
+        return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
+    }
+    let meta = ObjectMeta::from_headers(ctx.head)?;
+    let integrity = Integrity::from_request(ctx.head, &ctx.auth);
+    let app = &ctx.shard.app;
+    let _guard = app.key_locks.lock(bucket, key).await;
+    let bkey = backend_key(bucket, key);
+    let (reservation, writer) =
+        super::write::begin_write(ctx, size, &bkey, &meta, &integrity).await?;
+    let backend_name = reservation.backend().to_owned();
+    let etag = super::write::stream_body(ctx, body, writer).await?;
+    let summary = body.summary().copied();
+    let mut record = ObjectRecord {
+        size,
+        etag,
+        last_modified_ms: now_ms(),
+        copies: vec![Copy {
+            backend: backend_name,
+            backend_key: bkey,
+            state: CopyState::Complete,
+        }],
+        ..Default::default()
+    };
+    meta.apply_to(&mut record);
+    if let Some(s) = &summary {
+        record.checksum = s
+            .checksum
+            .as_ref()
+            .map(|(alg, value)| (alg.header_name().to_owned(), value.to_b64()));
+    }
+    let checksum = record.checksum.clone();
+    let etag = record.etag.clone();
+    super::write::commit_new_object(app, bucket, key, record, reservation).await?;
+    let mut r = Response::new(200);
+    r.header("ETag", quote_etag(&etag));
+    if let Some((name, value)) = checksum {
+        r.header(name, value);
+    }
+    Ok(r)
+}
+
+pub fn base64_std(raw: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(raw)
+}
+
+/// A byte range resolved against the object size: `[start, end]` inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    pub start: u64,
+    pub end: u64,
+}
+
+/// Parses a `Range` header. `Ok(None)`: serve the whole object (absent, not `bytes=`, several
+/// ranges, or syntactically invalid, which RFC 9110 says to ignore). Unsatisfiable → InvalidRange.
+pub fn parse_range(header: Option<&str>, size: u64) -> S3Result<Option<ByteRange>> {
+    let Some(h) = header else { return Ok(None) };
+    let Some(spec) = h.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return Ok(None);
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let unsatisfiable = || S3Error::new(S3ErrorCode::InvalidRange);
+    if a.is_empty() {
+        // Suffix: the last N bytes.
+        let Ok(n) = b.parse::<u64>() else {
+            return Ok(None);
+        };
+        if n == 0 || size == 0 {
+            return Err(unsatisfiable());
+        }
+        let n = n.min(size);
+        return Ok(Some(ByteRange {
+            start: size - n,
+            end: size - 1,
+        }));
+    }
+    let Ok(start) = a.parse::<u64>() else {
+        return Ok(None);
+    };
+    let end = if b.is_empty() {
+        u64::MAX
+    } else {
+        match b.parse::<u64>() {
+            Ok(e) if e >= start => e,
+            _ => return Ok(None),
+        }
+    };
+    if start >= size {
+        return Err(unsatisfiable());
+    }
+    Ok(Some(ByteRange {
+        start,
+        end: end.min(size - 1),
+    }))
+}
+
+/// Evaluates If-Match / If-None-Match / If-(Un)Modified-Since against the record (RFC 9110
+/// order, as S3 does). Returns `Err(PreconditionFailed)` or `Err(NotModified)`.
+pub fn check_conditions(ctx: &RequestCtx<'_>, rec: &ObjectRecord) -> S3Result<()> {
+    let head = ctx.head;
+    let etag_matches = |list: &str| {
+        list.split(',')
+            .map(|t| unquote_etag(t.trim()))
+            .any(|t| t == "*" || t == rec.etag)
+    };
+    let modified_secs = rec.last_modified_ms.div_euclid(1000);
+    let date = |name: &str| {
+        head.header(name)
+            .and_then(crate::http::parse_http_date)
+            .map(|s| s as i64)
+    };
+    let if_match = head.header_str("if-match");
+    if let Some(m) = if_match {
+        if !etag_matches(m) {
+            return Err(S3Error::new(S3ErrorCode::PreconditionFailed));
+        }
+    } else if let Some(since) = date("if-unmodified-since") {
+        if modified_secs > since {
+            return Err(S3Error::new(S3ErrorCode::PreconditionFailed));
+        }
+    }
+    if let Some(m) = head.header_str("if-none-match") {
+        if etag_matches(m) {
+            return Err(S3Error::new(S3ErrorCode::NotModified));
+        }
+    } else if let Some(since) = date("if-modified-since") {
+        if modified_secs <= since {
+            return Err(S3Error::new(S3ErrorCode::NotModified));
+        }
+    }
+    Ok(())
+}
+
+/// Headers every GET/HEAD of the object carries.
+fn object_headers(ctx: &RequestCtx<'_>, rec: &ObjectRecord, r: &mut Response) {
+    let q = |name: &str| ctx.route.query_param(name).map(str::to_owned);
+    let ct = q("response-content-type")
+        .or_else(|| rec.content_type.clone())
+        .unwrap_or_else(|| "binary/octet-stream".to_owned());
+    r.header("Content-Type", ct);
+    r.header("ETag", quote_etag(&rec.etag));
+    r.header("Last-Modified", http_date(rec.last_modified_ms));
+    r.header("Accept-Ranges", "bytes");
+    let pairs = [
+        (
+            "Cache-Control",
+            "response-cache-control",
+            &rec.cache_control,
+        ),
+        (
+            "Content-Disposition",
+            "response-content-disposition",
+            &rec.content_disposition,
+        ),
+        (
+            "Content-Encoding",
+            "response-content-encoding",
+            &rec.content_encoding,
+        ),
+        (
+            "Content-Language",
+            "response-content-language",
+            &rec.content_language,
+        ),
+        ("Expires", "response-expires", &rec.expires),
+    ];
+    for (name, over, stored) in pairs {
+        if let Some(v) = q(over).or_else(|| stored.clone()) {
+            r.header(name, v);
+        }
+    }
+    for (k, v) in &rec.user_metadata {
+        r.header(format!("x-amz-meta-{k}"), v.clone());
+    }
+    if let Some(n) = rec.parts_count {
+        if ctx.route.has_query("partNumber") {
+            r.header("x-amz-mp-parts-count", n.to_string());
+        }
+    }
+}
+
+fn lookup(ctx: &RequestCtx<'_>) -> S3Result<ObjectRecord> {
+    let app = &ctx.shard.app;
+    if let Some(v) = ctx.route.query_param("versionId") {
+        if v != "null" {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "Invalid version id specified",
+            ));
+        }
+    }
+    app.catalog
+        .get_object(ctx.bucket()?, ctx.key()?)
+        .map_err(internal)?
+        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey))
+}
+
+fn not_modified(rec: &ObjectRecord) -> Response {
+    let mut r = Response::new(304);
+    r.header("ETag", quote_etag(&rec.etag));
+    r.header("Last-Modified", http_date(rec.last_modified_ms));
+    r
+}
+
+pub fn handle_head_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
+    let rec = lookup(ctx)?;
+    match check_conditions(ctx, &rec) {
+        Err(e) if e.code == S3ErrorCode::NotModified => return Ok(not_modified(&rec)),
+        Err(e) => return Err(e),
+        Ok(()) => {}
+    }
+    let range = parse_range(ctx.head.header_str("range"), rec.size)?;
+    let mut r = Response::new(if range.is_some() { 206 } else { 200 });
+    object_headers(ctx, &rec, &mut r);
+    checksum_header(ctx, &rec, range.is_some(), &mut r);
+    let len = match range {
+        Some(br) => {
+            r.header(
+                "Content-Range",
+                format!("bytes {}-{}/{}", br.start, br.end, rec.size),
+            );
+            br.end - br.start + 1
+        }
+        None => rec.size,
+    };
+    r.body = ResponseBody::HeadOnly(len);
+    Ok(r)
+}
+
+fn checksum_header(ctx: &RequestCtx<'_>, rec: &ObjectRecord, ranged: bool, r: &mut Response) {
+    let enabled = ctx
+        .head
+        .header_str("x-amz-checksum-mode")
+        .is_some_and(|m| m.eq_ignore_ascii_case("ENABLED"));
+    if enabled && !ranged {
+        if let Some((name, value)) = &rec.checksum {
+            r.header(name.clone(), value.clone());
+        }
+    }
+}
+
+pub async fn handle_get_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
+    let rec = lookup(ctx)?;
+    match check_conditions(ctx, &rec) {
+        Err(e) if e.code == S3ErrorCode::NotModified => return Ok(not_modified(&rec)),
+        Err(e) => return Err(e),
+        Ok(()) => {}
+    }
+    let range = match parse_range(ctx.head.header_str("range"), rec.size) {
+        Err(e) => {
+            let mut r = super::error_response(&e, &ctx.resource(), ctx.request_id);
+            r.header("Content-Range", format!("bytes */{}", rec.size));
+            return Ok(r);
+        }
+        Ok(r) => r,
+    };
+    let stream = super::read::open_object(ctx, &rec, range).await?;
+    let mut r = Response::new(if range.is_some() { 206 } else { 200 });
+    object_headers(ctx, &rec, &mut r);
+    checksum_header(ctx, &rec, range.is_some(), &mut r);
+    let len = match range {
+        Some(br) => {
+            r.header(
+                "Content-Range",
+                format!("bytes {}-{}/{}", br.start, br.end, rec.size),
+            );
+            br.end - br.start + 1
+        }
+        None => rec.size,
+    };
+    r.body = ResponseBody::Stream(stream, len);
+    Ok(r)
+}
+
+pub async fn handle_delete_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
+    let (bucket, key) = (ctx.bucket()?, ctx.key()?);
+    super::write::delete_object(&ctx.shard.app, bucket, key).await?;
+    Ok(Response::new(204))
+}
+
+/// One `<Object>` of a DeleteObjects request.
+struct DeleteEntry {
+    key: String,
+}
+
+fn parse_delete_document(doc: &[u8]) -> S3Result<(Vec<DeleteEntry>, bool)> {
+    use quick_xml::events::Event;
+    let malformed = || S3Error::new(S3ErrorCode::MalformedXML);
+    let mut reader = quick_xml::Reader::from_reader(doc);
+    let mut buf = Vec::new();
+    let mut path: Vec<Vec<u8>> = Vec::new();
+    let mut entries = Vec::new();
+    let mut quiet = false;
+    let mut text = String::new();
+    loop {
+        match reader.read_event_into(&mut buf).map_err(|_| malformed())? {
+            Event::Start(e) => {
+                path.push(e.local_name().as_ref().to_vec());
+                text.clear();
+            }
+            Event::End(_) => {
+                let name = path.pop().ok_or_else(malformed)?;
+                match name.as_slice() {
+                    b"Key" if path.last().map(|p| p.as_slice()) == Some(b"Object") => {
+                        entries.push(DeleteEntry {
+                            key: std::mem::take(&mut text),
+                        });
+                        if entries.len() > MAX_DELETE_KEYS {
+                            return Err(S3Error::with_message(
+                                S3ErrorCode::MalformedXML,
+                                "a DeleteObjects request may name at most 1000 keys",
+                            ));
+                        }
+                    }
+                    b"Quiet" => quiet = text.trim().eq_ignore_ascii_case("true"),
+                    _ => {}
+                }
+                text.clear();
+            }
+            Event::Text(t) => {
+                let s = t.xml_content().map_err(|_| malformed())?;
+                text.push_str(&s);
+            }
+            Event::GeneralRef(r) => {
+                // Entity and character references inside a key (`&amp;`, `&#x1;`).
+                let name = std::str::from_utf8(r.as_ref()).map_err(|_| malformed())?;
+                let resolved = match name {
+                    "amp" => Some('&'),
+                    "lt" => Some('<'),
+                    "gt" => Some('>'),
+                    "quot" => Some('"'),
+                    "apos" => Some('\''),
+                    n if n.starts_with("#x") => u32::from_str_radix(&n[2..], 16)
+                        .ok()
+                        .and_then(char::from_u32),
+                    n if n.starts_with('#') => n[1..].parse::<u32>().ok().and_then(char::from_u32),
+                    _ => None,
+                };
+                text.push(resolved.ok_or_else(malformed)?);
+            }
+            Event::CData(t) => text.push_str(std::str::from_utf8(&t).map_err(|_| malformed())?),
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    if !path.is_empty() {
+        return Err(malformed());
+    }
+    Ok((entries, quiet))
+}
+
+pub async fn handle_delete_objects(
+    ctx: &RequestCtx<'_>,
+    body: &mut BodyReader<'_>,
+) -> S3Result<Response> {
+    let bucket = ctx.bucket()?;
+    // S3 requires an integrity check on this request (Content-MD5 or a checksum).
+    let doc = body.read_to_vec(MAX_DELETE_DOCUMENT_BYTES).await?;
+    let (entries, quiet) = parse_delete_document(&doc)?;
+    let mut w = XmlWriter::new();
+    w.root("DeleteResult");
+    for e in entries {
+        match super::write::delete_object(&ctx.shard.app, bucket, &e.key).await {
+            Ok(()) => {
+                if !quiet {
+                    w.open("Deleted");
+                    w.elem("Key", &e.key);
+                    w.close("Deleted");
+                }
+            }
+            Err(err) => {
+                w.open("Error");
+                w.elem("Key", &e.key);
+                w.elem("Code", err.code.as_str());
+                w.elem("Message", &err.message);
+                w.close("Error");
+            }
+        }
+    }
+    w.close("DeleteResult");
+    Ok(Response::xml(200, w.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        let r = |h: &str, size| parse_range(Some(h), size);
+        assert_eq!(
+            r("bytes=0-9", 100).expect("ok"),
+            Some(ByteRange { start: 0, end: 9 })
+        );
+        assert_eq!(
+            r("bytes=90-", 100).expect("ok"),
+            Some(ByteRange { start: 90, end: 99 })
+        );
+        assert_eq!(
+            r("bytes=-10", 100).expect("ok"),
+            Some(ByteRange { start: 90, end: 99 })
+        );
+        assert_eq!(
+            r("bytes=-1000", 100).expect("ok"),
+            Some(ByteRange { start: 0, end: 99 })
+        );
+        assert_eq!(
+            r("bytes=50-1000", 100).expect("ok"),
+            Some(ByteRange { start: 50, end: 99 })
+        );
+        assert_eq!(
+            r("bytes=0-0", 1).expect("ok"),
+            Some(ByteRange { start: 0, end: 0 })
+        );
+        assert_eq!(
+            r("bytes=100-", 100).expect_err("416").code,
+            S3ErrorCode::InvalidRange
+        );
+        assert_eq!(
+            r("bytes=-0", 100).expect_err("416").code,
+            S3ErrorCode::InvalidRange
+        );
+        assert_eq!(
+            r("bytes=0-", 0).expect_err("416").code,
+            S3ErrorCode::InvalidRange
+        );
+        // Ignored forms serve the whole object.
+        for h in [
+            "bytes=5-1",
+            "items=0-1",
+            "bytes=a-b",
+            "bytes=0-1,5-6",
+            "bytes=",
+        ] {
+            assert_eq!(r(h, 100).expect("ignored"), None, "{h}");
+        }
+        assert_eq!(parse_range(None, 10).expect("ok"), None);
+    }
+
+    #[test]
+    fn delete_document() {
+        let doc = br#"<?xml version="1.0" encoding="UTF-8"?>
+<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet>
+<Object><Key>a&amp;b</Key></Object><Object><Key>sp ace/x&#x1;</Key><VersionId>null</VersionId></Object></Delete>"#;
+        let (entries, quiet) = parse_delete_document(doc).expect("parses");
+        assert!(quiet);
+        let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, vec!["a&b", "sp ace/x\u{1}"]);
+        assert!(parse_delete_document(b"<Delete><Object><Key>x</Object>").is_err());
+        let many = format!(
+            "<Delete>{}</Delete>",
+            "<Object><Key>k</Key></Object>".repeat(1001)
+        );
+        assert!(parse_delete_document(many.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn backend_keys_keep_the_key_verbatim() {
+        assert_eq!(backend_key("b", "a//c"), "b/a//c");
+    }
+}

@@ -1,0 +1,130 @@
+//! The write path shared by PutObject, CopyObject and multipart completion: choose a backend
+//! with room (failing over before any body byte is sent), stream the verified body, commit the
+//! catalog change durably, then settle usage and wake the background workers.
+
+use super::meta::ObjectMeta;
+use super::object::internal;
+use super::{App, RequestCtx};
+use crate::backend::{Integrity, PutWriter};
+use crate::catalog::ObjectRecord;
+use crate::proxy::placement::Reservation;
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result, Side};
+use crate::server::body::BodyReader;
+
+/// Reserves room on the best backend and opens the upload there. A backend that fails before
+/// any body byte was consumed is skipped for the next eligible one, invisibly to the client.
+pub async fn begin_write(
+    ctx: &RequestCtx<'_>,
+    size: u64,
+    backend_key: &str,
+    meta: &ObjectMeta,
+    integrity: &Integrity,
+) -> S3Result<(Reservation, PutWriter)> {
+    let app = &ctx.shard.app;
+    let mut tried: Vec<usize> = Vec::new();
+    loop {
+        let reservation = app
+            .placement
+            .reserve(size, &|i| !tried.contains(&i) && app.writable(i))
+            .ok_or_else(|| {
+                if tried.is_empty() {
+                    S3Error::new(S3ErrorCode::InsufficientStorage)
+                } else {
+                    S3Error::backend(
+                        S3ErrorCode::ServiceUnavailable,
+                        "no backend accepted the upload",
+                    )
+                }
+            })?;
+        let backend = &app.backends[reservation.backend_index];
+        match backend
+            .begin_put(&ctx.shard.backend_ctx(), backend_key, size, meta, integrity)
+            .await
+        {
+            Ok(w) => return Ok((reservation, w)),
+            Err(e) if e.side == Side::Backend => {
+                tracing::warn!(
+                    request_id = ctx.request_id,
+                    backend = backend.name,
+                    error = %e,
+                    "backend refused the upload before the body; trying the next one"
+                );
+                tried.push(reservation.backend_index);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Streams the verified body into the backend; aborts the upload on any error so nothing
+/// partial is committed. Returns the backend's ETag (unquoted).
+pub async fn stream_body(
+    ctx: &RequestCtx<'_>,
+    body: &mut BodyReader<'_>,
+    mut writer: PutWriter,
+) -> S3Result<String> {
+    loop {
+        match body.next().await {
+            Ok(Some(chunk)) => {
+                if let Err(e) = writer.write(chunk).await {
+                    writer.abort().await;
+                    tracing::warn!(request_id = ctx.request_id, error = %e, "backend failed mid-body");
+                    return Err(S3Error::backend(
+                        S3ErrorCode::ServiceUnavailable,
+                        "backend failed during the upload",
+                    ));
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                writer.abort().await;
+                return Err(e);
+            }
+        }
+    }
+    let md5 = body.summary().and_then(|s| s.md5);
+    writer.finish(md5).await
+}
+
+/// Makes the new record durable, then moves usage from the reservation and from the record it
+/// replaced. Replication intents for the remaining copies are written in the same batch.
+pub async fn commit_new_object(
+    app: &App,
+    bucket: &str,
+    key: &str,
+    record: ObjectRecord,
+    reservation: Reservation,
+) -> S3Result<u64> {
+    let replicate = app.replication_intents();
+    let outcome = app
+        .catalog
+        .put_object(bucket, key, record, replicate)
+        .await
+        .map_err(internal)?;
+    reservation.commit(true);
+    if let Some(prev) = outcome.previous {
+        for c in &prev.copies {
+            app.placement.release_usage(&c.backend, prev.size, 1);
+        }
+    }
+    app.wake_background();
+    Ok(outcome.generation)
+}
+
+/// Removes the object from the catalog (copies are deleted from backends by the cleanup worker
+/// from the durable queue). Deleting a missing key succeeds, as in S3.
+pub async fn delete_object(app: &App, bucket: &str, key: &str) -> S3Result<()> {
+    let _guard = app.key_locks.lock(bucket, key).await;
+    let removed = app
+        .catalog
+        .delete_object(bucket, key)
+        .await
+        .map_err(internal)?;
+    if let Some(prev) = removed {
+        for c in &prev.copies {
+            app.placement.release_usage(&c.backend, prev.size, 1);
+        }
+        app.wake_background();
+    }
+    Ok(())
+}

@@ -1,0 +1,392 @@
+//! The connection loop: read a request head, route and authenticate it, hand the handler a
+//! verified body stream, write its response, repeat while keep-alive allows.
+//!
+//! Pipelined requests are answered in order because one request is processed at a time per
+//! connection and unread bytes stay in the read buffer for the next head. A request whose body
+//! was not fully read (an error answered early) ends the connection, since the bytes left on the
+//! wire cannot be trusted to be a next request.
+
+use super::body::{BodyFraming, BodyReader};
+use super::shard::Shard;
+use super::stream::ClientStream;
+use crate::http::limits::{HEAD_READ_TIMEOUT, IDLE_KEEPALIVE_TIMEOUT, MAX_HEAD_BYTES};
+use crate::http::{BodyKind, HttpError, ParseStatus, RequestHead};
+use crate::proxy::{self, Response, ResponseBody};
+use crate::s3::error::{S3Error, S3ErrorCode};
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// Size of each connection's read buffer. 64 KiB matches the chunk size SDKs use for aws-chunked
+/// uploads and keeps a socket read per syscall large; it also bounds a head (MAX_HEAD_BYTES).
+pub const READ_BUF_BYTES: usize = 64 * 1024;
+
+/// Bytes of an unread request body we are willing to read and discard after an early error
+/// answer, to keep the connection alive; larger leftovers close the connection instead.
+pub const MAX_DRAIN_BYTES: u64 = 64 * 1024;
+
+/// Buffer used to copy streamed response bodies to the client.
+pub const WRITE_BUF_BYTES: usize = 64 * 1024;
+
+const _: () = assert!(
+    MAX_HEAD_BYTES <= READ_BUF_BYTES,
+    "a full head must fit the read buffer"
+);
+
+pub struct Conn {
+    pub stream: ClientStream,
+    pub buf: Vec<u8>,
+    /// Unconsumed bytes are `buf[start..end]`.
+    pub start: usize,
+    pub end: usize,
+    pub peer: Option<SocketAddr>,
+    out: Vec<u8>,
+}
+
+pub enum ReadError {
+    Closed,
+    Timeout,
+    Io(std::io::Error),
+}
+
+impl Conn {
+    /// Reads more bytes into the buffer (compacting first when needed); `Ok(0)` is EOF.
+    pub async fn read_more(&mut self, timeout: Duration) -> Result<usize, ReadError> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        } else if self.end == self.buf.len() {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            return Err(ReadError::Io(std::io::Error::other("read buffer full")));
+        }
+        let end = self.end;
+        let stream = &mut self.stream;
+        let buf = &mut self.buf[end..];
+        let r = futures_lite::future::or(async { Some(stream.read(buf).await) }, async {
+            glommio::timer::sleep(timeout).await;
+            None
+        })
+        .await;
+        match r {
+            None => Err(ReadError::Timeout),
+            Some(Ok(n)) => {
+                self.end += n;
+                Ok(n)
+            }
+            Some(Err(e)) => Err(ReadError::Io(e)),
+        }
+    }
+
+    pub fn available(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    pub async fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(data).await
+    }
+
+    pub async fn flush(&mut self) -> std::io::Result<()> {
+        self.stream.flush().await
+    }
+
+    /// Sends `100 Continue`.
+    pub async fn send_continue(&mut self) -> std::io::Result<()> {
+        self.stream
+            .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+            .await?;
+        self.stream.flush().await
+    }
+}
+
+/// A head that outgrew MAX_HEAD_BYTES without completing.
+const HEAD_TOO_LARGE: HttpError = HttpError::new(431, "request head too large");
+/// A head that did not complete within HEAD_READ_TIMEOUT (slow client).
+const HEAD_TIMEOUT: HttpError = HttpError::new(408, "request head not received in time");
+
+enum HeadOutcome {
+    Ready(usize),
+    Closed,
+    Error(HttpError),
+}
+
+async fn read_head(conn: &mut Conn, head: &mut RequestHead, shard: &Shard) -> HeadOutcome {
+    let mut first_byte_at: Option<Instant> = if conn.start < conn.end {
+        Some(Instant::now())
+    } else {
+        None
+    };
+    loop {
+        if conn.start < conn.end {
+            match head.parse(&conn.buf[conn.start..conn.end]) {
+                Ok(ParseStatus::Complete { head_len }) => return HeadOutcome::Ready(head_len),
+                Ok(ParseStatus::Partial) => {}
+                Err(e) => return HeadOutcome::Error(e),
+            }
+            if conn.end - conn.start >= MAX_HEAD_BYTES {
+                return HeadOutcome::Error(HEAD_TOO_LARGE);
+            }
+        }
+        let timeout = match first_byte_at {
+            None => IDLE_KEEPALIVE_TIMEOUT,
+            Some(t) => match HEAD_READ_TIMEOUT.checked_sub(t.elapsed()) {
+                Some(left) => left,
+                None => return HeadOutcome::Error(HEAD_TIMEOUT),
+            },
+        };
+        let idle = first_byte_at.is_none();
+        let read = if idle {
+            // An idle keep-alive connection also ends when the server shuts down.
+            futures_lite::future::or(async { Some(conn.read_more(timeout).await) }, async {
+                shard.shutdown.wait().await;
+                None
+            })
+            .await
+        } else {
+            Some(conn.read_more(timeout).await)
+        };
+        match read {
+            None => return HeadOutcome::Closed,
+            Some(Ok(0)) => return HeadOutcome::Closed,
+            Some(Ok(_)) => {
+                if first_byte_at.is_none() {
+                    first_byte_at = Some(Instant::now());
+                }
+            }
+            Some(Err(ReadError::Timeout)) if idle => return HeadOutcome::Closed,
+            Some(Err(ReadError::Timeout)) => return HeadOutcome::Error(HEAD_TIMEOUT),
+            Some(Err(_)) => return HeadOutcome::Closed,
+        }
+    }
+}
+
+/// Serves one client connection until it closes.
+pub async fn serve(stream: ClientStream, shard: Rc<Shard>, peer: Option<SocketAddr>) {
+    let mut conn = Conn {
+        stream,
+        buf: vec![0u8; READ_BUF_BYTES],
+        start: 0,
+        end: 0,
+        peer,
+        out: Vec::with_capacity(1024),
+    };
+    let mut head = RequestHead::new();
+    loop {
+        let head_len = match read_head(&mut conn, &mut head, &shard).await {
+            HeadOutcome::Ready(n) => n,
+            HeadOutcome::Closed => break,
+            HeadOutcome::Error(e) => {
+                let request_id = shard.next_request_id();
+                let err = http_error_to_s3(e);
+                tracing::debug!(
+                    request_id,
+                    status = e.status,
+                    reason = e.reason,
+                    "bad request head"
+                );
+                let resp = proxy::error_response(&err, "", &request_id);
+                let _ = write_response(&mut conn, &shard, resp, &request_id, false, false).await;
+                break;
+            }
+        };
+        conn.start += head_len;
+        let keep_alive = handle_one(&mut conn, &head, &shard).await.unwrap_or(false);
+        if !keep_alive || shard.shutdown.is_triggered() {
+            break;
+        }
+    }
+    let _ = conn.stream.close().await;
+}
+
+fn http_error_to_s3(e: HttpError) -> S3Error {
+    let code = match e.status {
+        431 => S3ErrorCode::RequestHeaderSectionTooLarge,
+        414 => S3ErrorCode::UriTooLong,
+        408 => S3ErrorCode::RequestTimeout,
+        501 => S3ErrorCode::NotImplemented,
+        411 => S3ErrorCode::MissingContentLength,
+        _ => S3ErrorCode::BadRequest,
+    };
+    S3Error::with_message(code, e.reason)
+}
+
+/// Handles one request whose head is parsed. Returns whether the connection may be reused.
+async fn handle_one(
+    conn: &mut Conn,
+    head: &RequestHead,
+    shard: &Rc<Shard>,
+) -> std::io::Result<bool> {
+    let started = Instant::now();
+    let request_id = shard.next_request_id();
+    let is_head = head.method() == "HEAD";
+    let client_keep_alive = head.keep_alive();
+    let framing = match head.body_kind() {
+        BodyKind::None => BodyFraming::Length(0),
+        BodyKind::Length(n) => BodyFraming::Length(n),
+        BodyKind::Chunked => BodyFraming::Chunked,
+    };
+    let prepared = proxy::prepare(shard, head, &request_id);
+    let (resp, resource, op_name, body_state) = match prepared {
+        Err((err, resource)) => (
+            proxy::error_response(&err, &resource, &request_id),
+            resource,
+            "Unknown",
+            BodyUse::Untouched,
+        ),
+        Ok((ctx, verifier)) => {
+            let resource = ctx.resource();
+            let op_name = ctx.route.operation.name();
+            let mut body = BodyReader::new(conn, framing, head.expects_continue(), verifier);
+            let result = proxy::dispatch(&ctx, &mut body).await;
+            let state = body.state();
+            let resp = match result {
+                Ok(r) => r,
+                Err(e) => proxy::error_response(&e, &resource, &request_id),
+            };
+            (resp, resource, op_name, state)
+        }
+    };
+    // Whether the wire is in a known state for the next request.
+    let mut reusable = client_keep_alive;
+    match body_state {
+        BodyUse::Complete => {}
+        BodyUse::Untouched | BodyUse::Partial => {
+            let remaining = match framing {
+                BodyFraming::Length(n) if body_state == BodyUse::Untouched => Some(n),
+                _ => None,
+            };
+            match remaining {
+                Some(0) => {}
+                // Drain a small body that the client sent without waiting for 100-continue.
+                Some(n) if n <= MAX_DRAIN_BYTES && !head.expects_continue() => {
+                    if !drain(conn, n).await {
+                        reusable = false;
+                    }
+                }
+                _ => reusable = false,
+            }
+        }
+    }
+    let status = resp.status;
+    let r = write_response(conn, shard, resp, &request_id, is_head, reusable).await;
+    tracing::debug!(
+        request_id,
+        op = op_name,
+        resource,
+        status,
+        elapsed_us = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    r.map(|_| reusable)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyUse {
+    Untouched,
+    Partial,
+    Complete,
+}
+
+async fn drain(conn: &mut Conn, mut n: u64) -> bool {
+    while n > 0 {
+        if conn.start == conn.end {
+            match conn
+                .read_more(crate::http::limits::BODY_STALL_TIMEOUT)
+                .await
+            {
+                Ok(0) | Err(_) => return false,
+                Ok(_) => {}
+            }
+        }
+        let take = ((conn.end - conn.start) as u64).min(n) as usize;
+        conn.start += take;
+        n -= take as u64;
+    }
+    true
+}
+
+/// Writes a response; the single place that emits response heads to clients.
+pub async fn write_response(
+    conn: &mut Conn,
+    shard: &Shard,
+    resp: Response,
+    request_id: &str,
+    head_only: bool,
+    keep_alive: bool,
+) -> std::io::Result<()> {
+    let mut out = std::mem::take(&mut conn.out);
+    out.clear();
+    let content_length = resp.content_length();
+    let mut rh = crate::http::ResponseHead::new(&mut out, resp.status);
+    {
+        let mut dates = shard.dates.borrow_mut();
+        rh.date(dates.now());
+    }
+    // Header values come from validated request headers or our own code; one that still fails
+    // validation is dropped rather than allowed to break the response framing.
+    let _ = rh.header("x-amz-request-id", request_id.as_bytes());
+    for (name, value) in &resp.headers {
+        if rh.header(name, value.as_bytes()).is_err() {
+            tracing::warn!(request_id, header = %name, "dropped an invalid response header");
+        }
+    }
+    let _ = match content_length {
+        Some(n) => rh.content_length(n),
+        None => rh.chunked(),
+    };
+    if !keep_alive {
+        rh.close();
+    }
+    rh.finish();
+    let result = async {
+        match resp.body {
+            ResponseBody::Empty | ResponseBody::HeadOnly(_) => conn.stream.write_all(&out).await?,
+            ResponseBody::Full(bytes) => {
+                if head_only {
+                    conn.stream.write_all(&out).await?;
+                } else if bytes.len() <= 16 * 1024 {
+                    // One write for small answers: head and body in a single segment.
+                    out.extend_from_slice(&bytes);
+                    conn.stream.write_all(&out).await?;
+                } else {
+                    conn.stream.write_all(&out).await?;
+                    conn.stream.write_all(&bytes).await?;
+                }
+            }
+            ResponseBody::Stream(mut s, _) => {
+                conn.stream.write_all(&out).await?;
+                if !head_only {
+                    let mut buf = crate::util::bufpool::take(WRITE_BUF_BYTES);
+                    let mut sent: u64 = 0;
+                    loop {
+                        let n = match s.read(&mut buf).await {
+                            Ok(0) => break,
+                            Ok(n) => n,
+                            Err(e) => {
+                                tracing::warn!(request_id, error = %e, sent, "response body stream failed; closing connection");
+                                crate::util::bufpool::give(buf);
+                                return Err(std::io::Error::other("upstream body failed"));
+                            }
+                        };
+                        conn.stream.write_all(&buf[..n]).await?;
+                        sent += n as u64;
+                    }
+                    crate::util::bufpool::give(buf);
+                    if let Some(expected) = content_length {
+                        if sent != expected {
+                            return Err(std::io::Error::other("response body shorter than announced"));
+                        }
+                    }
+                }
+            }
+        }
+        conn.stream.flush().await
+    }
+    .await;
+    conn.out = out;
+    result
+}

@@ -1,0 +1,150 @@
+//! The data-plane server: one glommio executor (shard) per core, each with its own SO_REUSEPORT
+//! listener, accepting client connections and running the connection loop ([`conn`]).
+//!
+//! [`start`] takes a validated config and the shared [`App`] state and returns a [`ServerHandle`]
+//! with the bound addresses (so tests can bind port 0) and a shutdown switch. Shutdown is
+//! graceful: shards stop accepting, idle keep-alive connections are closed, in-flight requests
+//! finish (bounded by [`GRACEFUL_SHUTDOWN_TIMEOUT`]), then the executors exit.
+
+pub mod body;
+pub mod conn;
+pub mod shard;
+pub mod stream;
+pub mod tls;
+
+use crate::proxy::App;
+use glommio::{LocalExecutorBuilder, Placement};
+use shard::Shard;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long in-flight requests may run after shutdown was asked before the shard exits anyway.
+/// Long enough for a typical multi-MiB transfer to finish, short enough for service managers'
+/// default stop timeouts (systemd: 90 s).
+pub const GRACEFUL_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Upper bound on shards; config validation enforces the same bound.
+pub const MAX_SHARDS: usize = 256;
+
+/// Shared shutdown switch: an atomic flag (read on every keep-alive turn) plus an event that wakes
+/// accept loops and idle connections on every shard.
+#[derive(Clone, Default)]
+pub struct Shutdown {
+    flag: Arc<AtomicBool>,
+    event: Arc<event_listener::Event>,
+}
+
+impl Shutdown {
+    pub fn trigger(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.event.notify(usize::MAX);
+    }
+    pub fn is_triggered(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+    /// Resolves once shutdown has been triggered.
+    pub async fn wait(&self) {
+        loop {
+            if self.is_triggered() {
+                return;
+            }
+            let listener = self.event.listen();
+            if self.is_triggered() {
+                return;
+            }
+            listener.await;
+        }
+    }
+}
+
+/// A running server.
+pub struct ServerHandle {
+    /// The S3 listener's address (the real port when port 0 was asked).
+    pub s3_addr: SocketAddr,
+    pub shutdown: Shutdown,
+    shards: Vec<glommio::ExecutorJoinHandle<()>>,
+}
+
+impl ServerHandle {
+    /// Waits for every shard to exit (after [`Shutdown::trigger`]).
+    pub fn join(self) {
+        for s in self.shards {
+            if let Err(e) = s.join() {
+                tracing::error!(error = %e, "shard exited with an error");
+            }
+        }
+    }
+}
+
+/// Number of shards for a `server.shards` value (0 = one per core).
+pub fn shard_count(configured: usize) -> usize {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let n = if configured == 0 { cores } else { configured };
+    n.clamp(1, MAX_SHARDS)
+}
+
+/// Starts the shards. Returns once every shard has bound its listener.
+pub fn start(app: Arc<App>, shutdown: Shutdown) -> std::io::Result<ServerHandle> {
+    let cfg = app.config();
+    let listen = cfg.server.listen_addr;
+    let n = shard_count(cfg.server.shards);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let tls = match &cfg.server.tls {
+        Some(t) => Some(
+            tls::server_config(&t.cert_file, &t.key_file)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+        ),
+        None => None,
+    };
+    let mut handles = Vec::with_capacity(n);
+    let mut bound: Option<SocketAddr> = None;
+    for id in 0..n {
+        // Shard 0 binds the configured address; the others bind the address it actually got, so
+        // port 0 (tests) gives one port shared by all shards through SO_REUSEPORT.
+        let addr = bound.unwrap_or(listen);
+        let (ready_tx, ready_rx) = flume::bounded::<std::io::Result<SocketAddr>>(1);
+        let placement = if n <= cores {
+            Placement::Fixed(id)
+        } else {
+            Placement::Unbound
+        };
+        let app = app.clone();
+        let shutdown = shutdown.clone();
+        let tls = tls.clone();
+        let handle = LocalExecutorBuilder::new(placement)
+            .name(&format!("shard-{id}"))
+            .spawn(move || async move {
+                let listener = match glommio::net::TcpListener::bind(addr) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(std::io::Error::other(e.to_string())));
+                        return;
+                    }
+                };
+                let local = listener.local_addr().unwrap_or(addr);
+                let _ = ready_tx.send(Ok(local));
+                let shard = Rc::new(Shard::new(id, app, tls, shutdown));
+                shard::accept_loop(shard, listener).await;
+            })
+            .map_err(|e| std::io::Error::other(format!("cannot start shard {id}: {e}")))?;
+        let got = ready_rx
+            .recv()
+            .map_err(|_| std::io::Error::other(format!("shard {id} died during start")))??;
+        bound.get_or_insert(got);
+        handles.push(handle);
+    }
+    let s3_addr = bound.unwrap_or(listen);
+    tracing::info!(addr = %s3_addr, shards = n, tls = tls.is_some(), "S3 listener up");
+    Ok(ServerHandle {
+        s3_addr,
+        shutdown,
+        shards: handles,
+    })
+}

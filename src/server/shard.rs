@@ -1,0 +1,152 @@
+//! Per-shard state and the accept loop. Everything here is owned by one executor thread: no
+//! locks on the request path; what other threads need (metrics) is read from atomics owned by
+//! this shard or merged at scrape time.
+
+use super::conn;
+use super::stream::ClientStream;
+use super::Shutdown;
+use crate::proxy::App;
+use crate::s3::auth::SigningKeyCache;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Most concurrent client connections one shard serves. Past it, new connections are closed at
+/// once so a flood cannot grow memory without bound (each connection holds a read buffer).
+pub const MAX_CONNECTIONS_PER_SHARD: usize = crate::http::limits::MAX_CONNECTIONS_PER_SHARD;
+
+/// Time allowed for a TLS handshake; a client that stalls in it is dropped.
+pub const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+pub struct Shard {
+    pub id: usize,
+    pub app: Arc<App>,
+    pub tls: Option<futures_rustls::TlsAcceptor>,
+    pub shutdown: Shutdown,
+    pub signing_keys: RefCell<SigningKeyCache>,
+    request_seq: Cell<u64>,
+    request_id_base: u64,
+    pub connections: Cell<usize>,
+    pub started: Instant,
+    /// The `Date` header, formatted at most once a second.
+    pub dates: RefCell<crate::http::DateCache>,
+    /// This shard's keep-alive connections to S3 backends.
+    pub pool: crate::backend::client::ClientPool,
+}
+
+impl Shard {
+    pub fn new(
+        id: usize,
+        app: Arc<App>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        shutdown: Shutdown,
+    ) -> Shard {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        let pool = crate::backend::client::ClientPool::new(
+            crate::backend::client::ClientLimits::default(),
+            Some(app.backend_tls.clone()),
+        );
+        Shard {
+            id,
+            pool,
+            app,
+            tls: tls.map(futures_rustls::TlsAcceptor::from),
+            shutdown,
+            signing_keys: RefCell::new(SigningKeyCache::new()),
+            request_seq: Cell::new(0),
+            // Shard id in the top byte keeps ids unique across shards; the start time keeps
+            // them unique across restarts.
+            request_id_base: ((id as u64) << 56) ^ (nanos & 0x00FF_FFFF_FFFF_FFFF),
+            connections: Cell::new(0),
+            started: Instant::now(),
+            dates: RefCell::new(crate::http::DateCache::new()),
+        }
+    }
+
+    /// What backend calls from this shard use.
+    pub fn backend_ctx(&self) -> crate::backend::BackendCtx<'_> {
+        crate::backend::BackendCtx {
+            pool: &self.pool,
+            signing: &self.signing_keys,
+        }
+    }
+
+    /// A fresh request id, 16 upper-case hex digits as S3 uses.
+    pub fn next_request_id(&self) -> String {
+        let seq = self.request_seq.get().wrapping_add(1);
+        self.request_seq.set(seq);
+        format!(
+            "{:016X}",
+            self.request_id_base
+                .wrapping_add(seq.wrapping_mul(0x9E37_79B9))
+        )
+    }
+}
+
+/// Accepts until shutdown, then waits (bounded) for in-flight connections.
+pub async fn accept_loop(shard: Rc<Shard>, listener: glommio::net::TcpListener) {
+    loop {
+        let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
+            shard.shutdown.wait().await;
+            None
+        })
+        .await;
+        let stream = match accepted {
+            None => break,
+            Some(Ok(s)) => s,
+            Some(Err(e)) => {
+                // EMFILE and friends: log and keep serving the connections we have.
+                tracing::warn!(shard = shard.id, error = %e, "accept failed");
+                glommio::timer::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        if shard.connections.get() >= MAX_CONNECTIONS_PER_SHARD {
+            tracing::warn!(
+                shard = shard.id,
+                "connection limit reached, closing new connection"
+            );
+            drop(stream);
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        let peer = stream.peer_addr().ok();
+        shard.connections.set(shard.connections.get() + 1);
+        let sh = shard.clone();
+        glommio::spawn_local(async move {
+            let client = match &sh.tls {
+                None => Some(ClientStream::Plain(stream)),
+                Some(acceptor) => {
+                    let hs = futures_lite::future::or(
+                        async { acceptor.accept(stream).await.ok() },
+                        async {
+                            glommio::timer::sleep(TLS_HANDSHAKE_TIMEOUT).await;
+                            None
+                        },
+                    )
+                    .await;
+                    hs.map(|s| ClientStream::Tls(Box::new(s)))
+                }
+            };
+            if let Some(client) = client {
+                conn::serve(client, sh.clone(), peer).await;
+            }
+            sh.connections.set(sh.connections.get() - 1);
+        })
+        .detach();
+    }
+    drop(listener);
+    let deadline = Instant::now() + super::GRACEFUL_SHUTDOWN_TIMEOUT;
+    while shard.connections.get() > 0 && Instant::now() < deadline {
+        glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tracing::info!(
+        shard = shard.id,
+        open = shard.connections.get(),
+        "shard stopped"
+    );
+}

@@ -1,0 +1,2 @@
+//! Small shared utilities.
+pub mod bufpool;
