@@ -72,7 +72,15 @@ impl Running {
 
 /// Starts everything for a validated config (the testable entry point: bind port 0 in tests).
 pub fn run(cfg: config::Config) -> std::io::Result<Running> {
-    let app = Arc::new(proxy::App::new(cfg)?);
+    run_with_limits(cfg, server::ServerLimits::default())
+}
+
+/// [`run`] with other client-listener limits (tests use short timeouts).
+pub fn run_with_limits(
+    cfg: config::Config,
+    limits: server::ServerLimits,
+) -> std::io::Result<Running> {
+    let app = Arc::new(proxy::App::new(cfg, limits)?);
     let shutdown = server::Shutdown::default();
     let server = server::start(app.clone(), shutdown.clone())?;
     let background = replication::start(app.clone(), shutdown.clone())?;

@@ -33,11 +33,13 @@ pub struct App {
     pub uploads: super::multipart::UploadReservations,
     /// TLS settings for `https://` backends (webpki roots; ring provider).
     pub backend_tls: Arc<rustls::ClientConfig>,
+    /// Client listener limits.
+    pub limits: crate::server::ServerLimits,
 }
 
 impl App {
     /// Opens the catalog and the backends named by a validated config.
-    pub fn new(config: Config) -> std::io::Result<App> {
+    pub fn new(config: Config, limits: crate::server::ServerLimits) -> std::io::Result<App> {
         let mut credentials: HashMap<String, Credential> = HashMap::new();
         for b in &config.buckets {
             for c in &b.credentials {
@@ -102,6 +104,7 @@ impl App {
             background: event_listener::Event::new(),
             uploads: Default::default(),
             backend_tls,
+            limits,
         })
     }
 

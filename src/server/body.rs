@@ -12,7 +12,6 @@
 //! has returned the last byte, the body is verified; an error at any point means "abort".
 
 use super::conn::{BodyUse, Conn, ReadError};
-use crate::http::limits::BODY_STALL_TIMEOUT;
 use crate::http::ChunkedDecoder;
 use crate::proxy::auth::BodyVerifier;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
@@ -199,7 +198,7 @@ impl<'c> BodyReader<'c> {
                 return self.finish_payload();
             }
             if self.conn.start == self.conn.end {
-                match self.conn.read_more(BODY_STALL_TIMEOUT).await {
+                match self.conn.read_more(self.conn.body_stall_timeout).await {
                     Ok(0) => return Err(S3Error::new(S3ErrorCode::IncompleteBody)),
                     Ok(_) => {}
                     Err(ReadError::Timeout) => {

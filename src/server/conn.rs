@@ -9,7 +9,7 @@
 use super::body::{BodyFraming, BodyReader};
 use super::shard::Shard;
 use super::stream::ClientStream;
-use crate::http::limits::{HEAD_READ_TIMEOUT, IDLE_KEEPALIVE_TIMEOUT, MAX_HEAD_BYTES};
+use crate::http::limits::MAX_HEAD_BYTES;
 use crate::http::{BodyKind, HttpError, ParseStatus, RequestHead};
 use crate::proxy::{self, Response, ResponseBody};
 use crate::s3::error::{S3Error, S3ErrorCode};
@@ -42,6 +42,8 @@ pub struct Conn {
     pub end: usize,
     pub peer: Option<SocketAddr>,
     out: Vec<u8>,
+    /// Longest wait for the next body byte.
+    pub body_stall_timeout: Duration,
 }
 
 pub enum ReadError {
@@ -132,8 +134,8 @@ async fn read_head(conn: &mut Conn, head: &mut RequestHead, shard: &Shard) -> He
             }
         }
         let timeout = match first_byte_at {
-            None => IDLE_KEEPALIVE_TIMEOUT,
-            Some(t) => match HEAD_READ_TIMEOUT.checked_sub(t.elapsed()) {
+            None => shard.app.limits.idle_keepalive_timeout,
+            Some(t) => match shard.app.limits.head_read_timeout.checked_sub(t.elapsed()) {
                 Some(left) => left,
                 None => return HeadOutcome::Error(HEAD_TIMEOUT),
             },
@@ -173,6 +175,7 @@ pub async fn serve(stream: ClientStream, shard: Rc<Shard>, peer: Option<SocketAd
         end: 0,
         peer,
         out: Vec::with_capacity(1024),
+        body_stall_timeout: shard.app.limits.body_stall_timeout,
     };
     let mut head = RequestHead::new();
     loop {
@@ -294,10 +297,7 @@ pub enum BodyUse {
 async fn drain(conn: &mut Conn, mut n: u64) -> bool {
     while n > 0 {
         if conn.start == conn.end {
-            match conn
-                .read_more(crate::http::limits::BODY_STALL_TIMEOUT)
-                .await
-            {
+            match conn.read_more(conn.body_stall_timeout).await {
                 Ok(0) | Err(_) => return false,
                 Ok(_) => {}
             }

@@ -12,10 +12,6 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Most concurrent client connections one shard serves. Past it, new connections are closed at
-/// once so a flood cannot grow memory without bound (each connection holds a read buffer).
-pub const MAX_CONNECTIONS_PER_SHARD: usize = crate::http::limits::MAX_CONNECTIONS_PER_SHARD;
-
 /// Time allowed for a TLS handshake; a client that stalls in it is dropped.
 pub const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -105,7 +101,9 @@ pub async fn accept_loop(shard: Rc<Shard>, listener: glommio::net::TcpListener) 
                 continue;
             }
         };
-        if shard.connections.get() >= MAX_CONNECTIONS_PER_SHARD {
+        // Past the limit new connections are closed at once, so a flood cannot grow memory without
+        // bound (each connection holds a read buffer).
+        if shard.connections.get() >= shard.app.limits.max_connections_per_shard {
             tracing::warn!(
                 shard = shard.id,
                 "connection limit reached, closing new connection"
