@@ -128,6 +128,11 @@ impl App {
         self.backends.iter().find(|b| b.name == name)
     }
 
+    /// Backend `i`'s circuit-breaker state as the guide exports it: 0 healthy, 1 down, 2 probing.
+    pub fn breaker_state(&self, _i: usize) -> u8 {
+        0
+    }
+
     /// Whether backend `i` may take new writes.
     pub fn writable(&self, _i: usize) -> bool {
         true
