@@ -142,9 +142,9 @@ pub fn format_duration(d: Duration) -> String {
         let _ = write!(out, "{secs}s");
     }
     if sub > 0 {
-        if sub % 1_000_000 == 0 {
+        if sub.is_multiple_of(1_000_000) {
             let _ = write!(out, "{}ms", sub / 1_000_000);
-        } else if sub % 1_000 == 0 {
+        } else if sub.is_multiple_of(1_000) {
             let _ = write!(out, "{}us", sub / 1_000);
         } else {
             let _ = write!(out, "{sub}ns");

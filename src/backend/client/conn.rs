@@ -413,28 +413,31 @@ impl Conn {
         let head_len = self.head_len;
         let start = if head_pending { 0 } else { head_len };
         let framing_len = (head_len - start) + prefix.len();
-        let coalesce = head_len + prefix.len() + data.len() <= WRITE_BUF_BYTES;
-        self.wbuf.truncate(head_len);
-        self.wbuf.extend_from_slice(prefix);
-        if coalesce {
-            self.wbuf.extend_from_slice(data);
-        }
-        let mut written = 0;
-        let staged = write_all(
-            &mut self.stream,
-            &mut self.timer,
-            &self.wbuf[start..],
-            limit,
-            &mut written,
-        )
-        .await;
-        // The head stays for a possible resend; staged framing and data go.
-        self.wbuf.truncate(head_len);
-        if let Err(error) = staged {
-            return Err(SendFailure {
-                error,
-                payload_accepted: written.saturating_sub(framing_len),
-            });
+        // Copying small data saves a write (and a packet) only when framing goes with it.
+        let coalesce = framing_len > 0 && head_len + prefix.len() + data.len() <= WRITE_BUF_BYTES;
+        if framing_len > 0 {
+            self.wbuf.truncate(head_len);
+            self.wbuf.extend_from_slice(prefix);
+            if coalesce {
+                self.wbuf.extend_from_slice(data);
+            }
+            let mut written = 0;
+            let staged = write_all(
+                &mut self.stream,
+                &mut self.timer,
+                &self.wbuf[start..],
+                limit,
+                &mut written,
+            )
+            .await;
+            // The head stays for a possible resend; staged framing and data go.
+            self.wbuf.truncate(head_len);
+            if let Err(error) = staged {
+                return Err(SendFailure {
+                    error,
+                    payload_accepted: written.saturating_sub(framing_len),
+                });
+            }
         }
         let mut payload_accepted = if coalesce { data.len() } else { 0 };
         if !coalesce {
@@ -516,6 +519,8 @@ impl Conn {
             match self.fill(left).await {
                 Ok(0) => return Err(HeadError::Eof { partial }),
                 Ok(_) => {}
+                // Part of a head arrived, so the connection was alive: not a stale one.
+                Err(e) if partial && is_stale_io(&e) => return Err(HeadError::Eof { partial }),
                 Err(e) => return Err(HeadError::Io(e)),
             }
         }
@@ -825,6 +830,7 @@ pub(crate) fn parse_chunk_size(line: &[u8]) -> Option<u64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

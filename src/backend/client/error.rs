@@ -193,6 +193,7 @@ impl std::error::Error for ClientError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

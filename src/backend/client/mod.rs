@@ -38,8 +38,10 @@ pub mod response;
 pub mod tls;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod test_server;
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;
 
 use std::time::Duration;
@@ -142,6 +144,29 @@ pub struct ClientLimits {
     pub max_idle_total: usize,
 }
 
+impl ClientLimits {
+    /// Refuses limits the client cannot work with (a zero timeout fails every operation).
+    pub fn validate(&self) -> Result<(), &'static str> {
+        let timeouts = [
+            (self.connect_timeout, "connect_timeout must be positive"),
+            (
+                self.response_head_timeout,
+                "response_head_timeout must be positive",
+            ),
+            (self.idle_timeout, "idle_timeout must be positive"),
+            (self.io_timeout, "io_timeout must be positive"),
+            (
+                self.expect_continue_timeout,
+                "expect_continue_timeout must be positive",
+            ),
+        ];
+        match timeouts.iter().find(|(d, _)| d.is_zero()) {
+            Some((_, msg)) => Err(msg),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Default for ClientLimits {
     fn default() -> Self {
         ClientLimits {
@@ -186,5 +211,41 @@ impl BodyLen {
     /// Whether this framing carries no body bytes at all.
     pub(crate) fn is_empty(self) -> bool {
         matches!(self, BodyLen::None | BodyLen::Length(0))
+    }
+}
+
+#[cfg(test)]
+mod limits_tests {
+    use super::*;
+
+    #[test]
+    fn default_limits_validate_and_zero_is_refused() {
+        assert_eq!(ClientLimits::default().validate(), Ok(()));
+        let zero = ClientLimits {
+            io_timeout: Duration::ZERO,
+            ..ClientLimits::default()
+        };
+        assert_eq!(zero.validate(), Err("io_timeout must be positive"));
+    }
+
+    #[test]
+    fn endpoint_identity() {
+        let a = Target::https("10.0.0.1", 443);
+        let named = Target {
+            server_name: Some("s3.local".into()),
+            ..a.clone()
+        };
+        assert!(a.same_endpoint(&a.clone()));
+        assert!(!a.same_endpoint(&named));
+        assert!(!a.same_endpoint(&Target::http("10.0.0.1", 443)));
+        // Plain HTTP ignores the TLS name.
+        let plain = Target::http("10.0.0.1", 80);
+        let plain_named = Target {
+            server_name: Some("x".into()),
+            ..plain.clone()
+        };
+        assert!(plain.same_endpoint(&plain_named));
+        assert_eq!(named.tls_name(), "s3.local");
+        assert_eq!(a.tls_name(), "10.0.0.1");
     }
 }

@@ -150,6 +150,9 @@ impl RequestInFlight {
         if self.expect == Expect::Waiting {
             self.wait_for_continue().await?;
         }
+        // Socket writes that never block would otherwise keep the other tasks of this shard
+        // waiting for as long as the caller has body to send.
+        glommio::yield_if_needed().await;
         let mut framing = [0u8; 24];
         let framing_len = if self.body == BodyLen::Chunked {
             chunk_prefix(&mut framing, self.chunk_crlf_pending, data.len())
@@ -212,9 +215,9 @@ impl RequestInFlight {
     }
 
     /// Closes the connection without completing the body, so the backend sees a truncated
-    /// request and never commits a partial object.
+    /// request and never commits a partial object. (If not a byte of the request had been
+    /// written yet, the untouched connection goes back to the pool instead.)
     pub fn abort(self) {
-        // Dropping the connection closes the socket (no TLS close_notify, no chunk terminator).
         drop(self);
     }
 
@@ -276,9 +279,12 @@ impl RequestInFlight {
     async fn send_failed(&mut self, error: std::io::Error, body_sent: bool) -> ClientError {
         if error.kind() != std::io::ErrorKind::TimedOut && self.head_flushed {
             if let Some(conn) = self.conn.as_mut() {
-                if let Ok(h) = conn.read_head(Instant::now() + EARLY_RESPONSE_WAIT).await {
-                    if h.status >= 200 {
-                        return self.early_response(h);
+                let deadline = Instant::now() + EARLY_RESPONSE_WAIT;
+                for _ in 0..=MAX_INTERIM_RESPONSES {
+                    match conn.read_head(deadline).await {
+                        Ok(h) if h.status < 200 => continue,
+                        Ok(h) => return self.early_response(h),
+                        Err(_) => break,
                     }
                 }
             }
@@ -325,6 +331,19 @@ impl RequestInFlight {
         ClientError::BadResponse {
             reason,
             body_sent: self.body_sent > 0,
+        }
+    }
+}
+
+impl Drop for RequestInFlight {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if !self.head_flushed {
+                // Nothing of this request reached the socket: the connection is as it was.
+                self.pool.checkin(conn);
+            }
+            // Otherwise dropping closes the socket mid-request: no chunk terminator, no TLS
+            // close_notify, so the backend cannot mistake the body for complete.
         }
     }
 }

@@ -48,6 +48,8 @@ pub struct BackendResponse {
     pool: ClientPool,
     conn: Option<Conn>,
     body: Body,
+    /// Body length the framing announced (`Some(0)` for bodiless responses).
+    declared_len: Option<u64>,
     keep_alive: bool,
     request_body_sent: bool,
 }
@@ -84,11 +86,17 @@ impl BackendResponse {
         if body == Body::UntilClose {
             keep_alive = false;
         }
+        let declared_len = match body {
+            Body::Done => Some(0),
+            Body::Length(n) => Some(n),
+            _ => None,
+        };
         BackendResponse {
             status,
             pool,
             conn: Some(conn),
             body,
+            declared_len,
             keep_alive,
             request_body_sent,
         }
@@ -101,6 +109,7 @@ impl BackendResponse {
             pool,
             conn: None,
             body: Body::Done,
+            declared_len: Some(0),
             keep_alive: false,
             request_body_sent: false,
         }
@@ -136,13 +145,10 @@ impl BackendResponse {
         })
     }
 
-    /// The declared body length, when the framing gives one up front.
+    /// The body length the framing announced (`Some(0)` for HEAD, 204, 304), `None` for
+    /// chunked and close-delimited bodies. For a HEAD response see `header("content-length")`.
     pub fn content_length(&self) -> Option<u64> {
-        match self.body {
-            Body::Length(n) => Some(n),
-            Body::Done => Some(0),
-            _ => None,
-        }
+        self.declared_len
     }
 
     /// Whether the body has been read to its end.
@@ -166,6 +172,8 @@ impl BackendResponse {
         if buf.is_empty() {
             return Err(ClientError::Usage("read_body needs a non-empty buffer"));
         }
+        // A backend that always has data ready would otherwise monopolise the shard.
+        glommio::yield_if_needed().await;
         match self.read_inner(buf).await {
             Ok(n) => Ok(n),
             Err(e) => {
@@ -295,7 +303,7 @@ impl BackendResponse {
         /// Bytes added to the vector per read when the length is not known up front.
         const STEP: usize = 8 * 1024;
         let mut out = Vec::new();
-        if let Some(n) = self.content_length() {
+        if let Body::Length(n) = self.body {
             if n > limit as u64 {
                 return Err(ClientError::BodyTooLarge { limit });
             }

@@ -5,7 +5,7 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -66,6 +66,8 @@ impl Request {
 
 #[derive(Clone, Debug)]
 pub enum Reply {
+    /// Reads the body, then writes these bytes verbatim and keeps the connection.
+    Raw(Vec<u8>),
     /// Reads the body, then answers with Content-Length framing.
     Fixed {
         status: u16,
@@ -131,10 +133,25 @@ pub enum Event {
 
 type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
 
+/// Everything the server saw, in order; waiters are woken on each new event.
+#[derive(Default)]
+pub struct EventLog {
+    events: Mutex<Vec<Event>>,
+    added: Condvar,
+}
+
+impl EventLog {
+    fn send(&self, e: Event) -> Result<(), ()> {
+        self.events.lock().unwrap().push(e);
+        self.added.notify_all();
+        Ok(())
+    }
+}
+
 pub struct TestServer {
     pub addr: SocketAddr,
     pub connections: Arc<AtomicUsize>,
-    events: Mutex<mpsc::Receiver<Event>>,
+    events: Arc<EventLog>,
     stop: Arc<AtomicBool>,
     accept: Option<thread::JoinHandle<()>>,
 }
@@ -188,7 +205,8 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         let connections = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = mpsc::channel();
+        let events = Arc::new(EventLog::default());
+        let tx = events.clone();
         let accept = {
             let (connections, stop) = (connections.clone(), stop.clone());
             thread::spawn(move || {
@@ -207,7 +225,7 @@ impl TestServer {
         TestServer {
             addr,
             connections,
-            events: Mutex::new(rx),
+            events,
             stop,
             accept: Some(accept),
         }
@@ -221,26 +239,29 @@ impl TestServer {
         self.connections.load(Ordering::SeqCst)
     }
 
-    /// The next event matching `pred` within `timeout` (others are dropped), or panics.
+    /// Removes and returns the first event matching `pred`, waiting up to `timeout`, or panics.
     pub fn wait_for(&self, timeout: Duration, pred: impl Fn(&Event) -> bool) -> Event {
         let deadline = Instant::now() + timeout;
-        let rx = self.events.lock().unwrap();
+        let mut events = self.events.events.lock().unwrap();
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(e) if pred(&e) => return e,
-                Ok(_) => {}
-                Err(e) => panic!("no matching server event within {timeout:?}: {e}"),
+            if let Some(i) = events.iter().position(&pred) {
+                return events.remove(i);
             }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                panic!("no matching server event within {timeout:?}; saw {events:?}");
+            }
+            events = self.events.added.wait_timeout(events, left).unwrap().0;
         }
     }
 
-    /// All requests the server has reported so far (draining the event queue).
+    /// All requests the server has read so far.
     pub fn requests(&self) -> Vec<Request> {
-        let rx = self.events.lock().unwrap();
-        rx.try_iter()
+        let events = self.events.events.lock().unwrap();
+        events
+            .iter()
             .filter_map(|e| match e {
-                Event::Request(r) => Some(r),
+                Event::Request(r) => Some(r.clone()),
                 _ => None,
             })
             .collect()
@@ -285,7 +306,7 @@ fn serve_conn(
     tcp: TcpStream,
     conn: usize,
     handler: Arc<Handler>,
-    tx: mpsc::Sender<Event>,
+    tx: Arc<EventLog>,
     tls: Option<Arc<rustls::ServerConfig>>,
     stop: Arc<AtomicBool>,
 ) {
@@ -308,7 +329,7 @@ fn serve_requests<S: Io>(
     mut r: BufReader<S>,
     conn: usize,
     handler: &Handler,
-    tx: &mpsc::Sender<Event>,
+    tx: &EventLog,
     stop: &AtomicBool,
 ) -> usize {
     let mut index = 0;
@@ -360,11 +381,7 @@ fn read_head<S: Io>(r: &mut BufReader<S>, conn: usize, index: usize) -> Option<R
 }
 
 /// Reads the request body (Content-Length or chunked), hashing it; reports the outcome.
-fn read_body<S: Io>(
-    r: &mut BufReader<S>,
-    req: &Request,
-    tx: &mpsc::Sender<Event>,
-) -> Option<(u64, String)> {
+fn read_body<S: Io>(r: &mut BufReader<S>, req: &Request, tx: &EventLog) -> Option<(u64, String)> {
     let mut h = Sha256::new();
     let mut got = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
@@ -472,7 +489,7 @@ fn answer<S: Io>(
     r: &mut BufReader<S>,
     req: &Request,
     reply: Reply,
-    tx: &mpsc::Sender<Event>,
+    tx: &EventLog,
     stop: &AtomicBool,
 ) -> io::Result<bool> {
     let expects = req
@@ -495,6 +512,10 @@ fn answer<S: Io>(
                 out.extend_from_slice(&body);
             }
             r.get_mut().write_all(&out)?;
+        }
+        Reply::Raw(bytes) => {
+            read_body(r, req, tx);
+            r.get_mut().write_all(&bytes)?;
         }
         Reply::Chunked(chunks) => {
             read_body(r, req, tx);

@@ -94,6 +94,20 @@ fn keep_alive_reuses_one_connection_for_ten_requests() {
 }
 
 #[test]
+fn host_names_are_resolved_off_the_executor() {
+    run(|| async {
+        let server = TestServer::start(|_| Reply::ok(b"named"));
+        let pool = pool_with(ClientLimits::default());
+        // "localhost" may resolve to ::1 first, where nothing listens: the next address is tried.
+        let t = Target::http("localhost", server.port());
+        assert_eq!(get(&pool, &t, "/").await.unwrap().1, b"named");
+        let r = &server.requests()[0];
+        let port = server.port().to_string();
+        assert_eq!(r.header("host"), Some(format!("localhost:{port}").as_str()));
+    });
+}
+
+#[test]
 fn caller_headers_are_sent_verbatim() {
     run(|| async {
         let server = TestServer::start(|_| Reply::ok(b""));
@@ -125,6 +139,11 @@ fn caller_headers_are_sent_verbatim() {
         );
         assert_eq!(r.header("x-amz-meta-k"), Some("v"));
         assert_eq!(r.header("content-length"), Some("3"));
+        let e = server.wait_for(EVENT_WAIT, |e| matches!(e, Event::BodyComplete { .. }));
+        let Event::BodyComplete { sha256, .. } = e else {
+            unreachable!()
+        };
+        assert_eq!(sha256, hex(&Sha256::digest(b"abc")));
 
         // A header injection attempt never reaches the wire, and the connection stays usable.
         let bad = RequestHeadOut {
@@ -478,6 +497,26 @@ fn abort_leaves_the_backend_with_an_incomplete_body() {
             ),
             "{e:?}"
         );
+    });
+}
+
+#[test]
+fn abort_before_anything_was_written_keeps_the_connection() {
+    run(|| async {
+        let server = TestServer::start(|_| Reply::ok(b"k"));
+        let pool = pool_with(ClientLimits::default());
+        let t = Target::http("127.0.0.1", server.port());
+        get(&pool, &t, "/").await.unwrap();
+        let req = pool
+            .start(&t, &head("PUT", "/k"), BodyLen::Length(10), false)
+            .await
+            .unwrap();
+        assert!(req.is_reused_connection());
+        req.abort();
+        assert_eq!(pool.stats().idle_now, 1);
+        get(&pool, &t, "/").await.unwrap();
+        assert_eq!(server.connection_count(), 1);
+        assert_eq!(server.requests().len(), 2);
     });
 }
 
@@ -902,6 +941,100 @@ fn bad_response_heads_are_refused() {
             assert!(err.before_body_sent());
         }
         assert_eq!(pool.stats().idle_now, 0);
+    });
+}
+
+#[test]
+fn interim_responses_are_skipped() {
+    run(|| async {
+        let server = TestServer::start(|_| {
+            Reply::Raw(
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n\
+                  HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok"
+                    .to_vec(),
+            )
+        });
+        let pool = pool_with(ClientLimits::default());
+        let t = Target::http("127.0.0.1", server.port());
+        for _ in 0..2 {
+            let (status, body) = get(&pool, &t, "/").await.unwrap();
+            assert_eq!((status, body.as_slice()), (201, &b"ok"[..]));
+        }
+        assert_eq!(server.connection_count(), 1);
+    });
+}
+
+#[test]
+fn framing_violations_close_the_connection() {
+    run(|| async {
+        let server = TestServer::start(|r: &Request| {
+            Reply::Raw(match r.path.as_str() {
+                "/bad-size" => {
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n".to_vec()
+                }
+                "/overrun" => {
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n"
+                        .to_vec()
+                }
+                // Both framings: TE wins, and the connection is not trusted afterwards.
+                "/te-and-cl" => b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\
+                    Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+                    .to_vec(),
+                // More bytes than the response declared.
+                "/extra" => b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxJUNK".to_vec(),
+                _ => b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\ny".to_vec(),
+            })
+        });
+        let pool = pool_with(ClientLimits::default());
+        let t = Target::http("127.0.0.1", server.port());
+        for path in ["/bad-size", "/overrun"] {
+            let err = get(&pool, &t, path).await.unwrap_err();
+            assert!(
+                matches!(err, ClientError::BadResponse { .. }),
+                "{path}: {err:?}"
+            );
+        }
+        assert_eq!(get(&pool, &t, "/te-and-cl").await.unwrap().1, b"abc");
+        assert_eq!(pool.stats().idle_now, 0);
+        assert_eq!(get(&pool, &t, "/extra").await.unwrap().1, b"x");
+        assert_eq!(pool.stats().idle_now, 0);
+        assert_eq!(get(&pool, &t, "/fine").await.unwrap().1, b"y");
+        assert_eq!(pool.stats().idle_now, 1);
+        assert_eq!(server.connection_count(), 5);
+    });
+}
+
+#[test]
+fn truncated_body_is_an_error() {
+    run(|| async {
+        let server = TestServer::start(|r: &Request| {
+            let raw: &[u8] = if r.path == "/chunked" {
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc"
+            } else {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"
+            };
+            Reply::AndClose(Box::new(Reply::Raw(raw.to_vec())))
+        });
+        let pool = pool_with(ClientLimits::default());
+        let t = Target::http("127.0.0.1", server.port());
+        for path in ["/length", "/chunked"] {
+            let req = pool
+                .start(&t, &head("GET", path), BodyLen::None, false)
+                .await
+                .unwrap();
+            let mut resp = req.finish().await.unwrap();
+            let mut buf = [0u8; 64];
+            assert_eq!(resp.read_body(&mut buf).await.unwrap(), 3);
+            let err = resp.read_body(&mut buf).await.unwrap_err();
+            match err {
+                ClientError::Io {
+                    phase: Phase::ResponseBody,
+                    error,
+                    ..
+                } => assert_eq!(error.kind(), std::io::ErrorKind::UnexpectedEof, "{path}"),
+                other => panic!("{path}: {other:?}"),
+            }
+        }
     });
 }
 

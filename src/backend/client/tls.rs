@@ -76,6 +76,7 @@ pub(crate) async fn handshake(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
