@@ -471,6 +471,11 @@ impl Catalog {
     }
 
     /// An API bucket's record.
+    /// How many items one queue holds (walks the queue's keys: call it occasionally).
+    pub fn queue_len(&self, kind: QueueKind) -> Result<u64> {
+        self.inner.store.queue_len(kind)
+    }
+
     pub fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>> {
         self.inner.store.get_bucket(name)
     }

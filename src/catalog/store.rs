@@ -180,6 +180,16 @@ impl Store {
         Ok(out)
     }
 
+    /// Items in one queue (a key-only prefix walk: O(queue length), for an occasional gauge).
+    pub(crate) fn queue_len(&self, kind: QueueKind) -> Result<u64> {
+        let mut n = 0u64;
+        for guard in self.queue.prefix([kind.tag()]) {
+            guard.key()?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     pub(crate) fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>> {
         match self.buckets.get(name)? {
             Some(raw) => codec::decode_bucket(&raw).map(Some),

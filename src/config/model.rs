@@ -30,6 +30,22 @@ pub const DEFAULT_CATALOG_PATH: &str = "./data/catalog";
 /// the hour.
 pub const DEFAULT_UNHEALTHY_THRESHOLD: Duration = Duration::from_secs(10 * 60);
 
+/// Default `replication.concurrency` (the Go project's default): copies in flight at once.
+pub const DEFAULT_REPLICATION_CONCURRENCY: usize = 5;
+/// Most copies in flight at once that config may ask for: each holds a backend connection pair
+/// and a buffer on the background shard.
+pub const MAX_REPLICATION_CONCURRENCY: usize = 64;
+/// Default `replication.max_bytes_per_sec`: 64 MiB/s, a fraction of one core's streaming rate, so
+/// a backlog drains steadily without taking the cores client requests need. 0 = unthrottled.
+pub const DEFAULT_REPLICATION_MAX_BYTES_PER_SEC: u64 = 64 * 1024 * 1024;
+/// Default `replication.worker_interval`: how often the whole catalog is scanned for objects
+/// under the target factor (copies on long-dead backends, a raised factor) and over it.
+pub const DEFAULT_REPLICATION_WORKER_INTERVAL: Duration = Duration::from_secs(5 * 60);
+/// Default `replication.batch_size`: queue items or catalog records handled per step.
+pub const DEFAULT_REPLICATION_BATCH_SIZE: usize = 50;
+/// Largest `replication.batch_size`: bounds the memory of one step.
+pub const MAX_REPLICATION_BATCH_SIZE: usize = 1000;
+
 /// Default `replication.factor`: one copy, i.e. no replication.
 pub const DEFAULT_REPLICATION_FACTOR: usize = 1;
 
@@ -207,6 +223,14 @@ pub struct ReplicationConfig {
     /// `unhealthy_threshold`: how long a backend's breaker must stay open before its copies are
     /// replaced elsewhere.
     pub unhealthy_threshold: Duration,
+    /// `concurrency`: copies in flight at once.
+    pub concurrency: usize,
+    /// `max_bytes_per_sec`: copy bandwidth; 0 = unthrottled.
+    pub max_bytes_per_sec: u64,
+    /// `worker_interval`: period of the full catalog scan.
+    pub worker_interval: Duration,
+    /// `batch_size`: items per worker step.
+    pub batch_size: usize,
 }
 
 impl Default for ReplicationConfig {
@@ -214,6 +238,10 @@ impl Default for ReplicationConfig {
         ReplicationConfig {
             factor: DEFAULT_REPLICATION_FACTOR,
             unhealthy_threshold: DEFAULT_UNHEALTHY_THRESHOLD,
+            concurrency: DEFAULT_REPLICATION_CONCURRENCY,
+            max_bytes_per_sec: DEFAULT_REPLICATION_MAX_BYTES_PER_SEC,
+            worker_interval: DEFAULT_REPLICATION_WORKER_INTERVAL,
+            batch_size: DEFAULT_REPLICATION_BATCH_SIZE,
         }
     }
 }

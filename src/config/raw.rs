@@ -141,13 +141,21 @@ pub struct RawBackend {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping (factor, unhealthy_threshold)"
+    expecting = "a mapping (factor, unhealthy_threshold, concurrency, max_bytes_per_sec, worker_interval, batch_size)"
 )]
 pub struct RawReplication {
     #[serde(default, deserialize_with = "present")]
     pub factor: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
     pub unhealthy_threshold: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub concurrency: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub max_bytes_per_sec: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub worker_interval: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub batch_size: Option<Scalar>,
 }
 
 /// `backend_circuit_breaker`.

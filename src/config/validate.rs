@@ -16,7 +16,10 @@ use super::model::{
     BackendConfig, BackendKind, BucketConfig, CatalogConfig, CircuitBreakerConfig, Config,
     CredentialConfig, Endpoint, ReplicationConfig, RoutingStrategy, Secret, ServerConfig,
     TlsConfig, DEFAULT_ADMIN_ADDR, DEFAULT_CATALOG_PATH, DEFAULT_LISTEN_ADDR, DEFAULT_REGION,
-    DEFAULT_REPLICATION_FACTOR, DEFAULT_UNHEALTHY_THRESHOLD, MAX_SHARDS,
+    DEFAULT_REPLICATION_BATCH_SIZE, DEFAULT_REPLICATION_CONCURRENCY, DEFAULT_REPLICATION_FACTOR,
+    DEFAULT_REPLICATION_MAX_BYTES_PER_SEC, DEFAULT_REPLICATION_WORKER_INTERVAL,
+    DEFAULT_UNHEALTHY_THRESHOLD, MAX_REPLICATION_BATCH_SIZE, MAX_REPLICATION_CONCURRENCY,
+    MAX_SHARDS,
 };
 use super::raw::{
     RawBackend, RawBucket, RawCatalog, RawCircuitBreaker, RawConfig, RawReplication, RawServer,
@@ -494,7 +497,42 @@ impl Checker<'_> {
                 "must be greater than zero (a zero threshold would re-copy on every brief failure)",
             );
         }
+        const CONCURRENCY: &str = "replication.concurrency";
+        let concurrency = self.uint(CONCURRENCY, raw.concurrency.as_ref()).map(|c| {
+            let c = usize::try_from(c).unwrap_or(usize::MAX);
+            if c == 0 || c > MAX_REPLICATION_CONCURRENCY {
+                self.problem(
+                    CONCURRENCY,
+                    format!("must be between 1 and {MAX_REPLICATION_CONCURRENCY}"),
+                );
+            }
+            c
+        });
+        let max_bytes_per_sec = self.uint(
+            "replication.max_bytes_per_sec",
+            raw.max_bytes_per_sec.as_ref(),
+        );
+        const INTERVAL: &str = "replication.worker_interval";
+        let interval = self.duration(INTERVAL, raw.worker_interval.as_ref());
+        if interval == Some(Duration::ZERO) {
+            self.problem(INTERVAL, "must be greater than zero");
+        }
+        const BATCH: &str = "replication.batch_size";
+        let batch = self.uint(BATCH, raw.batch_size.as_ref()).map(|b| {
+            let b = usize::try_from(b).unwrap_or(usize::MAX);
+            if b == 0 || b > MAX_REPLICATION_BATCH_SIZE {
+                self.problem(
+                    BATCH,
+                    format!("must be between 1 and {MAX_REPLICATION_BATCH_SIZE}"),
+                );
+            }
+            b
+        });
         ReplicationConfig {
+            concurrency: concurrency.unwrap_or(DEFAULT_REPLICATION_CONCURRENCY),
+            max_bytes_per_sec: max_bytes_per_sec.unwrap_or(DEFAULT_REPLICATION_MAX_BYTES_PER_SEC),
+            worker_interval: interval.unwrap_or(DEFAULT_REPLICATION_WORKER_INTERVAL),
+            batch_size: batch.unwrap_or(DEFAULT_REPLICATION_BATCH_SIZE),
             factor: factor.unwrap_or(DEFAULT_REPLICATION_FACTOR),
             unhealthy_threshold: threshold.unwrap_or(DEFAULT_UNHEALTHY_THRESHOLD),
         }

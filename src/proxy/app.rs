@@ -35,6 +35,8 @@ pub struct App {
     pub backend_tls: Arc<rustls::ClientConfig>,
     /// Client listener limits.
     pub limits: crate::server::ServerLimits,
+    /// Replication figures (written by the background shard).
+    pub replication: crate::replication::ReplicationStats,
 }
 
 impl App {
@@ -105,6 +107,7 @@ impl App {
             uploads: Default::default(),
             backend_tls,
             limits,
+            replication: Default::default(),
         })
     }
 
@@ -131,6 +134,12 @@ impl App {
     /// Backend `i`'s circuit-breaker state as the guide exports it: 0 healthy, 1 down, 2 probing.
     pub fn breaker_state(&self, _i: usize) -> u8 {
         0
+    }
+
+    /// Whether backend `i` has been down longer than `replication.unhealthy_threshold` (needs
+    /// `backend_circuit_breaker.enabled`): its copies then stop counting toward the factor.
+    pub fn long_down(&self, _i: usize) -> bool {
+        false
     }
 
     /// Whether backend `i` may take new writes.

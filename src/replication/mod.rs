@@ -1,11 +1,24 @@
-//! The background shard: a dedicated glommio executor that drains the catalog's durable work
-//! queues apart from client traffic. Today: deleting backend copies that are no longer referenced
-//! (overwrites that moved, deletes), retried with backoff until they succeed.
+//! The background (replication) shard: a dedicated glommio executor that drains the catalog's
+//! durable work queues apart from client traffic:
+//! - [`replicate`]: copies until every object has `replication.factor` copies, throttled by
+//!   `replication.max_bytes_per_sec` and `replication.concurrency`;
+//! - [`scan`]: the periodic walk that re-queues objects under the factor (long-dead backends,
+//!   raised factor) and trims objects over it (a backend came back);
+//! - [`cleanup`]: deleting backend copies no longer referenced (overwrites, deletes, trimmed
+//!   copies), retried with backoff until they succeed.
 //!
 //! Every item is re-checked against the catalog under the object's write lock before it acts, so
-//! a queued cleanup can never delete bytes that a later write put back under the same key.
+//! a queued cleanup can never delete bytes that a later write put back under the same key, and a
+//! copy is recorded only for the generation it was made from.
+//!
+//! Priority: copies run in their own glommio task queue with a small share and
+//! `Latency::NotImportant`, below the queue's cleanup and scan work; the token bucket is what
+//! keeps client traffic on the other shards unaffected.
 
 pub mod cleanup;
+pub mod replicate;
+pub mod scan;
+pub mod throttle;
 
 use crate::proxy::App;
 use crate::server::Shutdown;
@@ -40,7 +53,12 @@ pub fn start(app: Arc<App>, shutdown: Shutdown) -> std::io::Result<BackgroundHan
     let thread = LocalExecutorBuilder::new(placement)
         .name("background")
         .spawn(move || async move {
-            let worker = BackgroundShard::new(app, shutdown);
+            let queue = glommio::executor().create_task_queue(
+                glommio::Shares::Static(REPLICATION_SHARES),
+                glommio::Latency::NotImportant,
+                "replication",
+            );
+            let worker = std::rc::Rc::new(BackgroundShard::new(app, shutdown, queue));
             worker.run().await;
         })
         .map_err(|e| std::io::Error::other(format!("cannot start the background shard: {e}")))?;
@@ -54,20 +72,47 @@ pub struct BackgroundShard {
     pub pool: crate::backend::client::ClientPool,
     pub signing: std::cell::RefCell<crate::s3::auth::SigningKeyCache>,
     pub cleanup: cleanup::CleanupState,
+    pub replicate: replicate::ReplicateState,
+    pub scan: scan::ScanState,
+    pub throttle: throttle::TokenBucket,
+    /// The low-priority task queue copies run in.
+    pub replication_queue: glommio::TaskQueueHandle,
+}
+
+/// Share of the replication task queue (the default queue has 1000): copies yield to the
+/// shard's own bookkeeping whenever both are runnable.
+pub const REPLICATION_SHARES: usize = 100;
+
+/// Replication figures for metrics, written only by the background shard.
+#[derive(Default)]
+pub struct ReplicationStats {
+    pub pending: std::sync::atomic::AtomicU64,
+    pub copies_created: std::sync::atomic::AtomicU64,
+    pub errors: std::sync::atomic::AtomicU64,
+    pub health_copies: std::sync::atomic::AtomicU64,
 }
 
 impl BackgroundShard {
-    pub fn new(app: Arc<App>, shutdown: Shutdown) -> Self {
+    pub fn new(
+        app: Arc<App>,
+        shutdown: Shutdown,
+        replication_queue: glommio::TaskQueueHandle,
+    ) -> Self {
         let pool = crate::backend::client::ClientPool::new(
             crate::backend::client::ClientLimits::default(),
             Some(app.backend_tls.clone()),
         );
+        let app_rate = app.config().replication.max_bytes_per_sec;
         BackgroundShard {
             app,
             shutdown,
             pool,
             signing: std::cell::RefCell::new(crate::s3::auth::SigningKeyCache::new()),
             cleanup: cleanup::CleanupState::default(),
+            replicate: Default::default(),
+            scan: Default::default(),
+            throttle: throttle::TokenBucket::new(app_rate),
+            replication_queue,
         }
     }
 
@@ -78,9 +123,11 @@ impl BackgroundShard {
         }
     }
 
-    async fn run(&self) {
+    async fn run(self: &std::rc::Rc<Self>) {
         while !self.shutdown.is_triggered() {
-            let did = cleanup::run_once(self).await;
+            let mut did = cleanup::run_once(self).await;
+            did += replicate::run_once(self).await;
+            did += scan::run_step(self).await;
             if did == 0 {
                 // Sleep until woken by new work, a shutdown, or the idle poll.
                 let listener = self.app.background.listen();

@@ -1,0 +1,310 @@
+//! Making the copies `replication.factor` asks for, from the durable replication queue.
+//!
+//! One queue item says "object (bucket, key) at generation G needs one more copy". The worker
+//! re-reads the catalog under the object's write lock: a stale generation (overwritten or deleted
+//! since) or an object that already has enough copies is simply acknowledged. Otherwise it picks a
+//! target with the routing strategy among healthy backends with room that hold no copy yet,
+//! streams the object from a healthy holder (never buffering it whole), records the copy for that
+//! generation, and only then acknowledges the item. A crash at any point leaves the item queued
+//! (the copy is redone; a half-written copy was never recorded, and a recorded copy makes the
+//! redo a no-op), so nothing is lost or counted twice.
+
+use super::throttle::TokenBucket;
+use super::BackgroundShard;
+use crate::backend::{Backend, Integrity, PutWriter};
+use crate::catalog::{
+    AddCopyOutcome, Copy, CopyState, ObjectRecord, QueueId, QueueItem, QueueKind,
+};
+use crate::proxy::meta::ObjectMeta;
+use crate::proxy::App;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Buffer of one copy stream.
+pub const COPY_BUFFER_BYTES: usize = 64 * 1024;
+/// First retry delay of a failed copy; doubles per failure up to [`MAX_COPY_BACKOFF`].
+pub const FIRST_COPY_BACKOFF: Duration = Duration::from_secs(1);
+/// Longest wait between retries of one copy (a backend that stays full or down).
+pub const MAX_COPY_BACKOFF: Duration = Duration::from_secs(120);
+
+/// How often the pending gauge is recounted (a walk over the queue's keys).
+pub const PENDING_RECOUNT: Duration = Duration::from_secs(2);
+
+#[derive(Default)]
+pub struct ReplicateState {
+    retry: RefCell<HashMap<QueueId, (u32, Instant)>>,
+    last_count: std::cell::Cell<Option<Instant>>,
+}
+
+/// Whether a copy on backend `index` counts toward the factor: the backend is configured and has
+/// not been down longer than `replication.unhealthy_threshold`.
+pub fn counts(app: &App, backend: &str) -> bool {
+    app.backend_by_name(backend)
+        .is_some_and(|b| !app.long_down(b.index))
+}
+
+/// Copies of `rec` that count toward the factor.
+pub fn effective_copies(app: &App, rec: &ObjectRecord) -> usize {
+    rec.complete_copies()
+        .filter(|c| counts(app, &c.backend))
+        .count()
+}
+
+/// What one queue item came to.
+enum Outcome {
+    /// Nothing (more) to do: acknowledge.
+    Done,
+    /// A copy was made and recorded.
+    Copied { health: bool },
+    /// Try again later.
+    Retry(String),
+}
+
+/// One pass over the replication queue; returns the number of items finished.
+pub async fn run_once(bg: &Rc<BackgroundShard>) -> usize {
+    let app = &bg.app;
+    let cfg = &app.config().replication;
+    let items = match app.catalog.queue_peek(QueueKind::Replicate, cfg.batch_size) {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the replication queue");
+            return 0;
+        }
+    };
+    let now = Instant::now();
+    if bg
+        .replicate
+        .last_count
+        .get()
+        .is_none_or(|t| now.duration_since(t) >= PENDING_RECOUNT)
+    {
+        bg.replicate.last_count.set(Some(now));
+        if let Ok(n) = app.catalog.queue_len(QueueKind::Replicate) {
+            app.replication.pending.store(n, Ordering::Relaxed);
+        }
+    }
+    let due: Vec<(QueueId, QueueItem)> = items
+        .into_iter()
+        .filter(|(id, _)| {
+            bg.replicate
+                .retry
+                .borrow()
+                .get(id)
+                .is_none_or(|(_, due)| *due <= now)
+        })
+        .collect();
+    let mut done = 0;
+    for chunk in due.chunks(cfg.concurrency.max(1)) {
+        let mut tasks = Vec::with_capacity(chunk.len());
+        for (id, item) in chunk.iter().cloned() {
+            let bg2 = bg.clone();
+            let task = glommio::spawn_local_into(
+                async move { (id, process(&bg2, &item).await) },
+                bg.replication_queue,
+            );
+            match task {
+                Ok(t) => tasks.push(t),
+                Err(e) => tracing::error!(error = %e, "cannot spawn a replication task"),
+            }
+        }
+        for t in tasks {
+            let (id, outcome) = t.await;
+            match outcome {
+                Outcome::Done | Outcome::Copied { .. } => {
+                    if let Outcome::Copied { health } = outcome {
+                        app.replication
+                            .copies_created
+                            .fetch_add(1, Ordering::Relaxed);
+                        if health {
+                            app.replication
+                                .health_copies
+                                .fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    bg.replicate.retry.borrow_mut().remove(&id);
+                    match app.catalog.queue_ack(id).await {
+                        Ok(_) => done += 1,
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot acknowledge a replication item")
+                        }
+                    }
+                }
+                Outcome::Retry(reason) => {
+                    app.replication.errors.fetch_add(1, Ordering::Relaxed);
+                    let mut retry = bg.replicate.retry.borrow_mut();
+                    let e = retry.entry(id).or_insert((0, now));
+                    e.0 += 1;
+                    let backoff = FIRST_COPY_BACKOFF
+                        .saturating_mul(1u32 << e.0.min(16))
+                        .min(MAX_COPY_BACKOFF);
+                    e.1 = Instant::now() + backoff;
+                    tracing::warn!(
+                        attempts = e.0,
+                        retry_in_s = backoff.as_secs(),
+                        reason,
+                        "replication copy failed; will retry"
+                    );
+                }
+            }
+        }
+    }
+    done
+}
+
+async fn process(bg: &BackgroundShard, item: &QueueItem) -> Outcome {
+    let QueueItem::Replicate {
+        bucket,
+        key,
+        generation,
+    } = item
+    else {
+        return Outcome::Done;
+    };
+    let app = &bg.app;
+    bg.scan.forget(bucket, key);
+    let _guard = app.key_locks.lock(bucket, key).await;
+    let rec = match app.catalog.get_object(bucket, key) {
+        Ok(Some(r)) if r.generation == *generation => r,
+        Ok(_) => return Outcome::Done, // deleted or overwritten: that version needs no copies
+        Err(e) => return Outcome::Retry(format!("catalog: {e}")),
+    };
+    let factor = app.config().replication.factor;
+    let have = effective_copies(app, &rec);
+    if have >= factor {
+        return Outcome::Done;
+    }
+    // A copy made while another copy sits on a long-dead backend is a health copy (the guide's
+    // s3o_replication_health_copies_total).
+    let health = rec.complete_copies().any(|c| !counts(app, &c.backend));
+    match copy_to_new_backend(bg, bucket, key, &rec).await {
+        Ok(true) => Outcome::Copied { health },
+        Ok(false) => Outcome::Done,
+        Err(e) => Outcome::Retry(e),
+    }
+}
+
+/// Copies `rec` to one more backend and records it. `Ok(false)`: the record changed meanwhile.
+pub async fn copy_to_new_backend(
+    bg: &BackgroundShard,
+    bucket: &str,
+    key: &str,
+    rec: &ObjectRecord,
+) -> Result<bool, String> {
+    let app = &bg.app;
+    let holds = |i: usize| rec.copies.iter().any(|c| c.backend == app.backends[i].name);
+    let reservation = app
+        .placement
+        .reserve(rec.size, &|i| {
+            app.writable(i) && !app.long_down(i) && !holds(i)
+        })
+        .ok_or_else(|| "no healthy backend with room that lacks a copy".to_owned())?;
+    let target = &app.backends[reservation.backend_index];
+    let backend_key = crate::proxy::object::backend_key(bucket, key);
+    let etag = stream_copy(bg, rec, target, &backend_key).await?;
+    let copy = Copy {
+        backend: target.name.clone(),
+        backend_key,
+        state: CopyState::Complete,
+    };
+    match app
+        .catalog
+        .add_copy(bucket, key, rec.generation, copy)
+        .await
+    {
+        Ok(AddCopyOutcome::Added) => {
+            reservation.commit(true);
+            tracing::info!(bucket, key, backend = target.name, etag, "replica created");
+            app.wake_background();
+            Ok(true)
+        }
+        // The catalog queued a cleanup for the bytes we wrote; the reservation is released.
+        Ok(AddCopyOutcome::Superseded) => Ok(false),
+        Err(e) => Err(format!("catalog: {e}")),
+    }
+}
+
+/// Streams the object from a readable holder to `target`, throttled.
+async fn stream_copy(
+    bg: &BackgroundShard,
+    rec: &ObjectRecord,
+    target: &Backend,
+    backend_key: &str,
+) -> Result<String, String> {
+    let app = &bg.app;
+    let ctx = bg.backend_ctx();
+    let mut last = String::from("no readable copy");
+    for c in rec.complete_copies() {
+        let Some(src) = app.backend_by_name(&c.backend) else {
+            continue;
+        };
+        if !app.readable(src.index) {
+            continue;
+        }
+        let mut stream = match src.get(&ctx, &c.backend_key, None, rec).await {
+            Ok(s) => s,
+            Err(e) => {
+                last = format!("reading from {}: {e}", src.name);
+                continue;
+            }
+        };
+        let meta = ObjectMeta::from_record(rec);
+        let writer = target
+            .begin_put(&ctx, backend_key, rec.size, &meta, &Integrity::default())
+            .await
+            .map_err(|e| format!("writing to {}: {e}", target.name))?;
+        return pump(
+            &bg.throttle,
+            &mut stream,
+            writer,
+            rec.size,
+            target.is_local(),
+        )
+        .await;
+    }
+    Err(last)
+}
+
+async fn pump(
+    throttle: &TokenBucket,
+    stream: &mut crate::backend::ObjectStream,
+    mut writer: PutWriter,
+    size: u64,
+    want_md5: bool,
+) -> Result<String, String> {
+    use md5::Digest;
+    let mut md5 = want_md5.then(md5::Md5::new);
+    let mut buf = crate::util::bufpool::take(COPY_BUFFER_BYTES);
+    let mut copied = 0u64;
+    let result: Result<(), String> = loop {
+        match stream.read(&mut buf).await {
+            Ok(0) => break Ok(()),
+            Ok(n) => {
+                throttle.take(n as u64).await;
+                if let Some(h) = md5.as_mut() {
+                    h.update(&buf[..n]);
+                }
+                copied += n as u64;
+                if let Err(e) = writer.write(&buf[..n]).await {
+                    break Err(format!("write: {e}"));
+                }
+            }
+            Err(e) => break Err(format!("read: {e}")),
+        }
+    };
+    crate::util::bufpool::give(buf);
+    if let Err(e) = result {
+        writer.abort().await;
+        return Err(e);
+    }
+    if copied != size {
+        writer.abort().await;
+        return Err(format!("source ended after {copied} of {size} bytes"));
+    }
+    writer
+        .finish(md5.map(|h| h.finalize().into()))
+        .await
+        .map_err(|e| format!("finish: {e}"))
+}
