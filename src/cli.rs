@@ -58,7 +58,7 @@ pub fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            match serve(cfg) {
+            match serve(cfg, &cli.config) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!(error = %e, "fatal");
@@ -70,22 +70,45 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Runs until SIGTERM or SIGINT, then shuts down gracefully.
-pub fn serve(cfg: Config) -> std::io::Result<()> {
+/// Runs until SIGTERM or SIGINT, then shuts down gracefully. SIGHUP reloads the config file:
+/// a file that does not validate is refused whole and the running config stays.
+pub fn serve(cfg: Config, path: &std::path::Path) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let running = crate::run(cfg)?;
     let shutdown = running.shutdown.clone();
-    let mut signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGINT,
-    ])?;
+    let handle = running.handle.clone();
+    let path = path.to_owned();
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
-            if let Some(sig) = signals.forever().next() {
+            for sig in signals.forever() {
+                if sig == SIGHUP {
+                    reload_from(&handle, &path);
+                    continue;
+                }
                 tracing::info!(signal = sig, "shutting down");
                 shutdown.trigger();
+                break;
             }
         })?;
     running.join();
     Ok(())
+}
+
+/// Loads, validates and applies `path`; logs the outcome either way.
+pub fn reload_from(handle: &crate::proxy::AppHandle, path: &std::path::Path) -> bool {
+    match Config::load(path) {
+        Err(e) => {
+            tracing::warn!(file = %path.display(), error = %e, "config reload refused: the file does not validate");
+            false
+        }
+        Ok(cfg) => match handle.reload(cfg) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "config reload refused");
+                false
+            }
+        },
+    }
 }

@@ -49,6 +49,8 @@ use std::sync::Arc;
 
 /// A running orchestrator: the S3 shards and the admin listener.
 pub struct Running {
+    /// The current state; [`Running::reload`] swaps it.
+    pub handle: Arc<proxy::AppHandle>,
     pub server: server::ServerHandle,
     pub admin: admin::AdminHandle,
     pub background: replication::BackgroundHandle,
@@ -62,6 +64,11 @@ impl Running {
     pub fn admin_addr(&self) -> std::net::SocketAddr {
         self.admin.addr
     }
+    /// Applies a new config (validated; on error nothing changes).
+    pub fn reload(&self, cfg: config::Config) -> Result<(), String> {
+        self.handle.reload(cfg)
+    }
+
     /// Waits until shutdown completes.
     pub fn join(self) {
         self.server.join();
@@ -80,12 +87,13 @@ pub fn run_with_limits(
     cfg: config::Config,
     limits: server::ServerLimits,
 ) -> std::io::Result<Running> {
-    let app = Arc::new(proxy::App::new(cfg, limits)?);
+    let handle = proxy::AppHandle::new(proxy::App::new(cfg, limits)?);
     let shutdown = server::Shutdown::default();
-    let server = server::start(app.clone(), shutdown.clone())?;
-    let background = replication::start(app.clone(), shutdown.clone())?;
-    let admin = admin::start(app, shutdown.clone())?;
+    let server = server::start(handle.clone(), shutdown.clone())?;
+    let background = replication::start(handle.clone(), shutdown.clone())?;
+    let admin = admin::start(handle.clone(), shutdown.clone())?;
     Ok(Running {
+        handle,
         server,
         admin,
         background,

@@ -2,7 +2,7 @@
 //! dashboard and the admin API as they land. It runs on its own OS thread with blocking I/O,
 //! apart from the shards, so scrapes never compete with client requests on an executor.
 
-use crate::proxy::App;
+use crate::proxy::{App, AppHandle};
 use crate::server::Shutdown;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -25,8 +25,8 @@ impl AdminHandle {
     }
 }
 
-pub fn start(app: Arc<App>, shutdown: Shutdown) -> std::io::Result<AdminHandle> {
-    let listener = TcpListener::bind(app.config().server.admin_addr)?;
+pub fn start(handle: Arc<AppHandle>, shutdown: Shutdown) -> std::io::Result<AdminHandle> {
+    let listener = TcpListener::bind(handle.load().config().server.admin_addr)?;
     let addr = listener.local_addr()?;
     listener.set_nonblocking(false)?;
     let thread = std::thread::Builder::new()
@@ -43,7 +43,7 @@ pub fn start(app: Arc<App>, shutdown: Shutdown) -> std::io::Result<AdminHandle> 
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                let app = app.clone();
+                let app = handle.load();
                 let _ = std::thread::Builder::new()
                     .name("admin-conn".into())
                     .spawn(move || {

@@ -28,66 +28,79 @@ pub struct App {
     pub placement: Placement,
     pub key_locks: Arc<KeyLocks>,
     /// Wakes the background shard when new durable work (cleanups, copies) was queued.
-    pub background: event_listener::Event,
+    pub background: Arc<event_listener::Event>,
     /// Quota reserved by the parts of multipart uploads in progress.
-    pub uploads: super::multipart::UploadReservations,
+    pub uploads: Arc<super::multipart::UploadReservations>,
     /// TLS settings for `https://` backends (webpki roots; ring provider).
     pub backend_tls: Arc<rustls::ClientConfig>,
     /// Client listener limits.
     pub limits: crate::server::ServerLimits,
     /// Replication figures (written by the background shard).
-    pub replication: crate::replication::ReplicationStats,
+    pub replication: Arc<crate::replication::ReplicationStats>,
+}
+
+/// The credential index a config defines.
+fn credential_index(config: &Config) -> HashMap<String, Credential> {
+    let mut credentials: HashMap<String, Credential> = HashMap::new();
+    for b in &config.buckets {
+        for c in &b.credentials {
+            let entry = credentials
+                .entry(c.access_key_id.clone())
+                .or_insert_with(|| Credential {
+                    secret: SecretKey::new(c.secret_access_key.expose().to_owned()),
+                    buckets: Vec::new(),
+                });
+            entry.buckets.push(b.name.clone());
+        }
+    }
+    credentials
+}
+
+/// The backends a config defines (local directories are created if missing).
+fn open_backends(config: &Config) -> std::io::Result<Vec<Backend>> {
+    let mut backends = Vec::with_capacity(config.backends.len());
+    for (index, b) in config.backends.iter().enumerate() {
+        let kind = match &b.kind {
+            BackendConfigKind::Local { path } => {
+                BackendKind::Local(LocalBackend::open(&b.name, path).map_err(|e| {
+                    std::io::Error::other(format!(
+                        "backends[{index}] ({}): path {}: {e}",
+                        b.name,
+                        path.display()
+                    ))
+                })?)
+            }
+            BackendConfigKind::S3 { .. } => BackendKind::S3(S3Backend::from_config(b)),
+        };
+        backends.push(Backend {
+            name: b.name.clone(),
+            index,
+            kind,
+        });
+    }
+    Ok(backends)
+}
+
+fn quotas(config: &Config) -> Vec<(String, Option<u64>)> {
+    config
+        .backends
+        .iter()
+        .map(|b| (b.name.clone(), b.quota_bytes))
+        .collect()
 }
 
 impl App {
     /// Opens the catalog and the backends named by a validated config.
     pub fn new(config: Config, limits: crate::server::ServerLimits) -> std::io::Result<App> {
-        let mut credentials: HashMap<String, Credential> = HashMap::new();
-        for b in &config.buckets {
-            for c in &b.credentials {
-                let entry = credentials
-                    .entry(c.access_key_id.clone())
-                    .or_insert_with(|| Credential {
-                        secret: SecretKey::new(c.secret_access_key.expose().to_owned()),
-                        buckets: Vec::new(),
-                    });
-                entry.buckets.push(b.name.clone());
-            }
-        }
+        let credentials = credential_index(&config);
         let catalog = Catalog::open(&config.catalog.path).map_err(|e| {
             std::io::Error::other(format!(
                 "catalog.path {}: {e}",
                 config.catalog.path.display()
             ))
         })?;
-        let mut backends = Vec::with_capacity(config.backends.len());
-        for (index, b) in config.backends.iter().enumerate() {
-            let kind = match &b.kind {
-                BackendConfigKind::Local { path } => {
-                    BackendKind::Local(LocalBackend::open(&b.name, path).map_err(|e| {
-                        std::io::Error::other(format!(
-                            "backends[{index}] ({}): path {}: {e}",
-                            b.name,
-                            path.display()
-                        ))
-                    })?)
-                }
-                BackendConfigKind::S3 { .. } => BackendKind::S3(S3Backend::from_config(b)),
-            };
-            backends.push(Backend {
-                name: b.name.clone(),
-                index,
-                kind,
-            });
-        }
-        let placement = Placement::new(
-            config.routing_strategy,
-            &config
-                .backends
-                .iter()
-                .map(|b| (b.name.clone(), b.quota_bytes))
-                .collect::<Vec<_>>(),
-        );
+        let backends = open_backends(&config)?;
+        let placement = Placement::new(config.routing_strategy, &quotas(&config));
         let backend_tls = crate::backend::client::ClientPool::default_tls_config(None)?;
         let usage = catalog
             .all_usage()
@@ -103,11 +116,67 @@ impl App {
             backends,
             placement,
             key_locks: KeyLocks::new(),
-            background: event_listener::Event::new(),
+            background: Arc::new(event_listener::Event::new()),
             uploads: Default::default(),
             backend_tls,
             limits,
             replication: Default::default(),
+        })
+    }
+
+    /// The state for a reloaded config: the catalog, locks, queues and usage of backends that
+    /// stay are shared with `self`; what the config defines (credentials, backends, quotas,
+    /// strategy, replication settings) comes from `config`. Listener settings and the catalog
+    /// path need a restart; a reload that changes them is refused.
+    pub fn reloaded(&self, config: Config) -> Result<App, String> {
+        let old = &self.config;
+        let needs_restart = [
+            (
+                "server.listen_addr",
+                old.server.listen_addr != config.server.listen_addr,
+            ),
+            (
+                "server.admin_addr",
+                old.server.admin_addr != config.server.admin_addr,
+            ),
+            ("server.shards", old.server.shards != config.server.shards),
+            ("server.tls", old.server.tls != config.server.tls),
+            ("server.domain", old.server.domain != config.server.domain),
+            ("catalog.path", old.catalog.path != config.catalog.path),
+        ];
+        if let Some((key, _)) = needs_restart.iter().find(|(_, changed)| *changed) {
+            return Err(format!(
+                "{key} cannot change on reload; restart the orchestrator to apply it"
+            ));
+        }
+        let backends = open_backends(&config).map_err(|e| e.to_string())?;
+        let placement = self
+            .placement
+            .carry_over(config.routing_strategy, &quotas(&config));
+        // Backends new to this process get their usage from the catalog (they may have been
+        // configured before).
+        let usage = self
+            .catalog
+            .all_usage()
+            .map_err(|e| format!("catalog: {e}"))?;
+        for (name, u) in usage {
+            if self.placement.index_of(&name).is_none() {
+                placement.set_usage(&name, u.bytes_used, u.objects);
+            }
+        }
+        Ok(App {
+            credentials: credential_index(&config),
+            config,
+            started: self.started,
+            catalog: self.catalog.clone(),
+            backends,
+            placement,
+            key_locks: self.key_locks.clone(),
+            background: self.background.clone(),
+            uploads: self.uploads.clone(),
+            backend_tls: self.backend_tls.clone(),
+            limits: self.limits,
+            replication: self.replication.clone(),
         })
     }
 
@@ -165,5 +234,47 @@ impl App {
     /// Whether any backend is a local directory (whose ETag we compute ourselves).
     pub fn has_local_backends(&self) -> bool {
         self.backends.iter().any(|b| b.is_local())
+    }
+}
+
+/// The current [`App`], swappable by a config reload. Shards check [`AppHandle::generation`] (a
+/// rarely written atomic, so reading it is uncontended) before each request and take the new
+/// state only when it changed; requests in flight finish on the state they started with.
+pub struct AppHandle {
+    current: arc_swap::ArcSwap<App>,
+    generation: std::sync::atomic::AtomicU64,
+}
+
+impl AppHandle {
+    pub fn new(app: App) -> Arc<AppHandle> {
+        Arc::new(AppHandle {
+            current: arc_swap::ArcSwap::from_pointee(app),
+            generation: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    pub fn load(&self) -> Arc<App> {
+        self.current.load_full()
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Validates and swaps in a new config. On error nothing changes.
+    pub fn reload(&self, config: Config) -> Result<(), String> {
+        let next = self.load().reloaded(config)?;
+        self.current.store(Arc::new(next));
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        let app = self.load();
+        app.wake_background();
+        tracing::info!(
+            backends = app.backends.len(),
+            buckets = app.config().buckets.len(),
+            factor = app.config().replication.factor,
+            "config reloaded"
+        );
+        Ok(())
     }
 }

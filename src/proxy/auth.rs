@@ -22,7 +22,7 @@ fn now_unix() -> i64 {
 }
 
 /// Verifies the request's signature (header or presigned).
-pub fn authenticate(shard: &Shard, head: &RequestHead) -> S3Result<VerifiedRequest> {
+pub fn authenticate(shard: &Shard, app: &App, head: &RequestHead) -> S3Result<VerifiedRequest> {
     let mut headers = Vec::with_capacity(24);
     head.headers_into(&mut headers);
     let view = RequestView {
@@ -31,7 +31,6 @@ pub fn authenticate(shard: &Shard, head: &RequestHead) -> S3Result<VerifiedReque
         raw_query: head.query(),
         headers: &headers,
     };
-    let app = &shard.app;
     let mut cache = shard.signing_keys.borrow_mut();
     auth::verify_request(
         &view,

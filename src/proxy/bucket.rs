@@ -12,7 +12,7 @@ pub const OWNER_DISPLAY_NAME: &str = "s3-orchestrator";
 pub const REGION: &str = "us-east-1";
 
 pub fn handle_list_buckets(ctx: &RequestCtx<'_>) -> S3Result<Response> {
-    let app = &ctx.shard.app;
+    let app = &ctx.app;
     let created_ms = app
         .started
         .duration_since(std::time::UNIX_EPOCH)

@@ -97,7 +97,7 @@ pub async fn pump(
 pub async fn handle_copy_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     let (bucket, key) = (ctx.bucket()?, ctx.key()?);
     let (sb, sk) = super::multipart::copy_source(ctx)?;
-    let app = &ctx.shard.app;
+    let app = &ctx.app;
     let src = app
         .catalog
         .get_object(&sb, &sk)

@@ -134,12 +134,7 @@ pub fn handle_list_objects_v2(ctx: &RequestCtx<'_>) -> S3Result<Response> {
         None => start_after_param.map(str::to_owned),
     };
     let q = query(ctx, start, max);
-    let page = ctx
-        .shard
-        .app
-        .catalog
-        .list_objects(bucket, &q)
-        .map_err(internal)?;
+    let page = ctx.app.catalog.list_objects(bucket, &q).map_err(internal)?;
     let fetch_owner = ctx
         .route
         .query_param("fetch-owner")
@@ -174,12 +169,7 @@ pub fn handle_list_objects(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     let max = max_keys(ctx, "max-keys")?;
     let marker = ctx.route.query_param("marker").filter(|s| !s.is_empty());
     let q = query(ctx, marker.map(str::to_owned), max);
-    let page = ctx
-        .shard
-        .app
-        .catalog
-        .list_objects(bucket, &q)
-        .map_err(internal)?;
+    let page = ctx.app.catalog.list_objects(bucket, &q).map_err(internal)?;
     let mut w = XmlWriter::new();
     w.root("ListBucketResult");
     write_common_head(&mut w, bucket, &q, max, &enc);
@@ -210,12 +200,7 @@ pub fn handle_list_object_versions(ctx: &RequestCtx<'_>) -> S3Result<Response> {
         .query_param("key-marker")
         .filter(|s| !s.is_empty());
     let q = query(ctx, key_marker.map(str::to_owned), max);
-    let page = ctx
-        .shard
-        .app
-        .catalog
-        .list_objects(bucket, &q)
-        .map_err(internal)?;
+    let page = ctx.app.catalog.list_objects(bucket, &q).map_err(internal)?;
     let mut w = XmlWriter::new();
     w.root("ListVersionsResult");
     w.elem("Name", bucket);

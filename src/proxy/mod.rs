@@ -19,7 +19,7 @@ pub mod read;
 pub mod response;
 pub mod write;
 
-pub use app::App;
+pub use app::{App, AppHandle};
 pub use response::{error_response, Response, ResponseBody};
 
 use crate::http::RequestHead;
@@ -32,6 +32,8 @@ use crate::server::shard::Shard;
 /// An authenticated request on its way to a handler.
 pub struct RequestCtx<'a> {
     pub shard: &'a Shard,
+    /// The state this request runs on (a reload mid-request does not change it).
+    pub app: &'a App,
     pub head: &'a RequestHead,
     pub route: Route,
     pub request_id: &'a str,
@@ -72,10 +74,10 @@ pub type Prepared<'a> = (RequestCtx<'a>, Option<(auth::BodyVerifier, Option<u64>
 /// Routes, authenticates and authorizes. On error returns the error and the resource it concerns.
 pub fn prepare<'a>(
     shard: &'a Shard,
+    app: &'a App,
     head: &'a RequestHead,
     request_id: &'a str,
 ) -> Result<Prepared<'a>, (S3Error, String)> {
-    let app = &shard.app;
     let cfg = app.config();
     let host = head.header_str("host");
     let has_copy_source = head.header("x-amz-copy-source").is_some();
@@ -89,12 +91,13 @@ pub fn prepare<'a>(
     )
     .map_err(|e| (e, head.path().to_owned()))?;
     let resource = resource_of(&route);
-    let mut verified = auth::authenticate(shard, head).map_err(|e| (e, resource.clone()))?;
+    let mut verified = auth::authenticate(shard, app, head).map_err(|e| (e, resource.clone()))?;
     auth::authorize(app, &verified.access_key_id, &route).map_err(|e| (e, resource.clone()))?;
     let payload = auth::payload_verifier(head, &route, &mut verified).map_err(|e| (e, resource))?;
     Ok((
         RequestCtx {
             shard,
+            app,
             head,
             route,
             request_id,

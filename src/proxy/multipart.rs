@@ -57,7 +57,6 @@ fn new_upload_id() -> String {
 fn upload_of(ctx: &RequestCtx<'_>) -> S3Result<MultipartRecord> {
     let upload_id = ctx.route.query_param("uploadId").unwrap_or("");
     let rec = ctx
-        .shard
         .app
         .catalog
         .get_multipart(upload_id)
@@ -84,7 +83,7 @@ fn part_number(ctx: &RequestCtx<'_>) -> S3Result<u32> {
 
 pub async fn handle_create_multipart_upload(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     let (bucket, key) = (ctx.bucket()?, ctx.key()?);
-    let app = &ctx.shard.app;
+    let app = &ctx.app;
     let meta = ObjectMeta::from_headers(ctx.head)?;
     let bkey = backend_key(bucket, key);
     let upload_id = new_upload_id();
@@ -159,7 +158,7 @@ pub async fn handle_upload_part(
     if size > MAX_PART_BYTES {
         return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
     }
-    let app = &ctx.shard.app;
+    let app = &ctx.app;
     let backend = app.backend_by_name(&upload.backend).ok_or_else(|| {
         S3Error::backend(
             S3ErrorCode::ServiceUnavailable,
@@ -221,7 +220,7 @@ pub fn copy_source(ctx: &RequestCtx<'_>) -> S3Result<(String, String)> {
                 "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
             )
         })?;
-    let app = &ctx.shard.app;
+    let app = &ctx.app;
     if !app.bucket_exists(b) {
         return Err(S3Error::new(S3ErrorCode::NoSuchBucket));
     }
@@ -235,7 +234,7 @@ pub async fn handle_upload_part_copy(ctx: &RequestCtx<'_>) -> S3Result<Response>
     let upload = upload_of(ctx)?;
     let n = part_number(ctx)?;
     let (sb, sk) = copy_source(ctx)?;
-    let app = &ctx.shard.app;
+    let app = &ctx.app;
     let src = app
         .catalog
         .get_object(&sb, &sk)
@@ -373,7 +372,7 @@ pub async fn handle_complete_multipart_upload(
     let upload = upload_of(ctx)?;
     let doc = body.read_to_vec(MAX_COMPLETE_DOCUMENT_BYTES).await?;
     let parts = parse_complete_document(&doc)?;
-    let app = &ctx.shard.app;
+    let app = &ctx.app;
     let (bucket, key) = (ctx.bucket()?, ctx.key()?);
     let _guard = app.key_locks.lock(bucket, key).await;
     let backend = app.backend_by_name(&upload.backend).ok_or_else(|| {
@@ -435,7 +434,7 @@ pub async fn handle_complete_multipart_upload(
 
 pub async fn handle_abort_multipart_upload(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     let upload = upload_of(ctx)?;
-    abort_upload(&ctx.shard.app, &ctx.shard.backend_ctx(), &upload).await?;
+    abort_upload(&ctx.app, &ctx.shard.backend_ctx(), &upload).await?;
     Ok(Response::new(204))
 }
 
@@ -459,7 +458,7 @@ pub async fn abort_upload(
 
 pub async fn handle_list_parts(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     let upload = upload_of(ctx)?;
-    let app = &ctx.shard.app;
+    let app = &ctx.app;
     let marker: u32 = ctx
         .route
         .query_param("part-number-marker")
@@ -556,7 +555,6 @@ pub fn handle_list_multipart_uploads(ctx: &RequestCtx<'_>) -> S3Result<Response>
         max_uploads: max as usize,
     };
     let page = ctx
-        .shard
         .app
         .catalog
         .list_multipart(bucket, &q)

@@ -51,7 +51,7 @@ pub async fn handle_put_object(
     }
     let meta = ObjectMeta::from_headers(ctx.head)?;
     let integrity = Integrity::from_request(ctx.head, &ctx.auth);
-    let app = &ctx.shard.app;
+    let app = &ctx.app;
     let _guard = app.key_locks.lock(bucket, key).await;
     let bkey = backend_key(bucket, key);
     let (reservation, writer) =
@@ -235,7 +235,7 @@ fn object_headers(ctx: &RequestCtx<'_>, rec: &ObjectRecord, r: &mut Response) {
 }
 
 fn lookup(ctx: &RequestCtx<'_>) -> S3Result<ObjectRecord> {
-    let app = &ctx.shard.app;
+    let app = &ctx.app;
     if let Some(v) = ctx.route.query_param("versionId") {
         if v != "null" {
             return Err(S3Error::with_message(
@@ -329,7 +329,7 @@ pub async fn handle_get_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
 
 pub async fn handle_delete_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     let (bucket, key) = (ctx.bucket()?, ctx.key()?);
-    super::write::delete_object(&ctx.shard.app, bucket, key).await?;
+    super::write::delete_object(&ctx.app, bucket, key).await?;
     Ok(Response::new(204))
 }
 
@@ -416,7 +416,7 @@ pub async fn handle_delete_objects(
     let mut w = XmlWriter::new();
     w.root("DeleteResult");
     for e in entries {
-        match super::write::delete_object(&ctx.shard.app, bucket, &e.key).await {
+        match super::write::delete_object(&ctx.app, bucket, &e.key).await {
             Ok(()) => {
                 if !quiet {
                     w.open("Deleted");

@@ -13,13 +13,25 @@ use std::sync::Arc;
 /// One backend's accounting.
 pub struct Slot {
     pub name: String,
-    pub quota_bytes: Option<u64>,
+    /// `quota_bytes`; [`NO_QUOTA`] when unlimited. Atomic so a config reload can change it
+    /// while uploads hold reservations on this slot.
+    quota: AtomicU64,
     pub used_bytes: AtomicU64,
     pub reserved_bytes: AtomicU64,
     pub objects: AtomicU64,
 }
 
+/// The `quota` value meaning "no quota".
+pub const NO_QUOTA: u64 = u64::MAX;
+
 impl Slot {
+    pub fn quota_bytes(&self) -> Option<u64> {
+        match self.quota.load(Ordering::Acquire) {
+            NO_QUOTA => None,
+            q => Some(q),
+        }
+    }
+
     fn load(&self) -> u64 {
         self.used_bytes
             .load(Ordering::Acquire)
@@ -29,7 +41,7 @@ impl Slot {
     /// Atomically reserves `size` bytes if the quota allows.
     fn try_reserve(&self, size: u64) -> bool {
         let prev = self.reserved_bytes.fetch_add(size, Ordering::AcqRel);
-        if let Some(q) = self.quota_bytes {
+        if let Some(q) = self.quota_bytes() {
             let used = self.used_bytes.load(Ordering::Acquire);
             if used.saturating_add(prev).saturating_add(size) > q {
                 self.reserved_bytes.fetch_sub(size, Ordering::AcqRel);
@@ -98,11 +110,35 @@ impl Placement {
             .map(|(name, quota)| {
                 Arc::new(Slot {
                     name: name.clone(),
-                    quota_bytes: *quota,
+                    quota: AtomicU64::new(quota.unwrap_or(NO_QUOTA)),
                     used_bytes: AtomicU64::new(0),
                     reserved_bytes: AtomicU64::new(0),
                     objects: AtomicU64::new(0),
                 })
+            })
+            .collect();
+        Placement { strategy, slots }
+    }
+
+    /// The placement for a reloaded config: backends that stay keep their slot (usage and the
+    /// reservations of uploads in flight carry over), with the new quota; new backends start empty
+    /// (their usage comes from the catalog).
+    pub fn carry_over(
+        &self,
+        strategy: RoutingStrategy,
+        backends: &[(String, Option<u64>)],
+    ) -> Placement {
+        let fresh = Placement::new(strategy, backends);
+        let slots = fresh
+            .slots
+            .into_iter()
+            .map(|new| match self.slots.iter().find(|s| s.name == new.name) {
+                Some(old) => {
+                    old.quota
+                        .store(new.quota.load(Ordering::Acquire), Ordering::Release);
+                    old.clone()
+                }
+                None => new,
             })
             .collect();
         Placement { strategy, slots }
@@ -149,14 +185,14 @@ impl Placement {
     pub fn candidates(&self, eligible: &dyn Fn(usize) -> bool) -> Vec<usize> {
         let mut idx: Vec<usize> = (0..self.slots.len()).filter(|&i| eligible(i)).collect();
         if self.strategy == RoutingStrategy::Spread {
-            let all_have_quota = idx.iter().all(|&i| self.slots[i].quota_bytes.is_some());
+            let all_have_quota = idx.iter().all(|&i| self.slots[i].quota_bytes().is_some());
             // Lowest used/quota ratio first; without quotas everywhere, lowest bytes first.
             // Ties keep config order (the sort is stable).
             idx.sort_by(|&a, &b| {
                 let (sa, sb) = (&self.slots[a], &self.slots[b]);
                 if all_have_quota {
-                    let ra = sa.load() as f64 / sa.quota_bytes.unwrap_or(1).max(1) as f64;
-                    let rb = sb.load() as f64 / sb.quota_bytes.unwrap_or(1).max(1) as f64;
+                    let ra = sa.load() as f64 / sa.quota_bytes().unwrap_or(1).max(1) as f64;
+                    let rb = sb.load() as f64 / sb.quota_bytes().unwrap_or(1).max(1) as f64;
                     ra.partial_cmp(&rb).unwrap_or(std::cmp::Ordering::Equal)
                 } else {
                     sa.load().cmp(&sb.load())
@@ -185,7 +221,7 @@ impl Placement {
     /// Whether backend `index` could take `size` more bytes right now.
     pub fn has_room(&self, index: usize, size: u64) -> bool {
         self.slots.get(index).is_some_and(|s| {
-            s.quota_bytes
+            s.quota_bytes()
                 .is_none_or(|q| s.load().saturating_add(size) <= q)
         })
     }

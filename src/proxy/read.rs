@@ -12,7 +12,7 @@ pub async fn open_object(
     rec: &ObjectRecord,
     range: Option<ByteRange>,
 ) -> S3Result<ObjectStream> {
-    let app = &ctx.shard.app;
+    let app = &ctx.app;
     let mut last_err: Option<S3Error> = None;
     let mut from: Option<&str> = None;
     for copy in rec.complete_copies() {

@@ -20,7 +20,7 @@ pub async fn begin_write(
     meta: &ObjectMeta,
     integrity: &Integrity,
 ) -> S3Result<(Reservation, PutWriter)> {
-    let app = &ctx.shard.app;
+    let app = &ctx.app;
     let mut tried: Vec<usize> = Vec::new();
     loop {
         let reservation = app

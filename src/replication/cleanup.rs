@@ -22,7 +22,7 @@ pub struct CleanupState {
 
 /// One pass over the cleanup queue; returns how many items were completed.
 pub async fn run_once(bg: &BackgroundShard) -> usize {
-    let app = &bg.app;
+    let app = &bg.app();
     let items = match app.catalog.queue_peek(QueueKind::Cleanup, CLEANUP_BATCH) {
         Ok(i) => i,
         Err(e) => {
@@ -71,7 +71,7 @@ pub async fn run_once(bg: &BackgroundShard) -> usize {
 }
 
 async fn cleanup_one(bg: &BackgroundShard, backend: &str, backend_key: &str) -> Result<(), String> {
-    let app = &bg.app;
+    let app = &bg.app();
     let Some(b) = app.backend_by_name(backend) else {
         // The backend was removed from the config: nothing we can delete there any more.
         return Ok(());

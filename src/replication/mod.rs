@@ -20,7 +20,7 @@ pub mod replicate;
 pub mod scan;
 pub mod throttle;
 
-use crate::proxy::App;
+use crate::proxy::{App, AppHandle};
 use crate::server::Shutdown;
 use glommio::{LocalExecutorBuilder, Placement};
 use std::sync::Arc;
@@ -41,7 +41,7 @@ impl BackgroundHandle {
 
 /// Starts the background shard. It gets its own core when there are more than two; on smaller
 /// machines it floats and relies on its lower share of CPU.
-pub fn start(app: Arc<App>, shutdown: Shutdown) -> std::io::Result<BackgroundHandle> {
+pub fn start(handle: Arc<AppHandle>, shutdown: Shutdown) -> std::io::Result<BackgroundHandle> {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -58,7 +58,7 @@ pub fn start(app: Arc<App>, shutdown: Shutdown) -> std::io::Result<BackgroundHan
                 glommio::Latency::NotImportant,
                 "replication",
             );
-            let worker = std::rc::Rc::new(BackgroundShard::new(app, shutdown, queue));
+            let worker = std::rc::Rc::new(BackgroundShard::new(handle, shutdown, queue));
             worker.run().await;
         })
         .map_err(|e| std::io::Error::other(format!("cannot start the background shard: {e}")))?;
@@ -67,7 +67,8 @@ pub fn start(app: Arc<App>, shutdown: Shutdown) -> std::io::Result<BackgroundHan
 
 /// State owned by the background executor.
 pub struct BackgroundShard {
-    pub app: Arc<App>,
+    handle: Arc<AppHandle>,
+    app_generation: std::cell::Cell<u64>,
     pub shutdown: Shutdown,
     pub pool: crate::backend::client::ClientPool,
     pub signing: std::cell::RefCell<crate::s3::auth::SigningKeyCache>,
@@ -94,17 +95,19 @@ pub struct ReplicationStats {
 
 impl BackgroundShard {
     pub fn new(
-        app: Arc<App>,
+        handle: Arc<AppHandle>,
         shutdown: Shutdown,
         replication_queue: glommio::TaskQueueHandle,
     ) -> Self {
+        let app = handle.load();
         let pool = crate::backend::client::ClientPool::new(
             crate::backend::client::ClientLimits::default(),
             Some(app.backend_tls.clone()),
         );
         let app_rate = app.config().replication.max_bytes_per_sec;
         BackgroundShard {
-            app,
+            app_generation: std::cell::Cell::new(handle.generation()),
+            handle,
             shutdown,
             pool,
             signing: std::cell::RefCell::new(crate::s3::auth::SigningKeyCache::new()),
@@ -116,6 +119,11 @@ impl BackgroundShard {
         }
     }
 
+    /// The current state (re-read on every use: a reload takes effect at the next step).
+    pub fn app(&self) -> Arc<App> {
+        self.handle.load()
+    }
+
     pub fn backend_ctx(&self) -> crate::backend::BackendCtx<'_> {
         crate::backend::BackendCtx {
             pool: &self.pool,
@@ -125,12 +133,21 @@ impl BackgroundShard {
 
     async fn run(self: &std::rc::Rc<Self>) {
         while !self.shutdown.is_triggered() {
+            let generation = self.handle.generation();
+            if generation != self.app_generation.get() {
+                // A reload: new rate, and a scan to re-check factors and placement now.
+                self.app_generation.set(generation);
+                self.throttle
+                    .set_rate(self.app().config().replication.max_bytes_per_sec);
+                self.scan.request();
+            }
             let mut did = cleanup::run_once(self).await;
             did += replicate::run_once(self).await;
             did += scan::run_step(self).await;
             if did == 0 {
                 // Sleep until woken by new work, a shutdown, or the idle poll.
-                let listener = self.app.background.listen();
+                let app = self.app();
+                let listener = app.background.listen();
                 futures_lite::future::or(
                     futures_lite::future::or(listener, async {
                         glommio::timer::sleep(IDLE_POLL).await;

@@ -65,7 +65,7 @@ enum Outcome {
 
 /// One pass over the replication queue; returns the number of items finished.
 pub async fn run_once(bg: &Rc<BackgroundShard>) -> usize {
-    let app = &bg.app;
+    let app = &bg.app();
     let cfg = &app.config().replication;
     let items = match app.catalog.queue_peek(QueueKind::Replicate, cfg.batch_size) {
         Ok(i) => i,
@@ -163,7 +163,7 @@ async fn process(bg: &BackgroundShard, item: &QueueItem) -> Outcome {
     else {
         return Outcome::Done;
     };
-    let app = &bg.app;
+    let app = &bg.app();
     bg.scan.forget(bucket, key);
     let _guard = app.key_locks.lock(bucket, key).await;
     let rec = match app.catalog.get_object(bucket, key) {
@@ -193,7 +193,7 @@ pub async fn copy_to_new_backend(
     key: &str,
     rec: &ObjectRecord,
 ) -> Result<bool, String> {
-    let app = &bg.app;
+    let app = &bg.app();
     let holds = |i: usize| rec.copies.iter().any(|c| c.backend == app.backends[i].name);
     let reservation = app
         .placement
@@ -233,7 +233,7 @@ async fn stream_copy(
     target: &Backend,
     backend_key: &str,
 ) -> Result<String, String> {
-    let app = &bg.app;
+    let app = &bg.app();
     let ctx = bg.backend_ctx();
     let mut last = String::from("no readable copy");
     for c in rec.complete_copies() {

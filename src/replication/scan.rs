@@ -50,7 +50,7 @@ impl ScanState {
 /// One bounded step of the walk; returns how many changes it queued.
 pub async fn run_step(bg: &BackgroundShard) -> usize {
     let st = &bg.scan;
-    let app = &bg.app;
+    let app = &bg.app();
     let cfg = &app.config().replication;
     if !st.running.get() {
         if Instant::now() < st.next_scan.get() {

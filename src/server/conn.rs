@@ -134,8 +134,13 @@ async fn read_head(conn: &mut Conn, head: &mut RequestHead, shard: &Shard) -> He
             }
         }
         let timeout = match first_byte_at {
-            None => shard.app.limits.idle_keepalive_timeout,
-            Some(t) => match shard.app.limits.head_read_timeout.checked_sub(t.elapsed()) {
+            None => shard.app().limits.idle_keepalive_timeout,
+            Some(t) => match shard
+                .app()
+                .limits
+                .head_read_timeout
+                .checked_sub(t.elapsed())
+            {
                 Some(left) => left,
                 None => return HeadOutcome::Error(HEAD_TIMEOUT),
             },
@@ -175,7 +180,7 @@ pub async fn serve(stream: ClientStream, shard: Rc<Shard>, peer: Option<SocketAd
         end: 0,
         peer,
         out: Vec::with_capacity(1024),
-        body_stall_timeout: shard.app.limits.body_stall_timeout,
+        body_stall_timeout: shard.app().limits.body_stall_timeout,
     };
     let mut head = RequestHead::new();
     loop {
@@ -232,7 +237,8 @@ async fn handle_one(
         BodyKind::Length(n) => BodyFraming::Length(n),
         BodyKind::Chunked => BodyFraming::Chunked,
     };
-    let prepared = proxy::prepare(shard, head, &request_id);
+    let app = shard.app();
+    let prepared = proxy::prepare(shard, &app, head, &request_id);
     let (resp, resource, op_name, body_state) = match prepared {
         Err((err, resource)) => (
             proxy::error_response(&err, &resource, &request_id),

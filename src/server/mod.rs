@@ -12,7 +12,7 @@ pub mod shard;
 pub mod stream;
 pub mod tls;
 
-use crate::proxy::App;
+use crate::proxy::AppHandle;
 use glommio::{LocalExecutorBuilder, Placement};
 use shard::Shard;
 use std::net::SocketAddr;
@@ -111,7 +111,8 @@ pub fn shard_count(configured: usize) -> usize {
 }
 
 /// Starts the shards. Returns once every shard has bound its listener.
-pub fn start(app: Arc<App>, shutdown: Shutdown) -> std::io::Result<ServerHandle> {
+pub fn start(handle: Arc<AppHandle>, shutdown: Shutdown) -> std::io::Result<ServerHandle> {
+    let app = handle.load();
     let cfg = app.config();
     let listen = cfg.server.listen_addr;
     let n = shard_count(cfg.server.shards);
@@ -137,7 +138,7 @@ pub fn start(app: Arc<App>, shutdown: Shutdown) -> std::io::Result<ServerHandle>
         } else {
             Placement::Unbound
         };
-        let app = app.clone();
+        let handle = handle.clone();
         let shutdown = shutdown.clone();
         let tls = tls.clone();
         let handle = LocalExecutorBuilder::new(placement)
@@ -152,7 +153,7 @@ pub fn start(app: Arc<App>, shutdown: Shutdown) -> std::io::Result<ServerHandle>
                 };
                 let local = listener.local_addr().unwrap_or(addr);
                 let _ = ready_tx.send(Ok(local));
-                let shard = Rc::new(Shard::new(id, app, tls, shutdown));
+                let shard = Rc::new(Shard::new(id, handle, tls, shutdown));
                 shard::accept_loop(shard, listener).await;
             })
             .map_err(|e| std::io::Error::other(format!("cannot start shard {id}: {e}")))?;

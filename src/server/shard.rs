@@ -5,7 +5,7 @@
 use super::conn;
 use super::stream::ClientStream;
 use super::Shutdown;
-use crate::proxy::App;
+use crate::proxy::{App, AppHandle};
 use crate::s3::auth::SigningKeyCache;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -17,7 +17,10 @@ pub const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from
 
 pub struct Shard {
     pub id: usize,
-    pub app: Arc<App>,
+    handle: Arc<AppHandle>,
+    /// This shard's view of the current state; swapped between requests after a reload.
+    app: RefCell<Rc<Arc<App>>>,
+    app_generation: Cell<u64>,
     pub tls: Option<futures_rustls::TlsAcceptor>,
     pub shutdown: Shutdown,
     pub signing_keys: RefCell<SigningKeyCache>,
@@ -34,7 +37,7 @@ pub struct Shard {
 impl Shard {
     pub fn new(
         id: usize,
-        app: Arc<App>,
+        handle: Arc<AppHandle>,
         tls: Option<Arc<rustls::ServerConfig>>,
         shutdown: Shutdown,
     ) -> Shard {
@@ -42,6 +45,7 @@ impl Shard {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
+        let app = handle.load();
         let pool = crate::backend::client::ClientPool::new(
             crate::backend::client::ClientLimits::default(),
             Some(app.backend_tls.clone()),
@@ -49,7 +53,9 @@ impl Shard {
         Shard {
             id,
             pool,
-            app,
+            app_generation: Cell::new(handle.generation()),
+            app: RefCell::new(Rc::new(app)),
+            handle,
             tls: tls.map(futures_rustls::TlsAcceptor::from),
             shutdown,
             signing_keys: RefCell::new(SigningKeyCache::new()),
@@ -61,6 +67,17 @@ impl Shard {
             started: Instant::now(),
             dates: RefCell::new(crate::http::DateCache::new()),
         }
+    }
+
+    /// The current state. A non-atomic `Rc` clone per request; the shared handle is consulted
+    /// only when its generation moved (a reload).
+    pub fn app(&self) -> Rc<Arc<App>> {
+        let generation = self.handle.generation();
+        if generation != self.app_generation.get() {
+            self.app_generation.set(generation);
+            *self.app.borrow_mut() = Rc::new(self.handle.load());
+        }
+        self.app.borrow().clone()
     }
 
     /// What backend calls from this shard use.
@@ -103,7 +120,7 @@ pub async fn accept_loop(shard: Rc<Shard>, listener: glommio::net::TcpListener) 
         };
         // Past the limit new connections are closed at once, so a flood cannot grow memory without
         // bound (each connection holds a read buffer).
-        if shard.connections.get() >= shard.app.limits.max_connections_per_shard {
+        if shard.connections.get() >= shard.app().limits.max_connections_per_shard {
             tracing::warn!(
                 shard = shard.id,
                 "connection limit reached, closing new connection"
