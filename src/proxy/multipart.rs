@@ -434,7 +434,7 @@ pub async fn handle_complete_multipart_upload(
 
 pub async fn handle_abort_multipart_upload(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     let upload = upload_of(ctx)?;
-    abort_upload(&ctx.app, &ctx.shard.backend_ctx(), &upload).await?;
+    abort_upload(ctx.app, &ctx.shard.backend_ctx(), &upload).await?;
     Ok(Response::new(204))
 }
 

@@ -329,7 +329,7 @@ pub async fn handle_get_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
 
 pub async fn handle_delete_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     let (bucket, key) = (ctx.bucket()?, ctx.key()?);
-    super::write::delete_object(&ctx.app, bucket, key).await?;
+    super::write::delete_object(ctx.app, bucket, key).await?;
     Ok(Response::new(204))
 }
 
@@ -416,7 +416,7 @@ pub async fn handle_delete_objects(
     let mut w = XmlWriter::new();
     w.root("DeleteResult");
     for e in entries {
-        match super::write::delete_object(&ctx.app, bucket, &e.key).await {
+        match super::write::delete_object(ctx.app, bucket, &e.key).await {
             Ok(()) => {
                 if !quiet {
                     w.open("Deleted");
