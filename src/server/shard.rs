@@ -18,7 +18,10 @@ pub const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from
 pub struct Shard {
     pub id: usize,
     handle: Arc<AppHandle>,
-    /// This shard's view of the current state; swapped between requests after a reload.
+    /// This shard's view of the current state; swapped between requests after a reload. The
+    /// extra `Rc` layer is deliberate: requests clone the `Rc` (a plain increment) instead of
+    /// the `Arc`, whose shared counter would bounce between cores on every request.
+    #[allow(clippy::redundant_allocation)]
     app: RefCell<Rc<Arc<App>>>,
     app_generation: Cell<u64>,
     pub tls: Option<futures_rustls::TlsAcceptor>,
@@ -71,6 +74,7 @@ impl Shard {
 
     /// The current state. A non-atomic `Rc` clone per request; the shared handle is consulted
     /// only when its generation moved (a reload).
+    #[allow(clippy::redundant_allocation)]
     pub fn app(&self) -> Rc<Arc<App>> {
         let generation = self.handle.generation();
         if generation != self.app_generation.get() {
