@@ -90,6 +90,8 @@ pub struct Config {
     pub replication: ReplicationConfig,
     /// Per-backend circuit breakers (`backend_circuit_breaker`).
     pub backend_circuit_breaker: CircuitBreakerConfig,
+    /// Moving copies to even out usage under `spread` (`rebalance`).
+    pub rebalance: RebalanceConfig,
     /// The virtual buckets clients see (`buckets`), in file order; never empty.
     pub buckets: Vec<BucketConfig>,
     /// Listeners and sharding (`server`).
@@ -212,6 +214,29 @@ impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = if self.scheme_https { "https" } else { "http" };
         write!(f, "{scheme}://{}{}", self.authority(), self.base_path)
+    }
+}
+
+/// Default `rebalance.threshold` (the Go project's): act when the most and least used backends'
+/// used/quota ratios differ by more than 10 percentage points.
+pub const DEFAULT_REBALANCE_THRESHOLD: f64 = 0.1;
+
+/// `rebalance`: the guide says the orchestrator re-balances automatically when backends are
+/// added, so it is on by default (throttled like replication).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebalanceConfig {
+    /// `enabled` (default true; only acts under `routing_strategy: spread`).
+    pub enabled: bool,
+    /// `threshold`: allowed spread of usage ratios, 0..=1.
+    pub threshold: f64,
+}
+
+// `threshold` is validated to lie in 0..=1, never NaN, so equality is total.
+impl Eq for RebalanceConfig {}
+
+impl Default for RebalanceConfig {
+    fn default() -> Self {
+        RebalanceConfig { enabled: true, threshold: DEFAULT_REBALANCE_THRESHOLD }
     }
 }
 

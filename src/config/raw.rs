@@ -105,6 +105,7 @@ pub struct RawConfig {
     pub backends: Option<Vec<RawBackend>>,
     pub replication: Option<RawReplication>,
     pub backend_circuit_breaker: Option<RawCircuitBreaker>,
+    pub rebalance: Option<RawRebalance>,
     pub buckets: Option<Vec<RawBucket>>,
     pub server: Option<RawServer>,
     pub catalog: Option<RawCatalog>,
@@ -156,6 +157,16 @@ pub struct RawReplication {
     pub worker_interval: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
     pub batch_size: Option<Scalar>,
+}
+
+/// `rebalance`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping (enabled, threshold)")]
+pub struct RawRebalance {
+    #[serde(default, deserialize_with = "present")]
+    pub enabled: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub threshold: Option<Scalar>,
 }
 
 /// `backend_circuit_breaker`.

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::duration::{parse_duration, DurationError};
 use super::env::{expand, EnvLookup};
-use super::model::{
+use super::model::{RebalanceConfig, DEFAULT_REBALANCE_THRESHOLD, 
     BackendConfig, BackendKind, BucketConfig, CatalogConfig, CircuitBreakerConfig, Config,
     CredentialConfig, Endpoint, ReplicationConfig, RoutingStrategy, Secret, ServerConfig,
     TlsConfig, DEFAULT_ADMIN_ADDR, DEFAULT_CATALOG_PATH, DEFAULT_LISTEN_ADDR, DEFAULT_REGION,
@@ -22,7 +22,7 @@ use super::model::{
     MAX_SHARDS,
 };
 use super::raw::{
-    RawBackend, RawBucket, RawCatalog, RawCircuitBreaker, RawConfig, RawReplication, RawServer,
+    RawBackend, RawBucket, RawCatalog, RawCircuitBreaker, RawConfig, RawRebalance, RawReplication, RawServer,
     Scalar,
 };
 
@@ -85,6 +85,7 @@ pub fn validate(raw: &RawConfig, env: EnvLookup<'_>) -> Result<Config, Vec<Probl
         raw.backends.as_ref().map(Vec::len),
     );
     let backend_circuit_breaker = c.circuit_breaker(raw.backend_circuit_breaker.as_ref());
+    let rebalance = c.rebalance(raw.rebalance.as_ref());
     let buckets = c.buckets(raw.buckets.as_deref());
     let server = c.server(raw.server.as_ref());
     let catalog = c.catalog(raw.catalog.as_ref());
@@ -94,6 +95,7 @@ pub fn validate(raw: &RawConfig, env: EnvLookup<'_>) -> Result<Config, Vec<Probl
             backends,
             replication,
             backend_circuit_breaker,
+            rebalance,
             buckets,
             server,
             catalog,
@@ -535,6 +537,32 @@ impl Checker<'_> {
             batch_size: batch.unwrap_or(DEFAULT_REPLICATION_BATCH_SIZE),
             factor: factor.unwrap_or(DEFAULT_REPLICATION_FACTOR),
             unhealthy_threshold: threshold.unwrap_or(DEFAULT_UNHEALTHY_THRESHOLD),
+        }
+    }
+
+    fn rebalance(&mut self, raw: Option<&RawRebalance>) -> RebalanceConfig {
+        let Some(raw) = raw else {
+            return RebalanceConfig::default();
+        };
+        let enabled = self.boolean("rebalance.enabled", raw.enabled.as_ref());
+        const THRESHOLD: &str = "rebalance.threshold";
+        let threshold = match raw.threshold.as_ref() {
+            None | Some(Scalar::Null) => None,
+            Some(Scalar::Float(f)) => Some(*f),
+            Some(Scalar::Int(i)) => Some(*i as f64),
+            Some(other) => {
+                self.problem(THRESHOLD, format!("expected a number between 0 and 1, found {}", other.describe()));
+                None
+            }
+        };
+        if let Some(t) = threshold {
+            if !(0.0..=1.0).contains(&t) {
+                self.problem(THRESHOLD, "must be between 0 and 1 (a fraction of each backend's quota)");
+            }
+        }
+        RebalanceConfig {
+            enabled: enabled.unwrap_or(true),
+            threshold: threshold.unwrap_or(DEFAULT_REBALANCE_THRESHOLD),
         }
     }
 

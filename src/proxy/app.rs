@@ -37,6 +37,9 @@ pub struct App {
     pub limits: crate::server::ServerLimits,
     /// Replication figures (written by the background shard).
     pub replication: Arc<crate::replication::ReplicationStats>,
+    /// Backends being drained (admin API): no new writes, their copies re-created elsewhere and
+    /// then removed. Kept across reloads; not across restarts (drain again after one).
+    pub draining: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 /// The credential index a config defines.
@@ -121,6 +124,7 @@ impl App {
             backend_tls,
             limits,
             replication: Default::default(),
+            draining: Default::default(),
         })
     }
 
@@ -177,6 +181,7 @@ impl App {
             backend_tls: self.backend_tls.clone(),
             limits: self.limits,
             replication: self.replication.clone(),
+            draining: self.draining.clone(),
         })
     }
 
@@ -211,9 +216,31 @@ impl App {
         false
     }
 
-    /// Whether backend `i` may take new writes.
-    pub fn writable(&self, _i: usize) -> bool {
+    /// Whether backend `i` is being drained.
+    pub fn is_draining(&self, i: usize) -> bool {
+        let Some(b) = self.backends.get(i) else { return false };
+        self.draining.lock().unwrap_or_else(|p| p.into_inner()).contains(&b.name)
+    }
+
+    /// Starts or stops draining a backend; `false` if no backend has that name.
+    pub fn set_draining(&self, name: &str, on: bool) -> bool {
+        if self.backend_by_name(name).is_none() {
+            return false;
+        }
+        let mut d = self.draining.lock().unwrap_or_else(|p| p.into_inner());
+        if on {
+            d.insert(name.to_owned());
+        } else {
+            d.remove(name);
+        }
+        drop(d);
+        self.wake_background();
         true
+    }
+
+    /// Whether backend `i` may take new writes.
+    pub fn writable(&self, i: usize) -> bool {
+        !self.is_draining(i)
     }
 
     /// Whether backend `i` may serve reads.

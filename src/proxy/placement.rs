@@ -218,6 +218,23 @@ impl Placement {
         None
     }
 
+    /// Bytes used plus reserved on backend `index`.
+    pub fn load_bytes(&self, index: usize) -> u64 {
+        self.slots.get(index).map(|s| s.load()).unwrap_or(0)
+    }
+
+    /// How full backend `index` is, for balancing: used/quota when every backend has a quota,
+    /// else plain bytes (so backends without quotas balance by bytes). `scale` is what one byte
+    /// adds to the value, to judge whether a move overshoots.
+    pub fn fullness(&self, index: usize) -> (f64, f64) {
+        let all_quota = self.slots.iter().all(|s| s.quota_bytes().is_some());
+        let load = self.load_bytes(index) as f64;
+        match (all_quota, self.slots.get(index).and_then(|s| s.quota_bytes())) {
+            (true, Some(q)) => (load / q.max(1) as f64, 1.0 / q.max(1) as f64),
+            _ => (load, 1.0),
+        }
+    }
+
     /// Whether backend `index` could take `size` more bytes right now.
     pub fn has_room(&self, index: usize, size: u64) -> bool {
         self.slots.get(index).is_some_and(|s| {

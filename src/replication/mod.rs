@@ -16,6 +16,7 @@
 //! keeps client traffic on the other shards unaffected.
 
 pub mod cleanup;
+pub mod rebalance;
 pub mod replicate;
 pub mod scan;
 pub mod throttle;

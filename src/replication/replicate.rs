@@ -39,11 +39,10 @@ pub struct ReplicateState {
     last_count: std::cell::Cell<Option<Instant>>,
 }
 
-/// Whether a copy on backend `index` counts toward the factor: the backend is configured and has
-/// not been down longer than `replication.unhealthy_threshold`.
+/// Whether a copy on backend `index` counts toward the factor: the backend is configured, not
+/// being drained, and has not been down longer than `replication.unhealthy_threshold`.
 pub fn counts(app: &App, backend: &str) -> bool {
-    app.backend_by_name(backend)
-        .is_some_and(|b| !app.long_down(b.index))
+    app.backend_by_name(backend).is_some_and(|b| !app.long_down(b.index) && !app.is_draining(b.index))
 }
 
 /// Copies of `rec` that count toward the factor.
@@ -179,28 +178,31 @@ async fn process(bg: &BackgroundShard, item: &QueueItem) -> Outcome {
     // A copy made while another copy sits on a long-dead backend is a health copy (the guide's
     // s3o_replication_health_copies_total).
     let health = rec.complete_copies().any(|c| !counts(app, &c.backend));
-    match copy_to_new_backend(bg, bucket, key, &rec).await {
+    match copy_to_new_backend(bg, bucket, key, &rec, None).await {
         Ok(true) => Outcome::Copied { health },
         Ok(false) => Outcome::Done,
         Err(e) => Outcome::Retry(e),
     }
 }
 
-/// Copies `rec` to one more backend and records it. `Ok(false)`: the record changed meanwhile.
+/// Copies `rec` to one more backend (the strategy's choice, or `only`) and records it.
+/// `Ok(false)`: the record changed meanwhile. The caller holds the object's write lock.
 pub async fn copy_to_new_backend(
     bg: &BackgroundShard,
     bucket: &str,
     key: &str,
     rec: &ObjectRecord,
+    only: Option<usize>,
 ) -> Result<bool, String> {
     let app = &bg.app();
     let holds = |i: usize| rec.copies.iter().any(|c| c.backend == app.backends[i].name);
-    let reservation = app
-        .placement
-        .reserve(rec.size, &|i| {
-            app.writable(i) && !app.long_down(i) && !holds(i)
-        })
-        .ok_or_else(|| "no healthy backend with room that lacks a copy".to_owned())?;
+    let eligible = |i: usize| app.writable(i) && !app.long_down(i) && !holds(i);
+    let reservation = match only {
+        Some(i) if eligible(i) => app.placement.reserve_on(i, rec.size),
+        Some(_) => None,
+        None => app.placement.reserve(rec.size, &eligible),
+    }
+    .ok_or_else(|| "no healthy backend with room that lacks a copy".to_owned())?;
     let target = &app.backends[reservation.backend_index];
     let backend_key = crate::proxy::object::backend_key(bucket, key);
     let etag = stream_copy(bg, rec, target, &backend_key).await?;
