@@ -4,6 +4,9 @@
 //!
 //! Each rejected upload is followed by a GET proving nothing was committed.
 
+// Helpers outside #[test] functions fail loudly too: this is test code.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;
@@ -44,22 +47,26 @@ fn hex_sha256_wrong_is_refused_and_not_committed() {
     let srv = TestServer::start();
     let data = pattern(20_000, 2);
     let wrong = sha256_hex(b"something else");
-    let r = srv.send(
+    srv.assert_upload_refused(
         &srv.signed(ALPHA, "PUT", "/alpha/hex-bad")
             .body_with_hash(&data, &wrong),
+        400,
+        "XAmzContentSHA256Mismatch",
+        "/alpha/hex-bad",
+        None,
     );
-    r.assert_error(400, "XAmzContentSHA256Mismatch");
-    srv.assert_absent("/alpha/hex-bad");
 
     // Over an existing object: the old content is still served.
     let old = pattern(5_000, 3);
     srv.put_ok("/alpha/hex-over", &old);
-    let r = srv.send(
+    srv.assert_upload_refused(
         &srv.signed(ALPHA, "PUT", "/alpha/hex-over")
             .body_with_hash(&data, &wrong),
+        400,
+        "XAmzContentSHA256Mismatch",
+        "/alpha/hex-over",
+        Some(&old),
     );
-    r.assert_error(400, "XAmzContentSHA256Mismatch");
-    srv.assert_content("/alpha/hex-over", &old);
 }
 
 #[test]
@@ -93,8 +100,13 @@ fn streaming_signed_chunks() {
     let second = nth_signature_offset(&body, 1);
     body[second] = if body[second] == b'0' { b'1' } else { b'0' };
     req.body = body;
-    srv.send(&req).assert_error(403, "SignatureDoesNotMatch");
-    srv.assert_absent("/alpha/stream-badsig");
+    srv.assert_upload_refused(
+        &req,
+        403,
+        "SignatureDoesNotMatch",
+        "/alpha/stream-badsig",
+        None,
+    );
 
     // Chunk data tampered with, signatures left as they were.
     let mut req = streaming_put(
@@ -109,8 +121,13 @@ fn streaming_signed_chunks() {
     let line_end = body.windows(2).position(|w| w == b"\r\n").unwrap();
     body[line_end + 2 + 10] ^= 0xff;
     req.body = body;
-    srv.send(&req).assert_error(403, "SignatureDoesNotMatch");
-    srv.assert_absent("/alpha/stream-baddata");
+    srv.assert_upload_refused(
+        &req,
+        403,
+        "SignatureDoesNotMatch",
+        "/alpha/stream-baddata",
+        None,
+    );
 
     // A tampered upload over an existing object leaves the old one in place.
     let mut req = streaming_put(&srv, "/alpha/stream-ok", STREAMING_SIGNED, &data, false);
@@ -119,8 +136,13 @@ fn streaming_signed_chunks() {
     let last = nth_signature_offset(&body, 3);
     body[last] = if body[last] == b'a' { b'b' } else { b'a' };
     req.body = body;
-    srv.send(&req).assert_error(403, "SignatureDoesNotMatch");
-    srv.assert_content("/alpha/stream-ok", &data);
+    srv.assert_upload_refused(
+        &req,
+        403,
+        "SignatureDoesNotMatch",
+        "/alpha/stream-ok",
+        Some(&data),
+    );
 }
 
 /// Offset of the first hex digit of the `n`th (0-based) `chunk-signature=` in `body`.
@@ -160,8 +182,7 @@ fn streaming_unsigned_trailer() {
         true,
     );
     req.body = aws_chunked(&data, CHUNK, None, Some(("x-amz-checksum-crc32", &bad)));
-    srv.send(&req).assert_error(400, "BadDigest");
-    srv.assert_absent("/alpha/trailer-bad");
+    srv.assert_upload_refused(&req, 400, "BadDigest", "/alpha/trailer-bad", None);
 }
 
 #[test]
@@ -211,8 +232,13 @@ fn streaming_signed_trailer() {
     tampered.extend_from_slice(forged.as_bytes());
     tampered.extend_from_slice(&body[text_pos + good.len()..]);
     req.body = tampered;
-    srv.send(&req).assert_error(403, "SignatureDoesNotMatch");
-    srv.assert_absent("/alpha/strailer-tampered");
+    srv.assert_upload_refused(
+        &req,
+        403,
+        "SignatureDoesNotMatch",
+        "/alpha/strailer-tampered",
+        None,
+    );
 
     // The trailer signature itself tampered with.
     let mut req = streaming_put(
@@ -233,8 +259,13 @@ fn streaming_signed_trailer() {
     let at = body.windows(pat.len()).position(|w| w == pat).unwrap() + pat.len();
     body[at] = if body[at] == b'0' { b'1' } else { b'0' };
     req.body = body;
-    srv.send(&req).assert_error(403, "SignatureDoesNotMatch");
-    srv.assert_absent("/alpha/strailer-badsig");
+    srv.assert_upload_refused(
+        &req,
+        403,
+        "SignatureDoesNotMatch",
+        "/alpha/strailer-badsig",
+        None,
+    );
 
     // Correctly signed, but the checksum is wrong: BadDigest.
     let mut req = streaming_put(
@@ -251,8 +282,7 @@ fn streaming_signed_trailer() {
         Some(&mut signer),
         Some(("x-amz-checksum-crc32", &forged)),
     );
-    srv.send(&req).assert_error(400, "BadDigest");
-    srv.assert_absent("/alpha/strailer-baddigest");
+    srv.assert_upload_refused(&req, 400, "BadDigest", "/alpha/strailer-baddigest", None);
 }
 
 #[test]
@@ -274,21 +304,25 @@ fn content_md5() {
     );
     srv.assert_content("/alpha/md5-ok", &data);
 
-    let r = srv.send(
+    srv.assert_upload_refused(
         &srv.signed(ALPHA, "PUT", "/alpha/md5-bad")
             .body_with_hash(&data, "UNSIGNED-PAYLOAD")
             .header("content-md5", &b64(&md5_digest(b"other"))),
+        400,
+        "BadDigest",
+        "/alpha/md5-bad",
+        None,
     );
-    r.assert_error(400, "BadDigest");
-    srv.assert_absent("/alpha/md5-bad");
 
-    let r = srv.send(
+    srv.assert_upload_refused(
         &srv.signed(ALPHA, "PUT", "/alpha/md5-malformed")
             .body_with_hash(&data, "UNSIGNED-PAYLOAD")
             .header("content-md5", "not-base64!!"),
+        400,
+        "InvalidDigest",
+        "/alpha/md5-malformed",
+        None,
     );
-    r.assert_error(400, "InvalidDigest");
-    srv.assert_absent("/alpha/md5-malformed");
 }
 
 fn md5_digest(data: &[u8]) -> [u8; 16] {
@@ -309,13 +343,15 @@ fn checksum_sha256_header() {
     r.assert_ok();
     srv.assert_content("/alpha/cks-ok", &data);
 
-    let r = srv.send(
+    srv.assert_upload_refused(
         &srv.signed(ALPHA, "PUT", "/alpha/cks-bad")
             .body_with_hash(&data, "UNSIGNED-PAYLOAD")
             .header("x-amz-checksum-sha256", &b64(&sha256(b"other"))),
+        400,
+        "BadDigest",
+        "/alpha/cks-bad",
+        None,
     );
-    r.assert_error(400, "BadDigest");
-    srv.assert_absent("/alpha/cks-bad");
 }
 
 /// A presigned GET of `path` as `alpha`, signed at `signed_at` for `expires` seconds.

@@ -2,6 +2,9 @@
 //! still completes and is durable, idle connections are closed, new connections are refused, and
 //! the server then exits.
 
+// Helpers outside #[test] functions fail loudly too: this is test code.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

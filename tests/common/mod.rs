@@ -43,11 +43,12 @@ pub const BETA: Cred = Cred {
 pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Short timeouts for the tests that exercise them: long enough that a loaded 2-core machine
-/// does not trip them by accident, short enough to keep the suite fast.
+/// does not trip them by accident, short enough to keep the suite fast. The idle timeout differs
+/// from the other two so that a test can tell which one fired.
 pub fn short_limits() -> ServerLimits {
     ServerLimits {
         head_read_timeout: Duration::from_millis(1000),
-        idle_keepalive_timeout: Duration::from_millis(1000),
+        idle_keepalive_timeout: Duration::from_millis(2000),
         body_stall_timeout: Duration::from_millis(1000),
         ..ServerLimits::default()
     }
@@ -129,6 +130,56 @@ impl TestServer {
             running: Some(running),
             addr,
         }
+    }
+
+    /// Number of files under the local backend's `sub` directory (`objects`, `tmp`).
+    pub fn backend_files(&self, sub: &str) -> usize {
+        fn count(p: &std::path::Path) -> usize {
+            let Ok(rd) = std::fs::read_dir(p) else {
+                return 0;
+            };
+            rd.flatten()
+                .map(|e| {
+                    let path = e.path();
+                    if path.is_dir() {
+                        count(&path)
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        }
+        count(&self.dir.as_ref().unwrap().path().join("disk").join(sub))
+    }
+
+    /// Sends an upload that must be refused with `status`/`code`, then checks that nothing was
+    /// committed: `path` still gives `previous` (or 404 NoSuchKey), the backend holds no new
+    /// object file and no temp file is left behind.
+    pub fn assert_upload_refused(
+        &self,
+        req: &Req,
+        status: u16,
+        code: &str,
+        path: &str,
+        previous: Option<&[u8]>,
+    ) {
+        let objects_before = self.backend_files("objects");
+        let r = self.send(req);
+        r.assert_error(status, code);
+        match previous {
+            Some(old) => self.assert_content(path, old),
+            None => self.assert_absent(path),
+        }
+        assert_eq!(
+            self.backend_files("objects"),
+            objects_before,
+            "{path}: a refused upload left an object file on the backend"
+        );
+        assert_eq!(
+            self.backend_files("tmp"),
+            0,
+            "{path}: a refused upload left a temp file on the backend"
+        );
     }
 
     /// The `Host` header value clients send (path-style addressing).
@@ -757,6 +808,10 @@ pub fn b64(data: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(data)
 }
+
+/// Slack allowed past a server-side timeout before its effect must be visible to the client:
+/// scheduling on a busy 2-core machine, not a tolerance for a wrong timer.
+pub const TIMER_SLACK: Duration = Duration::from_millis(700);
 
 /// Polls `f` every 10 ms until it returns true or `within` passes.
 pub fn wait_until(within: Duration, mut f: impl FnMut() -> bool) -> bool {
