@@ -280,6 +280,11 @@ async fn handle_one(
             }
         }
     }
+    // The connection loop closes after this response once shutdown began; say so, so that the
+    // client does not send its next request into a closing connection.
+    if shard.shutdown.is_triggered() {
+        reusable = false;
+    }
     let status = resp.status;
     let r = write_response(conn, shard, resp, &request_id, is_head, reusable).await;
     tracing::debug!(
