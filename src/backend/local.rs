@@ -47,9 +47,8 @@ impl LocalBackend {
         for sub in ["objects", "tmp", "multipart"] {
             std::fs::create_dir_all(root.join(sub))?;
         }
-        for b in 0..=255u8 {
-            std::fs::create_dir_all(root.join("objects").join(format!("{b:02x}")))?;
-        }
+        // The 256 fan-out directories are made on first use (see `LocalWrite::commit`): making
+        // them all up front costs seconds of fsyncs on some disks for every start.
         // Leftover temp files are uploads that never completed (crash): never acknowledged.
         if let Ok(rd) = std::fs::read_dir(root.join("tmp")) {
             for e in rd.flatten() {
@@ -364,9 +363,19 @@ impl LocalWrite {
                 let _ = glommio::io::remove(o).await;
             }
         }
-        glommio::io::rename(&self.tmp, &self.dest)
-            .await
-            .map_err(|e| io_err("rename", e))?;
+        if let Err(e) = glommio::io::rename(&self.tmp, &self.dest).await {
+            if !is_not_found(&e) {
+                return Err(io_err("rename", e));
+            }
+            // First object in this fan-out directory: make it, then rename again.
+            let parent = self.dest.parent().map(Path::to_owned).unwrap_or_default();
+            blocking(move || std::fs::create_dir_all(parent))
+                .await
+                .map_err(|e| io_err("mkdir", e))?;
+            glommio::io::rename(&self.tmp, &self.dest)
+                .await
+                .map_err(|e| io_err("rename", e))?;
+        }
         if let Some(parent) = self.dest.parent() {
             let dir = Directory::open(parent)
                 .await

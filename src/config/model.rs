@@ -236,7 +236,10 @@ impl Eq for RebalanceConfig {}
 
 impl Default for RebalanceConfig {
     fn default() -> Self {
-        RebalanceConfig { enabled: true, threshold: DEFAULT_REBALANCE_THRESHOLD }
+        RebalanceConfig {
+            enabled: true,
+            threshold: DEFAULT_REBALANCE_THRESHOLD,
+        }
     }
 }
 

@@ -12,18 +12,19 @@ use std::time::Duration;
 
 use super::duration::{parse_duration, DurationError};
 use super::env::{expand, EnvLookup};
-use super::model::{RebalanceConfig, DEFAULT_REBALANCE_THRESHOLD, 
+use super::model::{
     BackendConfig, BackendKind, BucketConfig, CatalogConfig, CircuitBreakerConfig, Config,
-    CredentialConfig, Endpoint, ReplicationConfig, RoutingStrategy, Secret, ServerConfig,
-    TlsConfig, DEFAULT_ADMIN_ADDR, DEFAULT_CATALOG_PATH, DEFAULT_LISTEN_ADDR, DEFAULT_REGION,
-    DEFAULT_REPLICATION_BATCH_SIZE, DEFAULT_REPLICATION_CONCURRENCY, DEFAULT_REPLICATION_FACTOR,
+    CredentialConfig, Endpoint, RebalanceConfig, ReplicationConfig, RoutingStrategy, Secret,
+    ServerConfig, TlsConfig, DEFAULT_ADMIN_ADDR, DEFAULT_CATALOG_PATH, DEFAULT_LISTEN_ADDR,
+    DEFAULT_REBALANCE_THRESHOLD, DEFAULT_REGION, DEFAULT_REPLICATION_BATCH_SIZE,
+    DEFAULT_REPLICATION_CONCURRENCY, DEFAULT_REPLICATION_FACTOR,
     DEFAULT_REPLICATION_MAX_BYTES_PER_SEC, DEFAULT_REPLICATION_WORKER_INTERVAL,
     DEFAULT_UNHEALTHY_THRESHOLD, MAX_REPLICATION_BATCH_SIZE, MAX_REPLICATION_CONCURRENCY,
     MAX_SHARDS,
 };
 use super::raw::{
-    RawBackend, RawBucket, RawCatalog, RawCircuitBreaker, RawConfig, RawRebalance, RawReplication, RawServer,
-    Scalar,
+    RawBackend, RawBucket, RawCatalog, RawCircuitBreaker, RawConfig, RawRebalance, RawReplication,
+    RawServer, Scalar,
 };
 
 /// Most backends in one configuration. Every write scans all backends to place a copy and every
@@ -551,13 +552,22 @@ impl Checker<'_> {
             Some(Scalar::Float(f)) => Some(*f),
             Some(Scalar::Int(i)) => Some(*i as f64),
             Some(other) => {
-                self.problem(THRESHOLD, format!("expected a number between 0 and 1, found {}", other.describe()));
+                self.problem(
+                    THRESHOLD,
+                    format!(
+                        "expected a number between 0 and 1, found {}",
+                        other.describe()
+                    ),
+                );
                 None
             }
         };
         if let Some(t) = threshold {
             if !(0.0..=1.0).contains(&t) {
-                self.problem(THRESHOLD, "must be between 0 and 1 (a fraction of each backend's quota)");
+                self.problem(
+                    THRESHOLD,
+                    "must be between 0 and 1 (a fraction of each backend's quota)",
+                );
             }
         }
         RebalanceConfig {

@@ -218,8 +218,13 @@ impl App {
 
     /// Whether backend `i` is being drained.
     pub fn is_draining(&self, i: usize) -> bool {
-        let Some(b) = self.backends.get(i) else { return false };
-        self.draining.lock().unwrap_or_else(|p| p.into_inner()).contains(&b.name)
+        let Some(b) = self.backends.get(i) else {
+            return false;
+        };
+        self.draining
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&b.name)
     }
 
     /// Starts or stops draining a backend; `false` if no backend has that name.

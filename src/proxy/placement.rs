@@ -229,7 +229,10 @@ impl Placement {
     pub fn fullness(&self, index: usize) -> (f64, f64) {
         let all_quota = self.slots.iter().all(|s| s.quota_bytes().is_some());
         let load = self.load_bytes(index) as f64;
-        match (all_quota, self.slots.get(index).and_then(|s| s.quota_bytes())) {
+        match (
+            all_quota,
+            self.slots.get(index).and_then(|s| s.quota_bytes()),
+        ) {
             (true, Some(q)) => (load / q.max(1) as f64, 1.0 / q.max(1) as f64),
             _ => (load, 1.0),
         }

@@ -23,11 +23,17 @@ pub async fn maybe_move(bg: &BackgroundShard, bucket: &str, key: &str, rec: &Obj
     let to = (0..app.backends.len())
         .filter(|&i| !holds(i) && usable(i) && pl.has_room(i, rec.size))
         .min_by(|&a, &b| pl.fullness(a).0.total_cmp(&pl.fullness(b).0));
-    let (Some(from), Some(to)) = (from, to) else { return false };
+    let (Some(from), Some(to)) = (from, to) else {
+        return false;
+    };
     let ((f_full, f_scale), (t_full, t_scale)) = (pl.fullness(from), pl.fullness(to));
     let spread = f_full - t_full;
     // In bytes mode the threshold is relative to the fuller backend.
-    let limit = if f_scale == 1.0 { threshold * f_full } else { threshold };
+    let limit = if f_scale == 1.0 {
+        threshold * f_full
+    } else {
+        threshold
+    };
     let size = rec.size as f64;
     // Move only while it narrows the gap: after the move `to` must still be no fuller than `from`.
     if spread <= limit || t_full + size * t_scale > f_full - size * f_scale {
@@ -46,13 +52,34 @@ pub async fn maybe_move(bg: &BackgroundShard, bucket: &str, key: &str, rec: &Obj
             return false;
         }
     }
-    let Some(old) = fresh.copies.iter().find(|c| c.backend == app.backends[from].name).cloned() else {
+    let Some(old) = fresh
+        .copies
+        .iter()
+        .find(|c| c.backend == app.backends[from].name)
+        .cloned()
+    else {
         return false;
     };
-    match app.catalog.remove_copy(bucket, key, fresh.generation, &old.backend, &old.backend_key).await {
+    match app
+        .catalog
+        .remove_copy(
+            bucket,
+            key,
+            fresh.generation,
+            &old.backend,
+            &old.backend_key,
+        )
+        .await
+    {
         Ok(true) => {
             pl.release_usage(&old.backend, fresh.size, 1);
-            tracing::info!(bucket, key, from = old.backend, to = app.backends[to].name, "rebalanced a copy");
+            tracing::info!(
+                bucket,
+                key,
+                from = old.backend,
+                to = app.backends[to].name,
+                "rebalanced a copy"
+            );
             true
         }
         Ok(false) => false,

@@ -42,7 +42,8 @@ pub struct ReplicateState {
 /// Whether a copy on backend `index` counts toward the factor: the backend is configured, not
 /// being drained, and has not been down longer than `replication.unhealthy_threshold`.
 pub fn counts(app: &App, backend: &str) -> bool {
-    app.backend_by_name(backend).is_some_and(|b| !app.long_down(b.index) && !app.is_draining(b.index))
+    app.backend_by_name(backend)
+        .is_some_and(|b| !app.long_down(b.index) && !app.is_draining(b.index))
 }
 
 /// Copies of `rec` that count toward the factor.

@@ -99,10 +99,17 @@ pub async fn run_step(bg: &BackgroundShard) -> usize {
             if ok {
                 st.queued.borrow_mut().insert(id);
             }
-        } else if let Some(c) = rec.complete_copies().find(|c| app.backend_by_name(&c.backend).is_some_and(|b| app.is_draining(b.index))) {
+        } else if let Some(c) = rec.complete_copies().find(|c| {
+            app.backend_by_name(&c.backend)
+                .is_some_and(|b| app.is_draining(b.index))
+        }) {
             // Enough copies elsewhere: the drained backend's copy can go.
             let c = c.clone();
-            if let Ok(true) = app.catalog.remove_copy(bucket, key, rec.generation, &c.backend, &c.backend_key).await {
+            if let Ok(true) = app
+                .catalog
+                .remove_copy(bucket, key, rec.generation, &c.backend, &c.backend_key)
+                .await
+            {
                 app.placement.release_usage(&c.backend, rec.size, 1);
                 tracing::info!(bucket, key, backend = c.backend, "drained a copy");
                 changes += 1;
@@ -127,9 +134,13 @@ pub async fn run_step(bg: &BackgroundShard) -> usize {
             }
         }
     }
-    if app.config().rebalance.enabled && app.config().routing_strategy == crate::config::RoutingStrategy::Spread {
+    if app.config().rebalance.enabled
+        && app.config().routing_strategy == crate::config::RoutingStrategy::Spread
+    {
         for (bucket, key, rec) in &batch {
-            if effective_copies(app, rec) == factor && super::rebalance::maybe_move(bg, bucket, key, rec).await {
+            if effective_copies(app, rec) == factor
+                && super::rebalance::maybe_move(bg, bucket, key, rec).await
+            {
                 changes += 1;
             }
         }
