@@ -28,6 +28,19 @@ pub enum Command {
     Serve,
     /// Check a config file and exit non-zero with the reason if it is invalid.
     Validate,
+    /// Adopt objects that already exist on a provider into a virtual bucket (run it while the
+    /// orchestrator is stopped).
+    Import {
+        /// The backend (as named in the config) whose bucket holds the objects.
+        #[arg(long)]
+        backend: String,
+        /// The virtual bucket the objects join.
+        #[arg(long)]
+        bucket: String,
+        /// Only keys under this prefix.
+        #[arg(long, default_value = "")]
+        prefix: String,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -49,6 +62,29 @@ pub fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Import {
+            backend,
+            bucket,
+            prefix,
+        } => {
+            let cfg = match Config::load(&cli.config) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match crate::import::run(&cfg, backend, bucket, prefix) {
+                Ok((adopted, skipped)) => {
+                    println!("imported {adopted} objects into {bucket} ({skipped} already known)");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("s3-orchestrator import: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Serve => {
             crate::logging::init(cli.log_level.as_deref());
             let cfg = match Config::load(&cli.config) {

@@ -38,6 +38,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod import;
 pub mod logging;
 pub mod proxy;
 pub mod replication;

@@ -1,0 +1,273 @@
+//! `s3-orchestrator import`: adopts objects that already exist on a provider, for users moving an
+//! existing bucket behind the orchestrator. It lists the backend's bucket (ListObjectsV2, signed
+//! with the backend's credentials, over ureq: a plain blocking client, no executor involved) and
+//! records each object in the catalog as a copy on that backend at its existing key, so nothing
+//! is copied up front; replication then makes the other copies `replication.factor` asks for.
+//!
+//! Keys: an object stored as `<virtual bucket>/<key>` (the orchestrator's own layout) becomes
+//! `<key>`; any other key is adopted as it is. It opens the catalog itself, so the orchestrator
+//! must not be running (fjall holds a lock on the catalog directory).
+
+use crate::catalog::{Catalog, Copy, CopyState, ObjectRecord};
+use crate::config::{BackendKind, Config};
+use crate::s3::auth::{
+    sign_request, uri_encode, AmzDate, Credentials, SignableRequest, SigningKeyCache,
+};
+use std::io::Write;
+
+/// Keys per ListObjectsV2 page (S3's maximum).
+pub const LIST_PAGE_KEYS: usize = 1000;
+/// Network timeout of each listing call.
+pub const LIST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// One object found on the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+    pub last_modified_ms: i64,
+}
+
+fn parse_iso8601_ms(s: &str) -> i64 {
+    time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .unwrap_or(0)
+}
+
+/// Parses one ListObjectsV2 page: the objects and the next continuation token.
+pub fn parse_list_page(doc: &[u8]) -> (Vec<Listed>, Option<String>) {
+    let keys = crate::backend::xml::all_texts(doc, "Key");
+    let sizes = crate::backend::xml::all_texts(doc, "Size");
+    let etags = crate::backend::xml::all_texts(doc, "ETag");
+    let modified = crate::backend::xml::all_texts(doc, "LastModified");
+    let items = keys
+        .into_iter()
+        .enumerate()
+        .map(|(i, key)| Listed {
+            key,
+            size: sizes
+                .get(i)
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0),
+            etag: etags
+                .get(i)
+                .map(|e| crate::proxy::meta::unquote_etag(e).to_owned())
+                .unwrap_or_default(),
+            last_modified_ms: modified.get(i).map(|m| parse_iso8601_ms(m)).unwrap_or(0),
+        })
+        .collect();
+    let truncated =
+        crate::backend::xml::first_text(doc, "IsTruncated").is_some_and(|t| t.trim() == "true");
+    let next = if truncated {
+        crate::backend::xml::first_text(doc, "NextContinuationToken")
+    } else {
+        None
+    };
+    (items, next)
+}
+
+/// The virtual key an adopted backend key gets.
+pub fn virtual_key<'a>(backend_key: &'a str, vbucket: &str) -> &'a str {
+    backend_key
+        .strip_prefix(vbucket)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .filter(|k| !k.is_empty())
+        .unwrap_or(backend_key)
+}
+
+/// Lists every object under `prefix` in the backend's bucket.
+fn list_backend(cfg: &Config, backend: &str, prefix: &str) -> Result<Vec<Listed>, String> {
+    let b = cfg
+        .backend(backend)
+        .ok_or_else(|| format!("no backend named `{backend}` in the config"))?;
+    let BackendKind::S3 {
+        endpoint,
+        region,
+        bucket,
+        access_key_id,
+        secret_access_key,
+        path_style,
+    } = &b.kind
+    else {
+        return Err(format!(
+            "backend `{backend}` is a local directory; import adopts objects from S3 providers"
+        ));
+    };
+    let creds = Credentials::new(access_key_id.clone(), secret_access_key.expose().to_owned());
+    let (host, uri) = if *path_style {
+        (
+            endpoint.authority(),
+            format!("{}/{}", endpoint.base_path, uri_encode(bucket, false)),
+        )
+    } else {
+        (
+            format!("{bucket}.{}", endpoint.authority()),
+            format!("{}/", endpoint.base_path),
+        )
+    };
+    let scheme = if endpoint.scheme_https {
+        "https"
+    } else {
+        "http"
+    };
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(LIST_TIMEOUT))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut cache = SigningKeyCache::new();
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    let max_keys = LIST_PAGE_KEYS.to_string();
+    loop {
+        let mut query: Vec<(&str, &str)> = vec![
+            ("list-type", "2"),
+            ("max-keys", &max_keys),
+            ("prefix", prefix),
+        ];
+        if let Some(t) = &token {
+            query.push(("continuation-token", t));
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let date = AmzDate::from_unix(now).ok_or("clock out of range")?;
+        let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        let headers = [
+            ("host", host.as_str()),
+            ("x-amz-date", date.as_str()),
+            ("x-amz-content-sha256", empty),
+        ];
+        let req = SignableRequest {
+            method: "GET",
+            canonical_uri: &uri,
+            query: &query,
+            headers: &headers,
+            payload_hash: empty,
+        };
+        let auth = sign_request(&req, &creds, region, &date, &mut cache);
+        let qs: Vec<String> = query
+            .iter()
+            .map(|(k, v)| format!("{}={}", uri_encode(k, false), uri_encode(v, false)))
+            .collect();
+        let url = format!("{scheme}://{host}{uri}?{}", qs.join("&"));
+        let mut resp = agent
+            .get(&url)
+            .header("x-amz-date", date.as_str())
+            .header("x-amz-content-sha256", empty)
+            .header("authorization", &auth)
+            .call()
+            .map_err(|e| format!("listing {backend}: {e}"))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| format!("listing {backend}: {e}"))?;
+        if status != 200 {
+            let code = crate::backend::xml::first_text(body.as_bytes(), "Code").unwrap_or_default();
+            return Err(format!("listing {backend}: HTTP {status} {code}"));
+        }
+        let (items, next) = parse_list_page(body.as_bytes());
+        out.extend(items);
+        match next {
+            Some(t) => token = Some(t),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Runs the import; prints a progress bar on stderr. Returns (adopted, skipped).
+pub fn run(cfg: &Config, backend: &str, vbucket: &str, prefix: &str) -> Result<(u64, u64), String> {
+    if cfg.bucket(vbucket).is_none() {
+        return Err(format!("no virtual bucket named `{vbucket}` in the config"));
+    }
+    let objects = list_backend(cfg, backend, prefix)?;
+    let catalog = Catalog::open(&cfg.catalog.path).map_err(|e| {
+        format!(
+            "catalog.path {}: {e} (stop the orchestrator before importing)",
+            cfg.catalog.path.display()
+        )
+    })?;
+    let replicate = (cfg.replication.factor.saturating_sub(1) as u32)
+        .min(crate::catalog::MAX_REPLICATE_INTENTS);
+    let total = objects.len() as u64;
+    let (mut adopted, mut skipped, mut bytes) = (0u64, 0u64, 0u64);
+    let mut stderr = std::io::stderr();
+    for (i, o) in objects.iter().enumerate() {
+        let key = virtual_key(&o.key, vbucket);
+        let existing = catalog
+            .get_object(vbucket, key)
+            .map_err(|e| format!("catalog: {e}"))?;
+        if existing.is_some_and(|r| r.copy_at(backend, &o.key).is_some()) {
+            skipped += 1;
+        } else {
+            let record = ObjectRecord {
+                size: o.size,
+                etag: o.etag.clone(),
+                last_modified_ms: o.last_modified_ms,
+                copies: vec![Copy {
+                    backend: backend.to_owned(),
+                    backend_key: o.key.clone(),
+                    state: CopyState::Complete,
+                }],
+                ..Default::default()
+            };
+            futures_lite::future::block_on(catalog.put_object(vbucket, key, record, replicate))
+                .map_err(|e| format!("catalog: {e}"))?;
+            adopted += 1;
+            bytes += o.size;
+        }
+        let done = i as u64 + 1;
+        if done == total || done % 100 == 0 {
+            let width = 30u64;
+            let filled = (done * width).checked_div(total).unwrap_or(width);
+            let _ = write!(
+                stderr,
+                "\r[{}{}] {done}/{total} objects, {:.1} MiB adopted",
+                "#".repeat(filled as usize),
+                "-".repeat((width - filled) as usize),
+                bytes as f64 / (1024.0 * 1024.0)
+            );
+        }
+    }
+    let _ = writeln!(stderr);
+    Ok((adopted, skipped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_page_parsing() {
+        let doc = br#"<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>a/b</Key><LastModified>2024-05-01T10:00:00.000Z</LastModified><ETag>"abc"</ETag><Size>12</Size></Contents><Contents><Key>c</Key><LastModified>2024-05-01T10:00:01.000Z</LastModified><ETag>&quot;def&quot;</ETag><Size>0</Size></Contents><NextContinuationToken>tok</NextContinuationToken></ListBucketResult>"#;
+        let (items, next) = parse_list_page(doc);
+        assert_eq!(next.as_deref(), Some("tok"));
+        assert_eq!(items.len(), 2);
+        assert_eq!(
+            items[0],
+            Listed {
+                key: "a/b".into(),
+                size: 12,
+                etag: "abc".into(),
+                last_modified_ms: 1_714_557_600_000
+            }
+        );
+        assert_eq!(items[1].size, 0);
+        let (_, none) = parse_list_page(
+            b"<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>",
+        );
+        assert_eq!(none, None);
+    }
+
+    #[test]
+    fn keys_in_orchestrator_layout_lose_their_bucket_prefix() {
+        assert_eq!(virtual_key("myapp/dir/x", "myapp"), "dir/x");
+        assert_eq!(virtual_key("other/x", "myapp"), "other/x");
+        assert_eq!(virtual_key("myapp", "myapp"), "myapp");
+        assert_eq!(virtual_key("myapp/", "myapp"), "myapp/");
+        assert_eq!(virtual_key("myappx/y", "myapp"), "myappx/y");
+    }
+}
