@@ -220,7 +220,7 @@ pub fn run(cfg: &Config, backend: &str, vbucket: &str, prefix: &str) -> Result<(
             bytes += o.size;
         }
         let done = i as u64 + 1;
-        if done == total || done % 100 == 0 {
+        if done == total || done.is_multiple_of(100) {
             let width = 30u64;
             let filled = (done * width).checked_div(total).unwrap_or(width);
             let _ = write!(
