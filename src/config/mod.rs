@@ -33,8 +33,8 @@ pub use env::{EnvLookup, ExpandError, MAX_ENV_NAME_LEN};
 pub use load::{MAX_CONFIG_BYTES, MAX_DIAGNOSTICS};
 pub use model::{
     BackendConfig, BackendKind, BucketConfig, CatalogConfig, CircuitBreakerConfig, Config,
-    CredentialConfig, Endpoint, RebalanceConfig, ReplicationConfig, RoutingStrategy, Secret,
-    ServerConfig, TlsConfig, DEFAULT_ADMIN_ADDR, DEFAULT_CATALOG_PATH, DEFAULT_LISTEN_ADDR,
+    CredentialConfig, Endpoint, Permissions, RebalanceConfig, ReplicationConfig, RoutingStrategy,
+    Secret, ServerConfig, TlsConfig, DEFAULT_ADMIN_ADDR, DEFAULT_CATALOG_PATH, DEFAULT_LISTEN_ADDR,
     DEFAULT_REGION, DEFAULT_REPLICATION_FACTOR, DEFAULT_UNHEALTHY_THRESHOLD, MAX_SHARDS,
 };
 pub use validate::{

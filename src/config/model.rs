@@ -92,8 +92,10 @@ pub struct Config {
     pub backend_circuit_breaker: CircuitBreakerConfig,
     /// Moving copies to even out usage under `spread` (`rebalance`).
     pub rebalance: RebalanceConfig,
-    /// The virtual buckets clients see (`buckets`), in file order; never empty.
+    /// The virtual buckets clients see (`buckets`), in file order.
     pub buckets: Vec<BucketConfig>,
+    /// `admin_credentials`: credentials that may create and delete buckets through the S3 API.
+    pub admin_credentials: Vec<CredentialConfig>,
     /// Listeners and sharding (`server`).
     pub server: ServerConfig,
     /// Where the catalog lives (`catalog`).
@@ -298,6 +300,52 @@ pub struct CredentialConfig {
     pub access_key_id: String,
     /// `secret_access_key`.
     pub secret_access_key: Secret,
+    /// `permissions`: what this credential may do in this bucket.
+    pub permissions: Permissions,
+}
+
+/// What a credential may do in a bucket (`permissions: [read, write, list, delete, admin]`).
+/// Without the key a credential has everything but `admin`, which keeps the user's guide's
+/// configs meaning what they always meant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Permissions(u8);
+
+impl Permissions {
+    /// GetObject, HeadObject, GetObjectAcl, and the bucket probes.
+    pub const READ: Permissions = Permissions(1);
+    /// PutObject, CopyObject (destination), multipart uploads.
+    pub const WRITE: Permissions = Permissions(2);
+    /// ListObjects(V2), ListObjectVersions, ListMultipartUploads, ListParts.
+    pub const LIST: Permissions = Permissions(4);
+    /// DeleteObject, DeleteObjects.
+    pub const DELETE: Permissions = Permissions(8);
+    /// DeleteBucket and bucket management.
+    pub const ADMIN: Permissions = Permissions(16);
+    pub const NONE: Permissions = Permissions(0);
+    pub const ALL: Permissions = Permissions(31);
+    /// The default: everything but `admin`.
+    pub const DEFAULT: Permissions = Permissions(15);
+
+    /// The name used in the config, for one flag.
+    pub const NAMES: [(&'static str, Permissions); 5] = [
+        ("read", Permissions::READ),
+        ("write", Permissions::WRITE),
+        ("list", Permissions::LIST),
+        ("delete", Permissions::DELETE),
+        ("admin", Permissions::ADMIN),
+    ];
+
+    pub const fn union(self, other: Permissions) -> Permissions {
+        Permissions(self.0 | other.0)
+    }
+
+    pub const fn contains(self, other: Permissions) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
 }
 
 /// `server`.

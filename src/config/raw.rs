@@ -107,6 +107,7 @@ pub struct RawConfig {
     pub backend_circuit_breaker: Option<RawCircuitBreaker>,
     pub rebalance: Option<RawRebalance>,
     pub buckets: Option<Vec<RawBucket>>,
+    pub admin_credentials: Option<Vec<RawCredential>>,
     pub server: Option<RawServer>,
     pub catalog: Option<RawCatalog>,
 }
@@ -193,13 +194,15 @@ pub struct RawBucket {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a credential mapping (access_key_id, secret_access_key)"
+    expecting = "a credential mapping (access_key_id, secret_access_key, permissions)"
 )]
 pub struct RawCredential {
     #[serde(default, deserialize_with = "present")]
     pub access_key_id: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
     pub secret_access_key: Option<Scalar>,
+    #[serde(default)]
+    pub permissions: Option<Vec<Scalar>>,
 }
 
 /// `server`.

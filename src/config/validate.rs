@@ -14,8 +14,8 @@ use super::duration::{parse_duration, DurationError};
 use super::env::{expand, EnvLookup};
 use super::model::{
     BackendConfig, BackendKind, BucketConfig, CatalogConfig, CircuitBreakerConfig, Config,
-    CredentialConfig, Endpoint, RebalanceConfig, ReplicationConfig, RoutingStrategy, Secret,
-    ServerConfig, TlsConfig, DEFAULT_ADMIN_ADDR, DEFAULT_CATALOG_PATH, DEFAULT_LISTEN_ADDR,
+    CredentialConfig, Endpoint, Permissions, RebalanceConfig, ReplicationConfig, RoutingStrategy,
+    Secret, ServerConfig, TlsConfig, DEFAULT_ADMIN_ADDR, DEFAULT_CATALOG_PATH, DEFAULT_LISTEN_ADDR,
     DEFAULT_REBALANCE_THRESHOLD, DEFAULT_REGION, DEFAULT_REPLICATION_BATCH_SIZE,
     DEFAULT_REPLICATION_CONCURRENCY, DEFAULT_REPLICATION_FACTOR,
     DEFAULT_REPLICATION_MAX_BYTES_PER_SEC, DEFAULT_REPLICATION_WORKER_INTERVAL,
@@ -23,8 +23,8 @@ use super::model::{
     MAX_SHARDS,
 };
 use super::raw::{
-    RawBackend, RawBucket, RawCatalog, RawCircuitBreaker, RawConfig, RawRebalance, RawReplication,
-    RawServer, Scalar,
+    RawBackend, RawBucket, RawCatalog, RawCircuitBreaker, RawConfig, RawCredential, RawRebalance,
+    RawReplication, RawServer, Scalar,
 };
 
 /// Most backends in one configuration. Every write scans all backends to place a copy and every
@@ -87,7 +87,14 @@ pub fn validate(raw: &RawConfig, env: EnvLookup<'_>) -> Result<Config, Vec<Probl
     );
     let backend_circuit_breaker = c.circuit_breaker(raw.backend_circuit_breaker.as_ref());
     let rebalance = c.rebalance(raw.rebalance.as_ref());
-    let buckets = c.buckets(raw.buckets.as_deref());
+    // access key id → (path of its first secret, the secret), across buckets and admins.
+    let mut keys: HashMap<String, (String, Secret)> = HashMap::new();
+    let buckets = c.buckets(
+        raw.buckets.as_deref(),
+        raw.admin_credentials.is_some(),
+        &mut keys,
+    );
+    let admin_credentials = c.admin_credentials(raw.admin_credentials.as_deref(), &mut keys);
     let server = c.server(raw.server.as_ref());
     let catalog = c.catalog(raw.catalog.as_ref());
     if c.problems.is_empty() {
@@ -98,6 +105,7 @@ pub fn validate(raw: &RawConfig, env: EnvLookup<'_>) -> Result<Config, Vec<Probl
             backend_circuit_breaker,
             rebalance,
             buckets,
+            admin_credentials,
             server,
             catalog,
         })
@@ -583,10 +591,20 @@ impl Checker<'_> {
         CircuitBreakerConfig { enabled }
     }
 
-    fn buckets(&mut self, raw: Option<&[RawBucket]>) -> Vec<BucketConfig> {
+    fn buckets(
+        &mut self,
+        raw: Option<&[RawBucket]>,
+        has_admins: bool,
+        keys: &mut HashMap<String, (String, Secret)>,
+    ) -> Vec<BucketConfig> {
         let raw = raw.unwrap_or_default();
         if raw.is_empty() {
-            self.problem("buckets", "at least one virtual bucket is required");
+            if !has_admins {
+                self.problem(
+                    "buckets",
+                    "at least one virtual bucket is required (or admin_credentials, to create buckets through the S3 API)",
+                );
+            }
             return Vec::new();
         }
         if raw.len() > MAX_BUCKETS {
@@ -611,8 +629,6 @@ impl Checker<'_> {
             );
         }
         let mut names: HashMap<String, usize> = HashMap::new();
-        // access key id → (path of its first secret, the secret)
-        let mut keys: HashMap<String, (String, Secret)> = HashMap::new();
         let mut out = Vec::with_capacity(raw.len());
         for (i, b) in raw.iter().enumerate() {
             let base = format!("buckets[{i}]");
@@ -630,7 +646,7 @@ impl Checker<'_> {
                     names.insert(n.clone(), i);
                 }
             }
-            let credentials = self.credentials(&base, b, &mut keys);
+            let credentials = self.credentials(&base, b, keys);
             if let Some(name) = name {
                 out.push(BucketConfig { name, credentials });
             }
@@ -682,9 +698,92 @@ impl Checker<'_> {
                     keys.insert(id.clone(), (secret_path.clone(), secret.clone()));
                 }
             }
+            let permissions = self.permissions(&cbase, c.permissions.as_deref());
             out.push(CredentialConfig {
                 access_key_id: id,
                 secret_access_key: secret,
+                permissions,
+            });
+        }
+        out
+    }
+
+    /// `permissions: [read, write, ...]`; absent = [`Permissions::DEFAULT`].
+    fn permissions(&mut self, cbase: &str, raw: Option<&[Scalar]>) -> Permissions {
+        let Some(list) = raw else {
+            return Permissions::DEFAULT;
+        };
+        let path = format!("{cbase}.permissions");
+        let mut p = Permissions::NONE;
+        for (k, item) in list.iter().enumerate() {
+            let name = match item {
+                Scalar::Str(s) => s.trim().to_ascii_lowercase(),
+                other => {
+                    self.problem(
+                        format!("{path}[{k}]"),
+                        format!("expected a permission name, found {}", other.describe()),
+                    );
+                    continue;
+                }
+            };
+            match Permissions::NAMES.iter().find(|(n, _)| *n == name) {
+                Some((_, flag)) => p = p.union(*flag),
+                None => self.problem(
+                    format!("{path}[{k}]"),
+                    format!(
+                        "unknown permission `{name}`; expected read, write, list, delete or admin"
+                    ),
+                ),
+            }
+        }
+        if p.is_empty() && !list.is_empty() {
+            return Permissions::NONE;
+        }
+        if list.is_empty() {
+            self.problem(&path, "an empty list grants nothing; give at least one of read, write, list, delete, admin");
+        }
+        p
+    }
+
+    /// `admin_credentials`: may create and delete buckets through the S3 API.
+    fn admin_credentials(
+        &mut self,
+        raw: Option<&[RawCredential]>,
+        keys: &mut HashMap<String, (String, Secret)>,
+    ) -> Vec<CredentialConfig> {
+        let raw = raw.unwrap_or_default();
+        let mut out = Vec::with_capacity(raw.len());
+        for (j, c) in raw.iter().enumerate() {
+            let cbase = format!("admin_credentials[{j}]");
+            let id_path = format!("{cbase}.access_key_id");
+            let secret_path = format!("{cbase}.secret_access_key");
+            if c.permissions.is_some() {
+                self.problem(
+                    format!("{cbase}.permissions"),
+                    "admin credentials have every permission; remove this key",
+                );
+            }
+            let id = self.access_key_id(&id_path, c.access_key_id.as_ref());
+            let secret = self.secret(&secret_path, c.secret_access_key.as_ref());
+            let (Some(id), Some(secret)) = (id, secret) else {
+                continue;
+            };
+            match keys.get(&id) {
+                Some((first_path, first_secret)) if *first_secret != secret => {
+                    self.problem(
+                        &secret_path,
+                        format!("access key id `{id}` is also used at {first_path} with a different secret_access_key; one access key id has one secret"),
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    keys.insert(id.clone(), (secret_path.clone(), secret.clone()));
+                }
+            }
+            out.push(CredentialConfig {
+                access_key_id: id,
+                secret_access_key: secret,
+                permissions: Permissions::ALL,
             });
         }
         out

@@ -6,16 +6,19 @@ use super::keylock::KeyLocks;
 use super::placement::Placement;
 use crate::backend::{local::LocalBackend, s3::S3Backend, Backend, BackendKind};
 use crate::catalog::Catalog;
-use crate::config::{BackendKind as BackendConfigKind, Config};
+use crate::config::{BackendKind as BackendConfigKind, Config, Permissions};
 use crate::s3::auth::SecretKey;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-/// One client credential and the virtual buckets it may use.
+/// One client credential: its secret, what it may do in which configured bucket, and whether
+/// it is an admin credential (may create and delete buckets through the S3 API).
 pub struct Credential {
     pub secret: SecretKey,
-    pub buckets: Vec<String>,
+    /// (bucket, permissions) from the config's `buckets[].credentials[]`.
+    pub grants: Vec<(String, Permissions)>,
+    pub admin: bool,
 }
 
 pub struct App {
@@ -45,16 +48,26 @@ pub struct App {
 /// The credential index a config defines.
 fn credential_index(config: &Config) -> HashMap<String, Credential> {
     let mut credentials: HashMap<String, Credential> = HashMap::new();
+    fn entry<'m>(
+        m: &'m mut HashMap<String, Credential>,
+        c: &crate::config::CredentialConfig,
+    ) -> &'m mut Credential {
+        m.entry(c.access_key_id.clone())
+            .or_insert_with(|| Credential {
+                secret: SecretKey::new(c.secret_access_key.expose().to_owned()),
+                grants: Vec::new(),
+                admin: false,
+            })
+    }
     for b in &config.buckets {
         for c in &b.credentials {
-            let entry = credentials
-                .entry(c.access_key_id.clone())
-                .or_insert_with(|| Credential {
-                    secret: SecretKey::new(c.secret_access_key.expose().to_owned()),
-                    buckets: Vec::new(),
-                });
-            entry.buckets.push(b.name.clone());
+            entry(&mut credentials, c)
+                .grants
+                .push((b.name.clone(), c.permissions));
         }
+    }
+    for c in &config.admin_credentials {
+        entry(&mut credentials, c).admin = true;
     }
     credentials
 }
@@ -189,16 +202,69 @@ impl App {
         &self.config
     }
 
-    /// Whether `bucket` is a virtual bucket at all.
-    pub fn bucket_exists(&self, bucket: &str) -> bool {
+    /// Whether `bucket` is defined in the config.
+    pub fn is_config_bucket(&self, bucket: &str) -> bool {
         self.config.buckets.iter().any(|b| b.name == bucket)
     }
 
-    /// Whether `access_key` may use `bucket`.
+    /// The API-created bucket of that name, if there is one (a catalog read).
+    pub fn api_bucket(&self, bucket: &str) -> Option<crate::catalog::BucketRecord> {
+        self.catalog.get_bucket(bucket).ok().flatten()
+    }
+
+    /// Whether `bucket` is a virtual bucket at all (configured or created through the API).
+    pub fn bucket_exists(&self, bucket: &str) -> bool {
+        self.is_config_bucket(bucket) || self.api_bucket(bucket).is_some()
+    }
+
+    /// What `access_key` may do in `bucket`. A configured bucket is governed by the config alone;
+    /// an API-created bucket gives its creator every permission.
+    pub fn permissions(&self, access_key: &str, bucket: &str) -> Permissions {
+        let Some(cred) = self.credentials.get(access_key) else {
+            return Permissions::NONE;
+        };
+        if self.is_config_bucket(bucket) {
+            return cred
+                .grants
+                .iter()
+                .filter(|(b, _)| b == bucket)
+                .fold(Permissions::NONE, |acc, (_, p)| acc.union(*p));
+        }
+        match self.api_bucket(bucket) {
+            Some(rec) if rec.owner_access_key == access_key => Permissions::ALL,
+            _ => Permissions::NONE,
+        }
+    }
+
+    /// Whether `access_key` may use `bucket` at all.
     pub fn may_use(&self, access_key: &str, bucket: &str) -> bool {
-        self.credentials
-            .get(access_key)
-            .is_some_and(|c| c.buckets.iter().any(|b| b == bucket))
+        !self.permissions(access_key, bucket).is_empty()
+    }
+
+    /// The buckets `access_key` may use, with their creation time (ms), sorted by name.
+    pub fn visible_buckets(&self, access_key: &str) -> Vec<(String, i64)> {
+        let started = self
+            .started
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let mut out: Vec<(String, i64)> = Vec::new();
+        if let Some(cred) = self.credentials.get(access_key) {
+            for (b, p) in &cred.grants {
+                if !p.is_empty() && !out.iter().any(|(n, _)| n == b) {
+                    out.push((b.clone(), started));
+                }
+            }
+        }
+        if let Ok(api) = self.catalog.list_buckets() {
+            for rec in api {
+                if rec.owner_access_key == access_key && !self.is_config_bucket(&rec.name) {
+                    out.push((rec.name, rec.created_ms));
+                }
+            }
+        }
+        out.sort();
+        out
     }
 
     pub fn backend_by_name(&self, name: &str) -> Option<&Backend> {

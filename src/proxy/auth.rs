@@ -2,6 +2,7 @@
 //! construction of the payload verifier that the body is read through.
 
 use super::App;
+use crate::config::Permissions;
 use crate::http::RequestHead;
 use crate::s3::auth::{self, PayloadMode, RequestView, VerifiedRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
@@ -40,24 +41,58 @@ pub fn authenticate(shard: &Shard, app: &App, head: &RequestHead) -> S3Result<Ve
     )
 }
 
-/// A credential reaches only its own virtual buckets.
+/// The permission an operation needs in its bucket (`None`: decided by its handler).
+pub fn required_permission(op: S3Operation) -> Option<Permissions> {
+    use S3Operation::*;
+    Some(match op {
+        ListBuckets | CreateBucket => return None,
+        GetObject
+        | HeadObject
+        | GetObjectAcl
+        | HeadBucket
+        | GetBucketLocation
+        | GetBucketVersioning
+        | GetBucketAcl
+        | GetBucketPolicy
+        | GetBucketLifecycleConfiguration
+        | GetBucketEncryption
+        | GetBucketCors => Permissions::READ,
+        ListObjects | ListObjectsV2 | ListObjectVersions | ListMultipartUploads | ListParts => {
+            Permissions::LIST
+        }
+        PutObject
+        | CopyObject
+        | CreateMultipartUpload
+        | UploadPart
+        | UploadPartCopy
+        | CompleteMultipartUpload
+        | AbortMultipartUpload => Permissions::WRITE,
+        DeleteObject | DeleteObjects => Permissions::DELETE,
+        DeleteBucket => Permissions::ADMIN,
+    })
+}
+
+/// A credential reaches only the buckets it is granted, and only for what its permissions allow.
 pub fn authorize(app: &App, access_key: &str, route: &Route) -> S3Result<()> {
     let Some(bucket) = route.bucket.as_deref() else {
         return Ok(()); // ListBuckets: answered with the caller's own buckets.
     };
+    if route.operation == S3Operation::CreateBucket {
+        return Ok(()); // Decided by the handler: needs an admin credential.
+    }
     if !app.bucket_exists(bucket) {
-        if route.operation == S3Operation::CreateBucket {
-            return Err(S3Error::with_message(
-                S3ErrorCode::AccessDenied,
-                "creating buckets needs an admin credential",
-            ));
-        }
         return Err(S3Error::new(S3ErrorCode::NoSuchBucket));
     }
-    if !app.may_use(access_key, bucket) {
-        return Err(S3Error::new(S3ErrorCode::AccessDenied));
+    let granted = app.permissions(access_key, bucket);
+    let admin = app.credentials.get(access_key).is_some_and(|c| c.admin);
+    let needed = required_permission(route.operation).unwrap_or(Permissions::ALL);
+    // Admin credentials may delete API buckets they did not create (config buckets never).
+    let admin_delete = admin && route.operation == S3Operation::DeleteBucket;
+    if granted.contains(needed) || admin_delete {
+        Ok(())
+    } else {
+        Err(S3Error::new(S3ErrorCode::AccessDenied))
     }
-    Ok(())
 }
 
 /// Largest aws-chunked decoded length we accept for one PUT: S3's single-PUT limit (5 GiB).

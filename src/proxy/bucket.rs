@@ -1,8 +1,13 @@
-//! Bucket-level operations answered by the orchestrator itself.
+//! Bucket-level operations answered by the orchestrator itself: ListBuckets, CreateBucket,
+//! DeleteBucket, HeadBucket, GetBucketLocation and the sub-resources clients probe (versioning,
+//! ACLs, policy, lifecycle, encryption, CORS), which an orchestrator bucket does not configure.
 
+use super::object::{internal, now_ms};
 use super::{RequestCtx, Response};
-use crate::s3::error::S3Result;
+use crate::catalog::{CreateBucketOutcome, DeleteBucketOutcome};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::xml::{iso8601_ms, XmlWriter};
+use crate::server::body::BodyReader;
 
 /// The owner shown in listings and ACLs: the orchestrator presents one owner for everything.
 pub const OWNER_ID: &str = "s3-orchestrator";
@@ -11,13 +16,10 @@ pub const OWNER_DISPLAY_NAME: &str = "s3-orchestrator";
 /// The region reported for virtual buckets (any region is accepted in signatures).
 pub const REGION: &str = "us-east-1";
 
+/// Largest CreateBucketConfiguration document we read (it only names a location).
+pub const MAX_CREATE_BUCKET_DOCUMENT_BYTES: usize = 16 * 1024;
+
 pub fn handle_list_buckets(ctx: &RequestCtx<'_>) -> S3Result<Response> {
-    let app = &ctx.app;
-    let created_ms = app
-        .started
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
     let mut w = XmlWriter::new();
     w.root("ListAllMyBucketsResult");
     w.open("Owner");
@@ -25,15 +27,11 @@ pub fn handle_list_buckets(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     w.elem("DisplayName", OWNER_DISPLAY_NAME);
     w.close("Owner");
     w.open("Buckets");
-    if let Some(cred) = app.credentials.get(&ctx.auth.access_key_id) {
-        let mut names: Vec<&String> = cred.buckets.iter().collect();
-        names.sort();
-        for name in names {
-            w.open("Bucket");
-            w.elem("Name", name);
-            w.elem("CreationDate", &iso8601_ms(created_ms));
-            w.close("Bucket");
-        }
+    for (name, created_ms) in ctx.app.visible_buckets(&ctx.auth.access_key_id) {
+        w.open("Bucket");
+        w.elem("Name", &name);
+        w.elem("CreationDate", &iso8601_ms(created_ms));
+        w.close("Bucket");
     }
     w.close("Buckets");
     w.close("ListAllMyBucketsResult");
@@ -61,10 +59,128 @@ pub fn handle_get_bucket_versioning(_ctx: &RequestCtx<'_>) -> S3Result<Response>
     Ok(Response::xml(200, w.finish()))
 }
 
-/// CreateBucket on a bucket this credential already has: S3 answers BucketAlreadyOwnedByYou.
-/// (Creating new buckets through the API needs an admin credential, refused in authorization.)
-pub fn handle_create_bucket(_ctx: &RequestCtx<'_>) -> S3Result<Response> {
-    Err(crate::s3::error::S3Error::new(
-        crate::s3::error::S3ErrorCode::BucketAlreadyOwnedByYou,
-    ))
+/// GetBucketAcl and GetObjectAcl: the owner has FULL_CONTROL (read-only; PutAcl is not offered).
+pub fn handle_get_acl(ctx: &RequestCtx<'_>) -> S3Result<Response> {
+    if ctx.route.key.is_some() {
+        // GetObjectAcl on a missing key is NoSuchKey.
+        ctx.app
+            .catalog
+            .get_object(ctx.bucket()?, ctx.key()?)
+            .map_err(internal)?
+            .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey))?;
+    }
+    let mut w = XmlWriter::new();
+    w.root("AccessControlPolicy");
+    w.open("Owner");
+    w.elem("ID", OWNER_ID);
+    w.elem("DisplayName", OWNER_DISPLAY_NAME);
+    w.close("Owner");
+    w.open("AccessControlList");
+    w.out.push_str("<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">");
+    w.elem("ID", OWNER_ID);
+    w.elem("DisplayName", OWNER_DISPLAY_NAME);
+    w.out.push_str("</Grantee>");
+    w.elem("Permission", "FULL_CONTROL");
+    w.out.push_str("</Grant>");
+    w.close("AccessControlList");
+    w.close("AccessControlPolicy");
+    Ok(Response::xml(200, w.finish()))
+}
+
+/// Sub-resources an orchestrator bucket never has: the proper "not configured" answers.
+pub fn handle_not_configured(code: S3ErrorCode) -> S3Result<Response> {
+    Err(S3Error::new(code))
+}
+
+/// S3's bucket naming rules (the config uses the same ones).
+pub fn check_bucket_name(name: &str) -> S3Result<()> {
+    match crate::config::bucket_name_problem(name) {
+        None => Ok(()),
+        Some(why) => Err(S3Error::with_message(
+            S3ErrorCode::InvalidBucketName,
+            format!("The specified bucket is not valid: {why}"),
+        )),
+    }
+}
+
+/// CreateBucket: admin credentials only. The bucket is stored in the catalog (durable, survives
+/// restarts and reloads) and belongs to its creator.
+pub async fn handle_create_bucket(
+    ctx: &RequestCtx<'_>,
+    body: &mut BodyReader<'_>,
+) -> S3Result<Response> {
+    let name = ctx.bucket()?;
+    let app = ctx.app;
+    let caller = &ctx.auth.access_key_id;
+    let is_admin = app.credentials.get(caller).is_some_and(|c| c.admin);
+    check_bucket_name(name)?;
+    if app.is_config_bucket(name) {
+        return Err(S3Error::new(if app.may_use(caller, name) {
+            S3ErrorCode::BucketAlreadyOwnedByYou
+        } else {
+            S3ErrorCode::BucketAlreadyExists
+        }));
+    }
+    if !is_admin {
+        return Err(S3Error::with_message(
+            S3ErrorCode::AccessDenied,
+            "creating buckets needs an admin credential",
+        ));
+    }
+    // The optional CreateBucketConfiguration only names a location, which we do not use.
+    let _ = body.read_to_vec(MAX_CREATE_BUCKET_DOCUMENT_BYTES).await?;
+    match app
+        .catalog
+        .create_bucket(name, caller, now_ms())
+        .await
+        .map_err(internal)?
+    {
+        CreateBucketOutcome::Created => {
+            tracing::info!(bucket = name, owner = %caller, "bucket created");
+            let mut r = Response::new(200);
+            r.header("Location", format!("/{name}"));
+            Ok(r)
+        }
+        CreateBucketOutcome::AlreadyExists { owner } => Err(S3Error::new(if owner == *caller {
+            S3ErrorCode::BucketAlreadyOwnedByYou
+        } else {
+            S3ErrorCode::BucketAlreadyExists
+        })),
+    }
+}
+
+/// DeleteBucket: API buckets only (config buckets are the config's), empty ones only.
+pub async fn handle_delete_bucket(ctx: &RequestCtx<'_>) -> S3Result<Response> {
+    let name = ctx.bucket()?;
+    let app = ctx.app;
+    if app.is_config_bucket(name) {
+        return Err(S3Error::with_message(
+            S3ErrorCode::AccessDenied,
+            "this bucket is defined in the orchestrator's config; remove it there",
+        ));
+    }
+    let uploads = app
+        .catalog
+        .list_multipart(
+            name,
+            &crate::catalog::MultipartQuery {
+                max_uploads: 1,
+                ..Default::default()
+            },
+        )
+        .map_err(internal)?;
+    if !uploads.uploads.is_empty() {
+        return Err(S3Error::with_message(
+            S3ErrorCode::BucketNotEmpty,
+            "The bucket has multipart uploads in progress",
+        ));
+    }
+    match app.catalog.delete_bucket(name).await.map_err(internal)? {
+        DeleteBucketOutcome::Deleted(_) => {
+            tracing::info!(bucket = name, "bucket deleted");
+            Ok(Response::new(204))
+        }
+        DeleteBucketOutcome::NotFound => Err(S3Error::new(S3ErrorCode::NoSuchBucket)),
+        DeleteBucketOutcome::NotEmpty => Err(S3Error::new(S3ErrorCode::BucketNotEmpty)),
+    }
 }

@@ -131,10 +131,16 @@ pub async fn dispatch(ctx: &RequestCtx<'_>, body: &mut BodyReader<'_>) -> S3Resu
         AbortMultipartUpload => multipart::handle_abort_multipart_upload(ctx).await,
         ListParts => multipart::handle_list_parts(ctx).await,
         ListMultipartUploads => multipart::handle_list_multipart_uploads(ctx),
-        CreateBucket => bucket::handle_create_bucket(ctx),
-        op => Err(S3Error::with_message(
-            S3ErrorCode::NotImplemented,
-            format!("{} is not implemented", op.name()),
-        )),
+        CreateBucket => bucket::handle_create_bucket(ctx, body).await,
+        DeleteBucket => bucket::handle_delete_bucket(ctx).await,
+        GetBucketAcl | GetObjectAcl => bucket::handle_get_acl(ctx),
+        GetBucketPolicy => bucket::handle_not_configured(S3ErrorCode::NoSuchBucketPolicy),
+        GetBucketLifecycleConfiguration => {
+            bucket::handle_not_configured(S3ErrorCode::NoSuchLifecycleConfiguration)
+        }
+        GetBucketEncryption => bucket::handle_not_configured(
+            S3ErrorCode::ServerSideEncryptionConfigurationNotFoundError,
+        ),
+        GetBucketCors => bucket::handle_not_configured(S3ErrorCode::NoSuchCORSConfiguration),
     }
 }

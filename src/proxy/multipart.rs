@@ -224,7 +224,11 @@ pub fn copy_source(ctx: &RequestCtx<'_>) -> S3Result<(String, String)> {
     if !app.bucket_exists(b) {
         return Err(S3Error::new(S3ErrorCode::NoSuchBucket));
     }
-    if !app.may_use(&ctx.auth.access_key_id, b) {
+    // Copying out of a bucket is reading it.
+    if !app
+        .permissions(&ctx.auth.access_key_id, b)
+        .contains(crate::config::Permissions::READ)
+    {
         return Err(S3Error::new(S3ErrorCode::AccessDenied));
     }
     Ok((b.to_owned(), k.to_owned()))

@@ -202,6 +202,15 @@ impl S3ErrorCode {
             BucketNotEmpty => "The bucket you tried to delete is not empty",
             MethodNotAllowed => "The specified method is not allowed against this resource.",
             MalformedXML => "The XML you provided was not well-formed or did not validate against our published schema.",
+            NoSuchBucketPolicy => "The bucket policy does not exist",
+            NoSuchLifecycleConfiguration => "The lifecycle configuration does not exist",
+            NoSuchCORSConfiguration => "The CORS configuration does not exist",
+            ServerSideEncryptionConfigurationNotFoundError => {
+                "The server side encryption configuration was not found"
+            }
+            BucketAlreadyExists => "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.",
+            BucketAlreadyOwnedByYou => "Your previous request to create the named bucket succeeded and you already own it.",
+            InvalidBucketName => "The specified bucket is not valid.",
             _ => "The request could not be processed.",
         }
     }
