@@ -1221,3 +1221,98 @@ class Orchestrator:
     def signed(self, cred: Credential, method: str, path: str, **kw: Any) -> RawResponse:
         kw.setdefault("ca_file", self.ca_file)
         return signed_request(self.endpoint, cred, method, path, **kw)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Data-path helpers: placement inspection, deterministic streams, S3 listing semantics
+# ---------------------------------------------------------------------------------------------------
+
+
+def local_object_path(root: Path, vbucket: str, key: str) -> Path:
+    """Where a local-directory backend keeps `<vbucket>/<key>`: objects/<xx>/<sha256 of the backend key>
+    (the layout documented in src/backend/local.rs; keys are hashed because S3 keys are no file names)."""
+    digest = hashlib.sha256(f"{vbucket}/{key}".encode()).hexdigest()
+    return Path(root) / "objects" / digest[:2] / digest
+
+
+def backend_keys(backend: S3Backend, vbucket: str) -> set[str]:
+    """The virtual keys of `vbucket` stored on an S3 backend, asked of the backend itself."""
+    client = backend.client()
+    prefix = f"{vbucket}/"
+    found: set[str] = set()
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=backend.buckets[0], Prefix=prefix):
+        found.update(o["Key"][len(prefix) :] for o in page.get("Contents", []))
+    return found
+
+
+#: Block size of `DeterministicStream`: one pseudo-random block, shifted per block so no two blocks are equal.
+DET_BLOCK_BYTES = 1 << 20
+
+
+class DeterministicStream:
+    """A file-like body of `size` pseudo-random bytes made on the fly (never all in memory), the same for
+    the same seed. `sha256` covers what was read since the last rewind, so a test can compare it with
+    what came back. Seekable to 0 only, as botocore rewinds a body after signing it."""
+
+    def __init__(self, size: int, seed: int = 0) -> None:
+        self.size = size
+        self._base = memoryview(hashlib.shake_256(f"s3o-e2e-{seed}".encode()).digest(2 * DET_BLOCK_BYTES))
+        self._pos = 0
+        self.hasher = hashlib.sha256()
+
+    def _window(self, index: int, within: int, take: int) -> memoryview:
+        off = (index * 7919) % DET_BLOCK_BYTES  # a prime stride: a different window for every block
+        return self._base[off + within : off + within + take]
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = self.size - self._pos
+        n = min(n, self.size - self._pos)
+        out = bytearray()
+        while len(out) < n:
+            index, within = divmod(self._pos, DET_BLOCK_BYTES)
+            take = min(n - len(out), DET_BLOCK_BYTES - within)
+            out += self._window(index, within, take)
+            self._pos += take
+        data = bytes(out)
+        self.hasher.update(data)
+        return data
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        target = {os.SEEK_SET: offset, os.SEEK_CUR: self._pos + offset, os.SEEK_END: self.size + offset}[whence]
+        if target != 0 and target != self._pos:
+            raise OSError("DeterministicStream seeks only to 0")
+        if target == 0:
+            self._pos = 0
+            self.hasher = hashlib.sha256()
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def __len__(self) -> int:
+        return self.size
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+
+def expected_listing(
+    keys: Iterable[str], prefix: str = "", delimiter: str = "", start_after: str = ""
+) -> list[tuple[str, str]]:
+    """S3 ListObjects semantics in plain Python: ("key", k) and ("prefix", p) entries in UTF-8 byte order,
+    common prefixes rolled up at the first delimiter after `prefix`."""
+    entries: dict[str, str] = {}
+    for k in keys:
+        if not k.startswith(prefix) or (start_after and k.encode() <= start_after.encode()):
+            continue
+        rest = k[len(prefix) :]
+        if delimiter and delimiter in rest:
+            cp = prefix + rest[: rest.index(delimiter) + len(delimiter)]
+            entries.setdefault(cp, "prefix")
+        else:
+            entries[k] = "key"
+    return [(kind, name) for name, kind in sorted(entries.items(), key=lambda e: e[0].encode())]
