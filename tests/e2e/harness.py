@@ -62,6 +62,8 @@ CLI_TIMEOUT_S = 60.0
 #: Socket timeouts for boto3 and raw HTTP: a stuck server fails the test instead of hanging it.
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 60.0
+#: How long a dead orchestrator's listening ports may stay open (io_uring teardown is asynchronous).
+PORT_RELEASE_TIMEOUT_S = 10.0
 #: How many log lines an error message carries.
 LOG_TAIL_LINES = 40
 #: Cap on bytes read from the end of a log for a tail, so a huge log cannot blow up a message.
@@ -515,7 +517,7 @@ def s3_client(
         s3={"addressing_style": "path"},
         retries={"mode": "standard", "total_max_attempts": max_attempts},
         connect_timeout=CONNECT_TIMEOUT_S,
-        read_timeout=READ_TIMEOUT_S,
+        read_timeout=config.pop("read_timeout", READ_TIMEOUT_S),
         response_checksum_validation="when_required" if lenient_checksums else "when_supported",
         **config,
     )
@@ -1172,10 +1174,24 @@ class Orchestrator:
         )
 
     def stop(self, grace: float = STOP_GRACE_S) -> Optional[int]:
-        return self.proc.stop(grace)
+        rc = self.proc.stop(grace)
+        self._wait_ports_released()
+        return rc
 
     def kill9(self) -> Optional[int]:
-        return self.proc.kill9()
+        rc = self.proc.kill9()
+        self._wait_ports_released()
+        return rc
+
+    def _wait_ports_released(self) -> None:
+        """After exit the kernel may hold the listeners a moment longer (io_uring tears its rings down
+        asynchronously, keeping pending accepts' sockets open): wait until nothing accepts on our ports,
+        so a restart on the same ports is not refused as "already in use"."""
+        wait_until(
+            lambda: not port_accepts(self.listen_port) and not port_accepts(self.admin_port),
+            PORT_RELEASE_TIMEOUT_S,
+            f"{self.name}'s ports {self.listen_port}/{self.admin_port} to be released after exit",
+        )
 
     def restart(self, timeout: float = READY_TIMEOUT_S) -> "Orchestrator":
         """Graceful stop, then start on the same ports, config file and catalog."""

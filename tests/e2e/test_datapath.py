@@ -257,7 +257,8 @@ def test_aws_s3api_delete_objects(dp: Dp, workdir: Path) -> None:
     assert _list_keys(dp, MAIN, "del/") == keys[4:]
     # Quiet mode: nothing is reported for successes.
     spec.write_text(json.dumps({"Objects": [{"Key": k} for k in keys[4:]], "Quiet": True}))
-    res = dp.aws().json("s3api", "delete-objects", "--bucket", MAIN, "--delete", f"file://{spec}")
+    out = dp.aws().run("s3api", "delete-objects", "--bucket", MAIN, "--delete", f"file://{spec}", "--output", "json").stdout
+    res = json.loads(out) if out.strip() else {}  # the CLI prints nothing for an empty result
     assert not res.get("Deleted") and not res.get("Errors"), res
     assert _list_keys(dp, MAIN, "del/") == []
 
@@ -350,13 +351,13 @@ def test_boto3_ranges_and_response_overrides(dp: Dp) -> None:
     c = dp.client()
     data = os.urandom(10_000)
     c.put_object(Bucket=MAIN, Key="boto/range.bin", Body=data, ContentType="application/octet-stream")
-    cases = {"bytes=-100": data[-100:], "bytes=9000-": data[9000:], "bytes=0-0": data[:1], "bytes=5-9999999": data[5:]}
-    for rng, want in cases.items():
+    n = len(data)
+    cases = {"bytes=-100": (n - 100, n - 1), "bytes=9000-": (9000, n - 1), "bytes=0-0": (0, 0), "bytes=5-9999999": (5, n - 1)}
+    for rng, (first, last) in cases.items():
         got = c.get_object(Bucket=MAIN, Key="boto/range.bin", Range=rng)
         assert got["ResponseMetadata"]["HTTPStatusCode"] == 206, rng
-        assert got["Body"].read() == want, rng
-        start = len(data) - len(want)
-        assert got["ContentRange"] == f"bytes {start}-{len(data) - 1}/{len(data)}", rng
+        assert got["Body"].read() == data[first : last + 1], rng
+        assert got["ContentRange"] == f"bytes {first}-{last}/{n}", rng
     with pytest.raises(botocore.exceptions.ClientError) as ei:
         c.get_object(Bucket=MAIN, Key="boto/range.bin", Range="bytes=20000-")
     assert _err(ei.value) == (416, "InvalidRange")
