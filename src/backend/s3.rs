@@ -324,8 +324,12 @@ impl S3Backend {
             Some(r) => r.end - r.start + 1,
             None => size,
         };
+        // rclone serve s3 answers a Range GET with 200 plus Content-Range and the partial body:
+        // such a 200 is a partial answer like 206, checked the same way below.
+        let partial = resp.status == 206
+            || (range.is_some() && resp.status == 200 && resp.header("content-range").is_some());
         let ok_status = if range.is_some() {
-            resp.status == 206 || (resp.status == 200 && expected_len == size)
+            partial || (resp.status == 200 && expected_len == size)
         } else {
             resp.status == 200
         };
@@ -340,9 +344,7 @@ impl S3Backend {
                 .and_then(|(_, t)| t.trim().parse::<u64>().ok()),
             None => resp.content_length(),
         };
-        if total != Some(size)
-            || (resp.status == 200 && resp.content_length() != Some(expected_len))
-        {
+        if total != Some(size) || (!partial && resp.content_length() != Some(expected_len)) {
             resp.discard().await;
             return Err(S3Error::backend(
                 S3ErrorCode::InternalError,
@@ -352,7 +354,7 @@ impl S3Backend {
                 ),
             ));
         }
-        if resp.status == 206 && resp.content_length() != Some(expected_len) {
+        if partial && resp.content_length() != Some(expected_len) {
             resp.discard().await;
             return Err(S3Error::backend(
                 S3ErrorCode::InternalError,
@@ -368,9 +370,14 @@ impl S3Backend {
         if resp.status != 200 {
             return Err(self.error_from_response(resp).await);
         }
-        let n = resp.content_length().ok_or_else(|| {
-            S3Error::backend(S3ErrorCode::InternalError, "HEAD without Content-Length")
-        })?;
+        // A HEAD response has no body, so its framing length is 0: the object's size is the
+        // Content-Length header itself.
+        let n = resp
+            .header("content-length")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .ok_or_else(|| {
+                S3Error::backend(S3ErrorCode::InternalError, "HEAD without Content-Length")
+            })?;
         resp.discard().await;
         Ok(n)
     }

@@ -270,8 +270,17 @@ impl<'c> BodyReader<'c> {
     }
 
     fn finish_payload(&mut self) -> S3Result<Option<(usize, usize)>> {
-        let verifier = self.verifier.take().ok_or_else(no_verifier)?;
-        let summary = verifier.finish()?;
+        let summary = match self.verifier.take() {
+            Some(verifier) => verifier.finish()?,
+            // An empty body (Content-Length 0) gets no verifier: there is nothing to check, and
+            // its digests are the empty input's, so an empty PutObject still commits.
+            None if self.emitted == 0 => PayloadSummary {
+                length: 0,
+                md5: Some(EMPTY_MD5),
+                checksum: None,
+            },
+            None => return Err(no_verifier()),
+        };
         if let Some(total) = self.decoded_len {
             if self.emitted != total {
                 return Err(S3Error::new(S3ErrorCode::IncompleteBody));
@@ -289,6 +298,11 @@ impl<'c> BodyReader<'c> {
 fn closed() -> S3Error {
     S3Error::with_message(S3ErrorCode::IncompleteBody, "client connection closed")
 }
+
+/// MD5 of the empty input (d41d8cd98f00b204e9800998ecf8427e), the ETag of an empty object.
+const EMPTY_MD5: [u8; 16] = [
+    0xd4, 0x1d, 0x8c, 0xd9, 0x8f, 0x00, 0xb2, 0x04, 0xe9, 0x80, 0x09, 0x98, 0xec, 0xf8, 0x42, 0x7e,
+];
 
 fn no_verifier() -> S3Error {
     S3Error::internal("request body read without a payload verifier")

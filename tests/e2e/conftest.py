@@ -61,6 +61,13 @@ def rclone_backend(backends: Backends) -> h.S3Backend:
 
 
 @pytest.fixture(scope="session")
+def rclone2_backend(backends: Backends) -> h.S3Backend:
+    """A second shared rclone-serve backend (bucket `s3o-rclone2`), so data-path tests have three S3
+    backends from two implementations. Tests must use unique virtual buckets or keys."""
+    return backends.rclone("rclone2", buckets=("s3o-rclone2",))
+
+
+@pytest.fixture(scope="session")
 def s3o_bin() -> Path:
     """The orchestrator binary under test ($S3O_BIN, default target/release/s3-orchestrator)."""
     return h.default_binary()

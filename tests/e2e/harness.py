@@ -62,6 +62,8 @@ CLI_TIMEOUT_S = 60.0
 #: Socket timeouts for boto3 and raw HTTP: a stuck server fails the test instead of hanging it.
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 60.0
+#: How long a dead orchestrator's listening ports may stay open (io_uring teardown is asynchronous).
+PORT_RELEASE_TIMEOUT_S = 10.0
 #: How many log lines an error message carries.
 LOG_TAIL_LINES = 40
 #: Cap on bytes read from the end of a log for a tail, so a huge log cannot blow up a message.
@@ -515,7 +517,7 @@ def s3_client(
         s3={"addressing_style": "path"},
         retries={"mode": "standard", "total_max_attempts": max_attempts},
         connect_timeout=CONNECT_TIMEOUT_S,
-        read_timeout=READ_TIMEOUT_S,
+        read_timeout=config.pop("read_timeout", READ_TIMEOUT_S),
         response_checksum_validation="when_required" if lenient_checksums else "when_supported",
         **config,
     )
@@ -1172,10 +1174,24 @@ class Orchestrator:
         )
 
     def stop(self, grace: float = STOP_GRACE_S) -> Optional[int]:
-        return self.proc.stop(grace)
+        rc = self.proc.stop(grace)
+        self._wait_ports_released()
+        return rc
 
     def kill9(self) -> Optional[int]:
-        return self.proc.kill9()
+        rc = self.proc.kill9()
+        self._wait_ports_released()
+        return rc
+
+    def _wait_ports_released(self) -> None:
+        """After exit the kernel may hold the listeners a moment longer (io_uring tears its rings down
+        asynchronously, keeping pending accepts' sockets open): wait until nothing accepts on our ports,
+        so a restart on the same ports is not refused as "already in use"."""
+        wait_until(
+            lambda: not port_accepts(self.listen_port) and not port_accepts(self.admin_port),
+            PORT_RELEASE_TIMEOUT_S,
+            f"{self.name}'s ports {self.listen_port}/{self.admin_port} to be released after exit",
+        )
 
     def restart(self, timeout: float = READY_TIMEOUT_S) -> "Orchestrator":
         """Graceful stop, then start on the same ports, config file and catalog."""
@@ -1221,3 +1237,98 @@ class Orchestrator:
     def signed(self, cred: Credential, method: str, path: str, **kw: Any) -> RawResponse:
         kw.setdefault("ca_file", self.ca_file)
         return signed_request(self.endpoint, cred, method, path, **kw)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Data-path helpers: placement inspection, deterministic streams, S3 listing semantics
+# ---------------------------------------------------------------------------------------------------
+
+
+def local_object_path(root: Path, vbucket: str, key: str) -> Path:
+    """Where a local-directory backend keeps `<vbucket>/<key>`: objects/<xx>/<sha256 of the backend key>
+    (the layout documented in src/backend/local.rs; keys are hashed because S3 keys are no file names)."""
+    digest = hashlib.sha256(f"{vbucket}/{key}".encode()).hexdigest()
+    return Path(root) / "objects" / digest[:2] / digest
+
+
+def backend_keys(backend: S3Backend, vbucket: str) -> set[str]:
+    """The virtual keys of `vbucket` stored on an S3 backend, asked of the backend itself."""
+    client = backend.client()
+    prefix = f"{vbucket}/"
+    found: set[str] = set()
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=backend.buckets[0], Prefix=prefix):
+        found.update(o["Key"][len(prefix) :] for o in page.get("Contents", []))
+    return found
+
+
+#: Block size of `DeterministicStream`: one pseudo-random block, shifted per block so no two blocks are equal.
+DET_BLOCK_BYTES = 1 << 20
+
+
+class DeterministicStream:
+    """A file-like body of `size` pseudo-random bytes made on the fly (never all in memory), the same for
+    the same seed. `sha256` covers what was read since the last rewind, so a test can compare it with
+    what came back. Seekable to 0 only, as botocore rewinds a body after signing it."""
+
+    def __init__(self, size: int, seed: int = 0) -> None:
+        self.size = size
+        self._base = memoryview(hashlib.shake_256(f"s3o-e2e-{seed}".encode()).digest(2 * DET_BLOCK_BYTES))
+        self._pos = 0
+        self.hasher = hashlib.sha256()
+
+    def _window(self, index: int, within: int, take: int) -> memoryview:
+        off = (index * 7919) % DET_BLOCK_BYTES  # a prime stride: a different window for every block
+        return self._base[off + within : off + within + take]
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = self.size - self._pos
+        n = min(n, self.size - self._pos)
+        out = bytearray()
+        while len(out) < n:
+            index, within = divmod(self._pos, DET_BLOCK_BYTES)
+            take = min(n - len(out), DET_BLOCK_BYTES - within)
+            out += self._window(index, within, take)
+            self._pos += take
+        data = bytes(out)
+        self.hasher.update(data)
+        return data
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        target = {os.SEEK_SET: offset, os.SEEK_CUR: self._pos + offset, os.SEEK_END: self.size + offset}[whence]
+        if target != 0 and target != self._pos:
+            raise OSError("DeterministicStream seeks only to 0")
+        if target == 0:
+            self._pos = 0
+            self.hasher = hashlib.sha256()
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def __len__(self) -> int:
+        return self.size
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+
+def expected_listing(
+    keys: Iterable[str], prefix: str = "", delimiter: str = "", start_after: str = ""
+) -> list[tuple[str, str]]:
+    """S3 ListObjects semantics in plain Python: ("key", k) and ("prefix", p) entries in UTF-8 byte order,
+    common prefixes rolled up at the first delimiter after `prefix`."""
+    entries: dict[str, str] = {}
+    for k in keys:
+        if not k.startswith(prefix) or (start_after and k.encode() <= start_after.encode()):
+            continue
+        rest = k[len(prefix) :]
+        if delimiter and delimiter in rest:
+            cp = prefix + rest[: rest.index(delimiter) + len(delimiter)]
+            entries.setdefault(cp, "prefix")
+        else:
+            entries[k] = "key"
+    return [(kind, name) for name, kind in sorted(entries.items(), key=lambda e: e[0].encode())]
