@@ -114,7 +114,9 @@ pub fn payload_verifier(
             | PayloadMode::StreamingSignedTrailer
             | PayloadMode::StreamingUnsignedTrailer
     );
-    if !has_body && !streaming {
+    // Object writes always get a verifier, so an empty body still has its Content-MD5 and
+    // checksum headers checked.
+    if !has_body && !streaming && !route.operation.has_streamed_body() {
         return Ok(None);
     }
     let content_md5 = head.header_str("content-md5");

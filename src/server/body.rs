@@ -154,10 +154,6 @@ impl<'c> BodyReader<'c> {
                 "body already failed",
             ));
         }
-        if self.verifier.is_none() && self.summary.is_none() && self.framing_done {
-            // No body at all (the request declared none): an empty, verified stream.
-            return Ok(None);
-        }
         self.touched = true;
         if self.expect_continue && !self.continue_sent {
             self.continue_sent = true;
