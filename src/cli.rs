@@ -111,16 +111,16 @@ pub fn main() -> ExitCode {
 pub fn serve(cfg: Config, path: &std::path::Path) -> std::io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let running = crate::run(cfg)?;
+    running.handle.set_config_path(path);
     let shutdown = running.shutdown.clone();
     let handle = running.handle.clone();
-    let path = path.to_owned();
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
             for sig in signals.forever() {
                 if sig == SIGHUP {
-                    reload_from(&handle, &path);
+                    reload(&handle);
                     continue;
                 }
                 tracing::info!(signal = sig, "shutting down");
@@ -132,19 +132,13 @@ pub fn serve(cfg: Config, path: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Loads, validates and applies `path`; logs the outcome either way.
-pub fn reload_from(handle: &crate::proxy::AppHandle, path: &std::path::Path) -> bool {
-    match Config::load(path) {
+/// Reloads the config file the instance started from; logs the outcome either way.
+pub fn reload(handle: &crate::proxy::AppHandle) -> bool {
+    match handle.reload_from_file() {
+        Ok(()) => true,
         Err(e) => {
-            tracing::warn!(file = %path.display(), error = %e, "config reload refused: the file does not validate");
+            tracing::warn!(error = %e, "config reload refused; the running config stays");
             false
         }
-        Ok(cfg) => match handle.reload(cfg) {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!(file = %path.display(), error = %e, "config reload refused");
-                false
-            }
-        },
     }
 }

@@ -341,6 +341,8 @@ impl App {
 pub struct AppHandle {
     current: arc_swap::ArcSwap<App>,
     generation: std::sync::atomic::AtomicU64,
+    /// The file the config came from, for reloads through the admin API.
+    config_path: std::sync::Mutex<Option<std::path::PathBuf>>,
 }
 
 impl AppHandle {
@@ -348,7 +350,26 @@ impl AppHandle {
         Arc::new(AppHandle {
             current: arc_swap::ArcSwap::from_pointee(app),
             generation: std::sync::atomic::AtomicU64::new(0),
+            config_path: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Remembers the config file (the CLI sets it; in-process tests need not).
+    pub fn set_config_path(&self, path: &std::path::Path) {
+        *self.config_path.lock().unwrap_or_else(|p| p.into_inner()) = Some(path.to_owned());
+    }
+
+    /// Reloads from the remembered config file: the admin API's reload. The file must
+    /// validate whole, or nothing changes; the error names the key and line.
+    pub fn reload_from_file(&self) -> Result<(), String> {
+        let path = self
+            .config_path
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or("this instance was not started from a config file")?;
+        let cfg = Config::load(&path).map_err(|e| e.to_string())?;
+        self.reload(cfg)
     }
 
     pub fn load(&self) -> Arc<App> {
