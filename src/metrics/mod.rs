@@ -14,7 +14,7 @@
 //! instances in one process see their sum.
 //!
 //! # Hooks
-//! - [`record_request`] and [`inflight_add`]: `server::conn::handle_one`.
+//! - [`record_request`] and [`InflightGuard`]: `server::conn::handle_one`.
 //! - [`record_backend`]: `backend::s3` (every HTTP exchange) and `backend::local`.
 //! - [`record_failover`]: the read-failover code.
 //! - [`global`]: replication (copies, errors, pending) and failover counters.
@@ -25,7 +25,7 @@ pub mod shard;
 pub mod stats;
 
 pub use latency::{Summary, TRANSPORT_ERROR};
-pub use shard::{inflight_add, record_backend, record_request, snapshot, Snapshot};
+pub use shard::{inflight_add, record_backend, record_request, snapshot, InflightGuard, Snapshot};
 
 use serde::Serialize;
 use std::collections::VecDeque;

@@ -127,6 +127,23 @@ pub fn inflight_add(delta: i64) {
     LOCAL.with(|c| c.inflight.fetch_add(delta, Ordering::Relaxed));
 }
 
+/// Counts one request in this thread's in-flight gauge for as long as it lives (also when the
+/// request's future is dropped half-way, e.g. at shutdown).
+pub struct InflightGuard(());
+
+impl InflightGuard {
+    pub fn enter() -> InflightGuard {
+        inflight_add(1);
+        InflightGuard(())
+    }
+}
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        inflight_add(-1);
+    }
+}
+
 /// A backend's statistics merged over all threads.
 #[derive(Default)]
 pub struct BackendMerged {
