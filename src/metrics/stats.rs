@@ -159,6 +159,16 @@ pub fn hdr_log(snap: &Snapshot, last_window: bool) -> Result<Vec<u8>, String> {
                 .map_err(|e| e.to_string())?;
         }
     }
+    // The Java tools write a legend line before the first interval; readers skip it, some
+    // tools expect it. The Rust writer does not emit one: insert it after the header comments.
+    let at = out
+        .split(|b| *b == b'\n')
+        .take_while(|l| l.starts_with(b"#"))
+        .map(|l| l.len() + 1)
+        .sum::<usize>()
+        .min(out.len());
+    let legend = b"\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n";
+    out.splice(at..at, legend.iter().copied());
     Ok(out)
 }
 
@@ -209,6 +219,8 @@ mod tests {
         let log = hdr_log(&sample(), false).unwrap();
         let text = String::from_utf8(log.clone()).unwrap();
         assert!(text.contains("values in microseconds"), "{text}");
+        let first_data = text.lines().find(|l| !l.starts_with('#')).unwrap();
+        assert!(first_data.starts_with("\"StartTimestamp\""), "{text}");
         let mut tags = Vec::new();
         let mut de = Deserializer::new();
         for e in IntervalLogIterator::new(&log) {
