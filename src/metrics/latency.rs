@@ -288,7 +288,7 @@ mod tests {
         let mut m = Merged::default();
         s.merge_into(&mut m, 12, true);
         assert_eq!(m.last_window.len(), 1);
-        // Recording into interval 6 (slot 0) resets what interval 0 left there.
+        // Recording into interval 12 (slot 0) resets what interval 0 left there.
         s.record(4_000, 200, 12);
         let mut m = Merged::default();
         s.merge_into(&mut m, 12, true);
