@@ -1,4 +1,5 @@
-//! The command line: `s3-orchestrator --config FILE` serves; subcommands validate a config.
+//! The command line: `s3-orchestrator --config FILE` serves; subcommands validate a config and
+//! print a running instance's latency statistics (`stats`).
 
 use crate::config::Config;
 use clap::{Parser, Subcommand};
@@ -40,6 +41,15 @@ pub enum Command {
         /// Only keys under this prefix.
         #[arg(long, default_value = "")]
         prefix: String,
+    },
+    /// Print a running instance's latency percentiles (its `/stats`) as a table.
+    Stats {
+        /// The admin listener, e.g. `http://127.0.0.1:9001`.
+        #[arg(long, default_value = "http://127.0.0.1:9001")]
+        admin: String,
+        /// Which window: `last_60s` or `since_start` (default: both).
+        #[arg(long)]
+        window: Option<String>,
     },
 }
 
@@ -85,6 +95,16 @@ pub fn main() -> ExitCode {
                 }
             }
         }
+        Command::Stats { admin, window } => match fetch_stats(admin) {
+            Ok(stats) => {
+                print!("{}", stats_table(&stats, window.as_deref()));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("s3-orchestrator stats: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Serve => {
             crate::logging::init(cli.log_level.as_deref());
             let cfg = match Config::load(&cli.config) {
@@ -140,5 +160,122 @@ pub fn reload(handle: &crate::proxy::AppHandle) -> bool {
             tracing::warn!(error = %e, "config reload refused; the running config stays");
             false
         }
+    }
+}
+
+/// How long `stats` waits for the admin listener.
+pub const STATS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Largest `/stats` document accepted (a few hundred series at most).
+pub const MAX_STATS_BYTES: u64 = 8 * 1024 * 1024;
+
+/// GETs `<admin>/stats`.
+pub fn fetch_stats(admin: &str) -> Result<crate::metrics::stats::Stats, String> {
+    let url = format!("{}/stats", admin.trim_end_matches('/'));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(STATS_TIMEOUT))
+        .build()
+        .into();
+    let mut resp = agent.get(&url).call().map_err(|e| format!("{url}: {e}"))?;
+    let text = resp
+        .body_mut()
+        .with_config()
+        .limit(MAX_STATS_BYTES)
+        .read_to_string()
+        .map_err(|e| format!("{url}: {e}"))?;
+    serde_json::from_str(&text).map_err(|e| format!("{url}: not a /stats document: {e}"))
+}
+
+/// The table `stats` prints: one block per window, one line per series.
+pub fn stats_table(stats: &crate::metrics::stats::Stats, only: Option<&str>) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let order = [
+        crate::metrics::stats::LAST_60S,
+        crate::metrics::stats::SINCE_START,
+    ];
+    for name in order {
+        if only.is_some_and(|o| o != name) {
+            continue;
+        }
+        let Some(w) = stats.windows.get(name) else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "{name} ({:.0} s, latency in {})",
+            w.seconds, stats.unit
+        );
+        let _ = writeln!(
+            out,
+            "{:<40} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            "SERIES", "COUNT", "p50", "p90", "p99", "p99.9", "max"
+        );
+        let mut line = |label: String, p: &crate::metrics::stats::Percentiles| {
+            let _ = writeln!(
+                out,
+                "{:<40} {:>9} {:>10.3} {:>10.3} {:>10.3} {:>10.3} {:>10.3}",
+                label, p.count, p.p50, p.p90, p.p99, p.p99_9, p.max
+            );
+        };
+        for (op, p) in &w.operations {
+            line(format!("s3 {op}"), p);
+        }
+        for (backend, ops) in &w.backends {
+            for (op, p) in ops {
+                line(format!("backend {backend} {op}"), p);
+            }
+        }
+        if w.operations.is_empty() && w.backends.is_empty() {
+            out.push_str("(no requests)\n");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::metrics::stats::{Percentiles, Stats, Window};
+
+    #[test]
+    fn table_lists_every_series() {
+        let p = Percentiles {
+            count: 12,
+            p50: 1.5,
+            p90: 2.0,
+            p99: 3.25,
+            p99_9: 4.0,
+            max: 5.0,
+        };
+        let mut w = Window {
+            seconds: 60.0,
+            ..Default::default()
+        };
+        w.operations.insert("GetObject".into(), p);
+        w.backends
+            .entry("disk1".into())
+            .or_default()
+            .insert("PutObject".into(), p);
+        let mut st = Stats {
+            unit: "ms".into(),
+            ..Default::default()
+        };
+        st.windows.insert("last_60s".into(), w);
+        st.windows.insert("since_start".into(), Window::default());
+        let t = stats_table(&st, None);
+        assert!(t.contains("last_60s (60 s, latency in ms)"), "{t}");
+        let get = t.lines().find(|l| l.starts_with("s3 GetObject")).unwrap();
+        let cols: Vec<&str> = get.split_whitespace().collect();
+        assert_eq!(
+            cols[2..],
+            ["12", "1.500", "2.000", "3.250", "4.000", "5.000"]
+        );
+        assert!(t.contains("backend disk1 PutObject"));
+        assert!(t.contains("(no requests)"));
+        let only = stats_table(&st, Some("since_start"));
+        assert!(!only.contains("GetObject"));
     }
 }

@@ -17,7 +17,9 @@
 //!   the AWS operations, placement.
 //! - [`backend`]: the per-shard HTTP client towards S3 providers, and local-directory backends.
 //! - [`catalog`]: the fjall store of placement metadata.
-//! - [`admin`]: the control-plane listener.
+//! - [`metrics`]: per-shard counters and latency histograms, merged at scrape time
+//!   (`/metrics`, `/stats`), process-wide replication counters, recent failovers.
+//! - [`admin`]: the control-plane listener: metrics, stats, admin API, dashboard.
 //! - [`config`]: the YAML config, validated with errors naming key and line.
 //!
 //! # Request lifecycle
@@ -40,6 +42,7 @@ pub mod config;
 pub mod http;
 pub mod import;
 pub mod logging;
+pub mod metrics;
 pub mod proxy;
 pub mod replication;
 pub mod s3;

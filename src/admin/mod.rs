@@ -1,18 +1,43 @@
-//! The control-plane listener (`server.admin_addr`): health and readiness now; metrics, stats,
-//! dashboard and the admin API as they land. It runs on its own OS thread with blocking I/O,
-//! apart from the shards, so scrapes never compete with client requests on an executor.
+//! The control-plane listener (`server.admin_addr`), apart from client traffic: it runs on its own
+//! OS threads with blocking I/O, so scrapes never compete with client requests on an executor.
+//!
+//! # Routes
+//! - `GET /health`, `GET /ready`: liveness and readiness.
+//! - `GET /metrics`: Prometheus text ([`crate::metrics::prometheus`]).
+//! - `GET /stats`: latency percentiles as JSON; `?format=hdr[&window=last_60s]` for the
+//!   HdrHistogram interval log ([`crate::metrics::stats`]).
+//! - `GET /ui`: the dashboard (login form first), `POST /ui/login`, `POST /ui/logout` ([`ui`]).
+//! - `GET /admin/status`, `GET /admin/object?bucket=B&key=K` ([`api`]).
+//! - `GET /admin/log-level`, `PUT /admin/log-level` (body: a level or tracing filter).
+//!
+//! # Who may call what
+//! `/health`, `/ready`, `/metrics` and `/stats` are open (scrapers; the listener is private by
+//! default). When `ui.admin_key`/`ui.admin_secret` are configured, `/ui` and `/admin/*` need them
+//! (session cookie from the login form, HTTP basic auth, or `Bearer <ui.admin_token>`). Without
+//! credentials the read-only `/admin/*` GETs are open and changing the log level is refused.
 
+pub mod api;
+pub mod auth;
+pub mod http;
+pub mod ui;
+
+use crate::metrics;
 use crate::proxy::{App, AppHandle};
 use crate::server::Shutdown;
-use std::io::{Read, Write};
+use http::{Request, Response};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Admin requests are small; a head larger than this is refused.
-pub const MAX_ADMIN_HEAD_BYTES: usize = 16 * 1024;
+pub use http::MAX_ADMIN_HEAD_BYTES;
+
 /// A stalled admin client is dropped after this long.
 pub const ADMIN_IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Admin connections served at once (one thread each). A dashboard and a scraper need a handful;
+/// the cap keeps a flood of connections from spawning unbounded threads.
+pub const MAX_ADMIN_CONNECTIONS: usize = 64;
 
 pub struct AdminHandle {
     pub addr: SocketAddr,
@@ -25,10 +50,29 @@ impl AdminHandle {
     }
 }
 
+/// What every admin connection shares.
+pub struct AdminState {
+    pub handle: Arc<AppHandle>,
+    pub sessions: auth::Sessions,
+    active: AtomicUsize,
+}
+
+impl AdminState {
+    /// The current state (a reload takes effect at the next admin request).
+    pub fn app(&self) -> Arc<App> {
+        self.handle.load()
+    }
+}
+
 pub fn start(handle: Arc<AppHandle>, shutdown: Shutdown) -> std::io::Result<AdminHandle> {
     let listener = TcpListener::bind(handle.load().config().server.admin_addr)?;
     let addr = listener.local_addr()?;
     listener.set_nonblocking(false)?;
+    let state = Arc::new(AdminState {
+        handle,
+        sessions: auth::Sessions::default(),
+        active: AtomicUsize::new(0),
+    });
     let thread = std::thread::Builder::new()
         .name("admin".into())
         .spawn(move || {
@@ -43,63 +87,140 @@ pub fn start(handle: Arc<AppHandle>, shutdown: Shutdown) -> std::io::Result<Admi
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                let app = handle.load();
-                let _ = std::thread::Builder::new()
-                    .name("admin-conn".into())
-                    .spawn(move || {
-                        let _ = serve_admin(stream, &app);
-                    });
+                if state.active.fetch_add(1, Ordering::AcqRel) >= MAX_ADMIN_CONNECTIONS {
+                    state.active.fetch_sub(1, Ordering::AcqRel);
+                    drop(stream);
+                    continue;
+                }
+                let st = state.clone();
+                let spawned =
+                    std::thread::Builder::new()
+                        .name("admin-conn".into())
+                        .spawn(move || {
+                            let _ = serve_admin(stream, &st);
+                            st.active.fetch_sub(1, Ordering::AcqRel);
+                        });
+                if spawned.is_err() {
+                    state.active.fetch_sub(1, Ordering::AcqRel);
+                }
             }
         })?;
     tracing::info!(addr = %addr, "admin listener up");
     Ok(AdminHandle { addr, thread })
 }
 
-fn serve_admin(mut stream: TcpStream, app: &App) -> std::io::Result<()> {
+fn serve_admin(mut stream: TcpStream, state: &AdminState) -> std::io::Result<()> {
     stream.set_read_timeout(Some(ADMIN_IO_TIMEOUT))?;
     stream.set_write_timeout(Some(ADMIN_IO_TIMEOUT))?;
-    let mut buf = vec![0u8; MAX_ADMIN_HEAD_BYTES];
-    let mut filled = 0;
-    let path = loop {
-        let n = stream.read(&mut buf[filled..])?;
-        if n == 0 {
-            return Ok(());
+    let req = match http::read_request(&mut stream) {
+        Ok(r) => r,
+        Err(http::ReadError::Closed) | Err(http::ReadError::Io(_)) => return Ok(()),
+        Err(http::ReadError::TooLarge) => {
+            return http::write_response(
+                &mut stream,
+                &Response::text(413, "request too large"),
+                false,
+            )
         }
-        filled += n;
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut req = httparse::Request::new(&mut headers);
-        match req.parse(&buf[..filled]) {
-            Ok(httparse::Status::Complete(_)) => break req.path.unwrap_or("/").to_owned(),
-            Ok(httparse::Status::Partial) if filled < buf.len() => continue,
-            _ => return respond(&mut stream, 400, "text/plain", b"bad request\n"),
+        Err(http::ReadError::Bad(why)) => {
+            return http::write_response(&mut stream, &Response::text(400, why), false)
         }
     };
-    let (path_only, _query) = path.split_once('?').unwrap_or((path.as_str(), ""));
-    let _ = app;
-    match path_only {
-        "/health" => respond(&mut stream, 200, "text/plain", b"ok\n"),
-        "/ready" => respond(&mut stream, 200, "text/plain", b"ready\n"),
-        _ => respond(&mut stream, 404, "text/plain", b"not found\n"),
+    let resp = route(&req, state);
+    http::write_response(&mut stream, &resp, req.method == "HEAD")
+}
+
+/// Answers one request.
+pub fn route(req: &Request, state: &AdminState) -> Response {
+    let app = &state.app();
+    let ui_cfg = &app.config().ui;
+    let read = req.method == "GET" || req.method == "HEAD";
+    let admin_ok = || !ui_cfg.has_credentials() || auth::authorized(req, ui_cfg, &state.sessions);
+    match (req.path.as_str(), read) {
+        ("/health", true) => Response::text(200, "ok"),
+        ("/ready", true) => Response::text(200, "ready"),
+        ("/metrics", true) => {
+            let snap = metrics::snapshot(false);
+            Response::new(
+                200,
+                metrics::prometheus::CONTENT_TYPE,
+                metrics::prometheus::render(app, &snap),
+            )
+        }
+        ("/stats", true) => stats(req),
+        ("/ui" | "/ui/" | "/ui/login" | "/ui/logout" | "/ui/app.js" | "/ui/style.css", _) => {
+            ui::route(req, state)
+        }
+        (p, _) if p.starts_with("/admin/") => {
+            if !admin_ok() {
+                return Response::text(401, "admin credentials required")
+                    .with_header("WWW-Authenticate", "Basic realm=\"s3-orchestrator admin\"");
+            }
+            admin(req, state)
+        }
+        ("/health" | "/ready" | "/metrics" | "/stats", false) => {
+            Response::text(405, "method not allowed").with_header("Allow", "GET, HEAD")
+        }
+        _ => Response::text(404, "not found"),
     }
 }
 
-fn respond(
-    stream: &mut TcpStream,
-    status: u16,
-    content_type: &str,
-    body: &[u8],
-) -> std::io::Result<()> {
-    let reason = match status {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        _ => "Error",
-    };
-    let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
-    stream.flush()
+fn stats(req: &Request) -> Response {
+    let snap = metrics::snapshot(true);
+    match req.param("format").as_deref() {
+        None | Some("json") => Response::json(200, &metrics::stats::build(&snap)),
+        Some("hdr") => {
+            let last = match req.param("window").as_deref() {
+                None | Some(metrics::stats::SINCE_START) => false,
+                Some(metrics::stats::LAST_60S) => true,
+                Some(_) => return Response::text(400, "window: expected since_start or last_60s"),
+            };
+            match metrics::stats::hdr_log(&snap, last) {
+                Ok(log) => Response::new(200, "text/plain; charset=utf-8", log),
+                Err(e) => Response::text(500, format!("cannot write the histogram log: {e}")),
+            }
+        }
+        Some(_) => Response::text(400, "format: expected json or hdr"),
+    }
+}
+
+fn admin(req: &Request, state: &AdminState) -> Response {
+    let app = &state.app();
+    match (req.path.as_str(), req.method.as_str()) {
+        ("/admin/status", "GET" | "HEAD") => Response::json(200, &api::status(app)),
+        ("/admin/object", "GET" | "HEAD") => {
+            let (Some(bucket), Some(key)) = (req.param("bucket"), req.param("key")) else {
+                return Response::text(400, "expected ?bucket=B&key=K");
+            };
+            match api::object(app, &bucket, &key) {
+                Ok(Some(view)) => Response::json(200, &view),
+                Ok(None) => Response::text(404, "no such object in the catalog"),
+                Err(e) => Response::text(503, e),
+            }
+        }
+        ("/admin/log-level", "GET" | "HEAD") => match crate::logging::current_filter() {
+            Some(f) => Response::text(200, f),
+            None => Response::text(503, "logging is not initialised"),
+        },
+        ("/admin/log-level", "PUT" | "POST") => {
+            if !app.config().ui.has_credentials() {
+                return Response::text(
+                    403,
+                    "changing the log level needs ui.admin_key and ui.admin_secret in the config",
+                );
+            }
+            let text = String::from_utf8_lossy(&req.body);
+            match crate::logging::set_filter(&text) {
+                Ok(f) => Response::text(200, f),
+                Err(crate::logging::FilterError::NotInitialized) => {
+                    Response::text(503, "logging is not initialised")
+                }
+                Err(e) => Response::text(400, e.to_string()),
+            }
+        }
+        ("/admin/status" | "/admin/object" | "/admin/log-level", _) => {
+            Response::text(405, "method not allowed")
+        }
+        _ => Response::text(404, "not found"),
+    }
 }

@@ -102,6 +102,9 @@ impl LocalBackend {
             dest: self.object_path(backend_key),
             written: 0,
             part_of: None,
+            op: "PutObject",
+            backend: self.name.clone(),
+            started: std::time::Instant::now(),
         })
     }
 
@@ -229,6 +232,9 @@ impl LocalBackend {
             dest: dir.join(part.to_string()),
             written: 0,
             part_of: Some(dir),
+            op: "UploadPart",
+            backend: self.name.clone(),
+            started: std::time::Instant::now(),
         })
     }
 
@@ -313,6 +319,10 @@ pub struct LocalWrite {
     /// For a multipart part: the upload's directory. The part is stored as `<n>.<md5 hex>` so its
     /// ETag travels with it and completion can check the ETags the client lists.
     part_of: Option<PathBuf>,
+    /// For metrics: `PutObject` or `UploadPart`, and when the write began.
+    pub op: &'static str,
+    pub backend: String,
+    pub started: std::time::Instant,
 }
 
 impl LocalWrite {

@@ -84,10 +84,13 @@ impl PutWriter {
     pub async fn finish(self, md5: Option<[u8; 16]>) -> S3Result<String> {
         match self {
             PutWriter::S3(u) => u.finish().await,
-            PutWriter::Local(w) => {
+            PutWriter::Local(mut w) => {
                 let md5 =
                     md5.ok_or_else(|| S3Error::internal("local upload finished without its MD5"))?;
-                w.commit(Some(md5)).await?;
+                let (backend, op, started) = (std::mem::take(&mut w.backend), w.op, w.started);
+                let r = w.commit(Some(md5)).await;
+                record_local(&backend, op, started, &r);
+                r?;
                 Ok(hex::encode(md5))
             }
         }
@@ -161,34 +164,51 @@ impl Backend {
                 b.get(ctx, backend_key, range, rec.size).await?,
             )),
             BackendKind::Local(l) => {
-                match l.size_of(backend_key).await? {
-                    Some(n) if n == rec.size => {}
-                    Some(_) => {
-                        return Err(S3Error::backend(
-                            S3ErrorCode::InternalError,
-                            "local copy has the wrong size",
-                        ))
-                    }
-                    None => {
-                        return Err(S3Error::backend(
-                            S3ErrorCode::NoSuchKey,
-                            "local copy missing",
-                        ))
-                    }
-                }
-                let (start, end) = match range {
-                    Some(r) => (r.start, r.end + 1),
-                    None => (0, rec.size),
-                };
-                Ok(ObjectStream::Local(l.read(backend_key, start, end).await?))
+                let started = std::time::Instant::now();
+                let r = Self::open_local(l, backend_key, range, rec).await;
+                record_local(&self.name, "GetObject", started, &r);
+                r
             }
         }
+    }
+
+    async fn open_local(
+        l: &local::LocalBackend,
+        backend_key: &str,
+        range: Option<ByteRange>,
+        rec: &ObjectRecord,
+    ) -> S3Result<ObjectStream> {
+        match l.size_of(backend_key).await? {
+            Some(n) if n == rec.size => {}
+            Some(_) => {
+                return Err(S3Error::backend(
+                    S3ErrorCode::InternalError,
+                    "local copy has the wrong size",
+                ))
+            }
+            None => {
+                return Err(S3Error::backend(
+                    S3ErrorCode::NoSuchKey,
+                    "local copy missing",
+                ))
+            }
+        }
+        let (start, end) = match range {
+            Some(r) => (r.start, r.end + 1),
+            None => (0, rec.size),
+        };
+        Ok(ObjectStream::Local(l.read(backend_key, start, end).await?))
     }
 
     pub async fn delete(&self, ctx: &BackendCtx<'_>, backend_key: &str) -> S3Result<()> {
         match &self.kind {
             BackendKind::S3(b) => b.delete(ctx, backend_key).await,
-            BackendKind::Local(l) => l.delete(backend_key).await,
+            BackendKind::Local(l) => {
+                let started = std::time::Instant::now();
+                let r = l.delete(backend_key).await;
+                record_local(&self.name, "DeleteObject", started, &r);
+                r
+            }
         }
     }
 
@@ -202,7 +222,12 @@ impl Backend {
     ) -> S3Result<String> {
         match &self.kind {
             BackendKind::S3(b) => b.copy_within(ctx, src_key, dst_key, meta).await,
-            BackendKind::Local(l) => Ok(hex::encode(l.copy(src_key, dst_key).await?)),
+            BackendKind::Local(l) => {
+                let started = std::time::Instant::now();
+                let r = l.copy(src_key, dst_key).await;
+                record_local(&self.name, "CopyObject", started, &r);
+                Ok(hex::encode(r?))
+            }
         }
     }
 
@@ -267,9 +292,12 @@ impl Backend {
                 Ok((etag, size))
             }
             BackendKind::Local(l) => {
-                let size = l
+                let started = std::time::Instant::now();
+                let r = l
                     .complete_multipart(backend_upload_id, parts, backend_key)
-                    .await?;
+                    .await;
+                record_local(&self.name, "CompleteMultipartUpload", started, &r);
+                let size = r?;
                 Ok((local_multipart_etag(parts)?, size))
             }
         }
@@ -290,6 +318,13 @@ impl Backend {
     pub fn is_local(&self) -> bool {
         matches!(self.kind, BackendKind::Local(_))
     }
+}
+
+/// Records a local-directory operation: 200 on success, else the error's status (503 for I/O
+/// failures, which count against the backend's health).
+fn record_local<T>(backend: &str, op: &'static str, started: std::time::Instant, r: &S3Result<T>) {
+    let status = r.as_ref().map_or_else(|e| e.status(), |_| 200);
+    crate::metrics::record_backend(backend, op, status, started.elapsed());
 }
 
 /// S3's multipart ETag: MD5 of the concatenated binary part MD5s, then `-<part count>`.

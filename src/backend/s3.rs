@@ -7,6 +7,7 @@ use super::client::{
 use super::xml::{self, MAX_BACKEND_XML_BYTES};
 use super::{BackendCtx, Integrity, PartInfo};
 use crate::config::{BackendConfig, BackendKind as BackendConfigKind};
+use crate::metrics::TRANSPORT_ERROR;
 use crate::proxy::meta::{unquote_etag, ObjectMeta};
 use crate::proxy::object::ByteRange;
 use crate::s3::auth::{sign_request, uri_encode, AmzDate, Credentials, SignableRequest};
@@ -196,8 +197,28 @@ impl S3Backend {
         Ok(req)
     }
 
-    /// A body-less request answered in full (small XML bodies).
+    /// A request with a small or no body, its answer head read (small XML bodies); recorded in
+    /// the backend's metrics.
     async fn simple(
+        &self,
+        ctx: &BackendCtx<'_>,
+        method: &str,
+        uri: &str,
+        query: &[(&str, &str)],
+        extra: &[(String, String)],
+        body: Option<&[u8]>,
+    ) -> S3Result<BackendResponse> {
+        let started = std::time::Instant::now();
+        let r = self
+            .simple_unrecorded(ctx, method, uri, query, extra, body)
+            .await;
+        let status = r.as_ref().map_or(TRANSPORT_ERROR, |resp| resp.status);
+        let op = operation_name(method, query, extra);
+        crate::metrics::record_backend(&self.name, op, status, started.elapsed());
+        r
+    }
+
+    async fn simple_unrecorded(
         &self,
         ctx: &BackendCtx<'_>,
         method: &str,
@@ -235,6 +256,12 @@ impl S3Backend {
                 .map_err(|e| client_error(&self.name, &e))?;
         }
         req.finish().await.map_err(|e| client_error(&self.name, &e))
+    }
+
+    /// Records a streaming upload that never got going: no connection, or refused before the
+    /// body (`100-continue` answered with an error, which `start` turned into a 503-side error).
+    fn record_refused(&self, op: &'static str, started: std::time::Instant) {
+        crate::metrics::record_backend(&self.name, op, TRANSPORT_ERROR, started.elapsed());
     }
 
     /// Turns a non-success answer into an error, keeping codes that are the client's fault.
@@ -287,6 +314,7 @@ impl S3Backend {
         Self::meta_headers(meta, &mut extra);
         let payload_hash = Self::integrity_headers(integrity, &mut extra);
         let expect = size >= EXPECT_CONTINUE_MIN_BYTES;
+        let started = std::time::Instant::now();
         let req = self
             .start(
                 ctx,
@@ -300,10 +328,13 @@ impl S3Backend {
                     expect_continue: expect,
                 },
             )
-            .await?;
+            .await
+            .inspect_err(|_| self.record_refused("PutObject", started))?;
         Ok(S3Upload {
             backend: self.name.clone(),
             req: Some(req),
+            op: "PutObject",
+            started,
         })
     }
 
@@ -486,6 +517,7 @@ impl S3Backend {
         let mut extra = Vec::new();
         let payload_hash = Self::integrity_headers(integrity, &mut extra);
         let expect = size >= EXPECT_CONTINUE_MIN_BYTES;
+        let started = std::time::Instant::now();
         let req = self
             .start(
                 ctx,
@@ -499,10 +531,13 @@ impl S3Backend {
                     expect_continue: expect,
                 },
             )
-            .await?;
+            .await
+            .inspect_err(|_| self.record_refused("UploadPart", started))?;
         Ok(S3Upload {
             backend: self.name.clone(),
             req: Some(req),
+            op: "UploadPart",
+            started,
         })
     }
 
@@ -668,10 +703,37 @@ pub async fn error_from_response(backend: &str, resp: BackendResponse) -> S3Erro
     }
 }
 
+/// The S3 operation a backend request performs, named as AWS names it (metrics labels).
+fn operation_name(
+    method: &str,
+    query: &[(&str, &str)],
+    extra: &[(String, String)],
+) -> &'static str {
+    let has = |k: &str| query.iter().any(|(q, _)| *q == k);
+    let copy = extra.iter().any(|(k, _)| k == "x-amz-copy-source");
+    match method {
+        "GET" if has("uploadId") => "ListParts",
+        "GET" => "GetObject",
+        "HEAD" => "HeadObject",
+        "PUT" if has("partNumber") && copy => "UploadPartCopy",
+        "PUT" if has("partNumber") => "UploadPart",
+        "PUT" if copy => "CopyObject",
+        "PUT" => "PutObject",
+        "POST" if has("uploads") => "CreateMultipartUpload",
+        "POST" if has("uploadId") => "CompleteMultipartUpload",
+        "DELETE" if has("uploadId") => "AbortMultipartUpload",
+        "DELETE" => "DeleteObject",
+        _ => "Other",
+    }
+}
+
 /// A PUT (object or part) streaming to an S3 backend.
 pub struct S3Upload {
     backend: String,
     req: Option<RequestInFlight>,
+    /// For metrics: `PutObject` or `UploadPart`, and when the request was started.
+    op: &'static str,
+    started: std::time::Instant,
 }
 
 impl S3Upload {
@@ -690,10 +752,10 @@ impl S3Upload {
             .req
             .take()
             .ok_or_else(|| S3Error::internal("finish twice"))?;
-        let resp = req
-            .finish()
-            .await
-            .map_err(|e| client_error(&self.backend, &e))?;
+        let resp = req.finish().await;
+        let status = resp.as_ref().map_or(TRANSPORT_ERROR, |r| r.status);
+        crate::metrics::record_backend(&self.backend, self.op, status, self.started.elapsed());
+        let resp = resp.map_err(|e| client_error(&self.backend, &e))?;
         if resp.status != 200 {
             return Err(error_from_response(&self.backend, resp).await);
         }
@@ -711,5 +773,40 @@ impl S3Upload {
         if let Some(req) = self.req.take() {
             req.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod metrics_tests {
+    use super::operation_name;
+
+    #[test]
+    fn backend_operations_are_named_as_aws_names_them() {
+        let copy = vec![("x-amz-copy-source".to_owned(), "/b/k".to_owned())];
+        assert_eq!(operation_name("GET", &[], &[]), "GetObject");
+        assert_eq!(
+            operation_name("GET", &[("uploadId", "u")], &[]),
+            "ListParts"
+        );
+        assert_eq!(operation_name("HEAD", &[], &[]), "HeadObject");
+        assert_eq!(operation_name("PUT", &[], &[]), "PutObject");
+        assert_eq!(operation_name("PUT", &[], &copy), "CopyObject");
+        let part = [("partNumber", "1"), ("uploadId", "u")];
+        assert_eq!(operation_name("PUT", &part, &[]), "UploadPart");
+        assert_eq!(operation_name("PUT", &part, &copy), "UploadPartCopy");
+        assert_eq!(
+            operation_name("POST", &[("uploads", "")], &[]),
+            "CreateMultipartUpload"
+        );
+        assert_eq!(
+            operation_name("POST", &[("uploadId", "u")], &[]),
+            "CompleteMultipartUpload"
+        );
+        assert_eq!(
+            operation_name("DELETE", &[("uploadId", "u")], &[]),
+            "AbortMultipartUpload"
+        );
+        assert_eq!(operation_name("DELETE", &[], &[]), "DeleteObject");
+        assert_eq!(operation_name("PATCH", &[], &[]), "Other");
     }
 }

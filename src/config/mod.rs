@@ -32,10 +32,11 @@ pub use duration::{format_duration, parse_duration, DurationError, MAX_DURATION_
 pub use env::{EnvLookup, ExpandError, MAX_ENV_NAME_LEN};
 pub use load::{MAX_CONFIG_BYTES, MAX_DIAGNOSTICS};
 pub use model::{
-    BackendConfig, BackendKind, BucketConfig, CatalogConfig, CircuitBreakerConfig, Config,
-    CredentialConfig, Endpoint, Permissions, RebalanceConfig, ReplicationConfig, RoutingStrategy,
-    Secret, ServerConfig, TlsConfig, DEFAULT_ADMIN_ADDR, DEFAULT_CATALOG_PATH, DEFAULT_LISTEN_ADDR,
-    DEFAULT_REGION, DEFAULT_REPLICATION_FACTOR, DEFAULT_UNHEALTHY_THRESHOLD, MAX_SHARDS,
+    AccessLogLevel, BackendConfig, BackendKind, BucketConfig, CatalogConfig, CircuitBreakerConfig,
+    Config, CredentialConfig, Endpoint, LoggingConfig, Permissions, RebalanceConfig,
+    ReplicationConfig, RoutingStrategy, Secret, ServerConfig, TlsConfig, UiConfig,
+    DEFAULT_ADMIN_ADDR, DEFAULT_CATALOG_PATH, DEFAULT_LISTEN_ADDR, DEFAULT_REGION,
+    DEFAULT_REPLICATION_FACTOR, DEFAULT_UNHEALTHY_THRESHOLD, MAX_SHARDS,
 };
 pub use validate::{
     bucket_name_problem, parse_endpoint, MAX_ACCESS_KEY_ID_LEN, MAX_BACKENDS,

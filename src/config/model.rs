@@ -100,6 +100,10 @@ pub struct Config {
     pub server: ServerConfig,
     /// Where the catalog lives (`catalog`).
     pub catalog: CatalogConfig,
+    /// The dashboard and the admin credentials (`ui`).
+    pub ui: UiConfig,
+    /// Log settings (`logging`).
+    pub logging: LoggingConfig,
 }
 
 impl Config {
@@ -413,6 +417,67 @@ impl Default for CatalogConfig {
     }
 }
 
+/// `ui`: the web dashboard at `/ui` on `admin_addr`, and the credentials that also protect the
+/// admin API (the Go s3-orchestrator's key names).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UiConfig {
+    /// `enabled` (default `false`): serve the dashboard. Requires `admin_key` and `admin_secret`.
+    pub enabled: bool,
+    /// `admin_key`: the dashboard login name (and HTTP basic-auth user of the admin API).
+    pub admin_key: Option<String>,
+    /// `admin_secret`: the dashboard password (and basic-auth password of the admin API).
+    pub admin_secret: Option<Secret>,
+    /// `admin_token`: a bearer token for scripts calling the admin API
+    /// (`Authorization: Bearer <token>`); none by default.
+    pub admin_token: Option<Secret>,
+}
+
+impl UiConfig {
+    /// Whether admin credentials are configured at all (then `/admin/*` requires them).
+    pub fn has_credentials(&self) -> bool {
+        self.admin_key.is_some() && self.admin_secret.is_some()
+    }
+}
+
+/// A log level for access-log lines (`logging.access_log_level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AccessLogLevel {
+    /// No access log.
+    Off,
+    Error,
+    Warn,
+    Info,
+    /// The default: one line per request costs a few microseconds, so it is off at `info`.
+    #[default]
+    Debug,
+    Trace,
+}
+
+impl AccessLogLevel {
+    /// The words accepted in the file.
+    pub const WORDS: &'static [&'static str] = &["off", "error", "warn", "info", "debug", "trace"];
+
+    /// Parses a level word (case-insensitive).
+    pub fn parse(word: &str) -> Option<AccessLogLevel> {
+        Some(match word.trim().to_ascii_lowercase().as_str() {
+            "off" => AccessLogLevel::Off,
+            "error" => AccessLogLevel::Error,
+            "warn" | "warning" => AccessLogLevel::Warn,
+            "info" => AccessLogLevel::Info,
+            "debug" => AccessLogLevel::Debug,
+            "trace" => AccessLogLevel::Trace,
+            _ => return None,
+        })
+    }
+}
+
+/// `logging`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LoggingConfig {
+    /// `access_log_level` (default `debug`): the level of the one-line-per-request access log.
+    pub access_log_level: AccessLogLevel,
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -457,6 +522,17 @@ mod tests {
         assert_eq!(s.shard_count(), 3);
         s.shards = MAX_SHARDS + 10;
         assert_eq!(s.shard_count(), MAX_SHARDS);
+    }
+
+    #[test]
+    fn access_log_levels() {
+        assert_eq!(AccessLogLevel::default(), AccessLogLevel::Debug);
+        assert_eq!(AccessLogLevel::parse("INFO"), Some(AccessLogLevel::Info));
+        assert_eq!(AccessLogLevel::parse("off"), Some(AccessLogLevel::Off));
+        assert_eq!(AccessLogLevel::parse("loud"), None);
+        for w in AccessLogLevel::WORDS {
+            assert!(AccessLogLevel::parse(w).is_some(), "{w}");
+        }
     }
 
     #[test]

@@ -110,6 +110,8 @@ pub struct RawConfig {
     pub admin_credentials: Option<Vec<RawCredential>>,
     pub server: Option<RawServer>,
     pub catalog: Option<RawCatalog>,
+    pub ui: Option<RawUi>,
+    pub logging: Option<RawLogging>,
 }
 
 /// One entry of `backends`: S3 keys, or `path` for a local directory.
@@ -239,4 +241,29 @@ pub struct RawTls {
 pub struct RawCatalog {
     #[serde(default, deserialize_with = "present")]
     pub path: Option<Scalar>,
+}
+
+/// `ui`: the web dashboard and the admin credentials (the Go project's `ui` block names).
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping (enabled, admin_key, admin_secret, admin_token)"
+)]
+pub struct RawUi {
+    #[serde(default, deserialize_with = "present")]
+    pub enabled: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub admin_key: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub admin_secret: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub admin_token: Option<Scalar>,
+}
+
+/// `logging`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping (access_log_level)")]
+pub struct RawLogging {
+    #[serde(default, deserialize_with = "present")]
+    pub access_log_level: Option<Scalar>,
 }

@@ -13,18 +13,18 @@ use std::time::Duration;
 use super::duration::{parse_duration, DurationError};
 use super::env::{expand, EnvLookup};
 use super::model::{
-    BackendConfig, BackendKind, BucketConfig, CatalogConfig, CircuitBreakerConfig, Config,
-    CredentialConfig, Endpoint, Permissions, RebalanceConfig, ReplicationConfig, RoutingStrategy,
-    Secret, ServerConfig, TlsConfig, DEFAULT_ADMIN_ADDR, DEFAULT_CATALOG_PATH, DEFAULT_LISTEN_ADDR,
-    DEFAULT_REBALANCE_THRESHOLD, DEFAULT_REGION, DEFAULT_REPLICATION_BATCH_SIZE,
-    DEFAULT_REPLICATION_CONCURRENCY, DEFAULT_REPLICATION_FACTOR,
-    DEFAULT_REPLICATION_MAX_BYTES_PER_SEC, DEFAULT_REPLICATION_WORKER_INTERVAL,
-    DEFAULT_UNHEALTHY_THRESHOLD, MAX_REPLICATION_BATCH_SIZE, MAX_REPLICATION_CONCURRENCY,
-    MAX_SHARDS,
+    AccessLogLevel, BackendConfig, BackendKind, BucketConfig, CatalogConfig, CircuitBreakerConfig,
+    Config, CredentialConfig, Endpoint, LoggingConfig, Permissions, RebalanceConfig,
+    ReplicationConfig, RoutingStrategy, Secret, ServerConfig, TlsConfig, UiConfig,
+    DEFAULT_ADMIN_ADDR, DEFAULT_CATALOG_PATH, DEFAULT_LISTEN_ADDR, DEFAULT_REBALANCE_THRESHOLD,
+    DEFAULT_REGION, DEFAULT_REPLICATION_BATCH_SIZE, DEFAULT_REPLICATION_CONCURRENCY,
+    DEFAULT_REPLICATION_FACTOR, DEFAULT_REPLICATION_MAX_BYTES_PER_SEC,
+    DEFAULT_REPLICATION_WORKER_INTERVAL, DEFAULT_UNHEALTHY_THRESHOLD, MAX_REPLICATION_BATCH_SIZE,
+    MAX_REPLICATION_CONCURRENCY, MAX_SHARDS,
 };
 use super::raw::{
-    RawBackend, RawBucket, RawCatalog, RawCircuitBreaker, RawConfig, RawCredential, RawRebalance,
-    RawReplication, RawServer, Scalar,
+    RawBackend, RawBucket, RawCatalog, RawCircuitBreaker, RawConfig, RawCredential, RawLogging,
+    RawRebalance, RawReplication, RawServer, RawUi, Scalar,
 };
 
 /// Most backends in one configuration. Every write scans all backends to place a copy and every
@@ -97,6 +97,8 @@ pub fn validate(raw: &RawConfig, env: EnvLookup<'_>) -> Result<Config, Vec<Probl
     let admin_credentials = c.admin_credentials(raw.admin_credentials.as_deref(), &mut keys);
     let server = c.server(raw.server.as_ref());
     let catalog = c.catalog(raw.catalog.as_ref());
+    let ui = c.ui(raw.ui.as_ref());
+    let logging = c.logging(raw.logging.as_ref());
     if c.problems.is_empty() {
         Ok(Config {
             routing_strategy,
@@ -108,6 +110,8 @@ pub fn validate(raw: &RawConfig, env: EnvLookup<'_>) -> Result<Config, Vec<Probl
             admin_credentials,
             server,
             catalog,
+            ui,
+            logging,
         })
     } else {
         Err(c.problems)
@@ -853,6 +857,70 @@ impl Checker<'_> {
         parse_socket_addr(&text)
             .map_err(|why| self.problem(path, format!("invalid address `{text}`: {why}")))
             .ok()
+    }
+
+    fn ui(&mut self, raw: Option<&RawUi>) -> UiConfig {
+        let Some(raw) = raw else {
+            return UiConfig::default();
+        };
+        let enabled = self
+            .boolean("ui.enabled", raw.enabled.as_ref())
+            .unwrap_or(false);
+        let admin_key = raw
+            .admin_key
+            .as_ref()
+            .and_then(|v| self.access_key_id("ui.admin_key", Some(v)));
+        let admin_secret = raw
+            .admin_secret
+            .as_ref()
+            .and_then(|v| self.secret("ui.admin_secret", Some(v)));
+        let admin_token = raw
+            .admin_token
+            .as_ref()
+            .and_then(|v| self.secret("ui.admin_token", Some(v)));
+        match (raw.admin_key.is_some(), raw.admin_secret.is_some()) {
+            (true, false) => self.problem(
+                "ui.admin_secret",
+                "missing: admin_key and admin_secret go together",
+            ),
+            (false, true) => self.problem(
+                "ui.admin_key",
+                "missing: admin_key and admin_secret go together",
+            ),
+            (false, false) if enabled => self.problem(
+                "ui.enabled",
+                "the dashboard needs ui.admin_key and ui.admin_secret to log in",
+            ),
+            _ => {}
+        }
+        UiConfig {
+            enabled,
+            admin_key,
+            admin_secret,
+            admin_token,
+        }
+    }
+
+    fn logging(&mut self, raw: Option<&RawLogging>) -> LoggingConfig {
+        const LEVEL: &str = "logging.access_log_level";
+        let access_log_level = raw
+            .and_then(|r| r.access_log_level.as_ref())
+            .and_then(|v| self.text(LEVEL, Some(v)))
+            .and_then(|t| {
+                AccessLogLevel::parse(&t)
+                    .ok_or_else(|| {
+                        self.problem(
+                            LEVEL,
+                            format!(
+                                "expected one of {}, found `{t}`",
+                                AccessLogLevel::WORDS.join(", ")
+                            ),
+                        )
+                    })
+                    .ok()
+            })
+            .unwrap_or_default();
+        LoggingConfig { access_log_level }
     }
 
     fn catalog(&mut self, raw: Option<&RawCatalog>) -> CatalogConfig {

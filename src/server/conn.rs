@@ -229,6 +229,7 @@ async fn handle_one(
     shard: &Rc<Shard>,
 ) -> std::io::Result<bool> {
     let started = Instant::now();
+    let _inflight = crate::metrics::InflightGuard::enter();
     let request_id = shard.next_request_id();
     let is_head = head.method() == "HEAD";
     let client_keep_alive = head.keep_alive();
@@ -287,12 +288,15 @@ async fn handle_one(
     }
     let status = resp.status;
     let r = write_response(conn, shard, resp, &request_id, is_head, reusable).await;
-    tracing::debug!(
+    let elapsed = started.elapsed();
+    crate::metrics::record_request(op_name, status, elapsed);
+    crate::access_log!(
+        app.config().logging.access_log_level,
         request_id,
         op = op_name,
         resource,
         status,
-        elapsed_us = started.elapsed().as_micros() as u64,
+        elapsed_us = elapsed.as_micros() as u64,
         "request"
     );
     r.map(|_| reusable)
