@@ -47,6 +47,11 @@ pub struct Global {
     pub failover_total: AtomicU64,
     /// Copies still to be made, as the replication worker last counted (`s3o_replication_pending`).
     pub replication_pending: AtomicU64,
+    /// Objects by number of counted copies, from the last complete catalog scan
+    /// (`s3o_replication_objects_by_copies{copies}`): "under the factor" is one query.
+    pub objects_by_copies: std::sync::Mutex<std::collections::BTreeMap<u32, u64>>,
+    /// The replication factor the last scan counted against.
+    pub replication_factor: AtomicU64,
 }
 
 impl Global {

@@ -188,7 +188,7 @@ pub fn render(app: &App, snap: &Snapshot) -> String {
         );
     }
 
-    write_replication(&mut out, global());
+    write_replication(&mut out, global(), app);
     write_usage_metrics(app, &mut out);
 
     header(
@@ -211,7 +211,7 @@ fn sorted(statuses: &[(u16, u64)]) -> Vec<(u16, u64)> {
     v
 }
 
-fn write_replication(out: &mut String, g: &Global) {
+fn write_replication(out: &mut String, g: &Global, app: &App) {
     let counters = [
         (
             "replication_copies_created_total",
@@ -249,6 +249,33 @@ fn write_replication(out: &mut String, g: &Global) {
         "s3o_replication_pending {}",
         g.replication_pending.load(Ordering::Relaxed)
     );
+    header(
+        out,
+        "replication_factor",
+        "gauge",
+        "The configured replication factor.",
+    );
+    let _ = writeln!(
+        out,
+        "s3o_replication_factor {}",
+        app.config().replication.factor
+    );
+    header(
+        out,
+        "replication_objects_by_copies",
+        "gauge",
+        "Objects by number of counted copies (last complete catalog scan); below s3o_replication_factor means under-replicated.",
+    );
+    let by = g
+        .objects_by_copies
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    for (copies, n) in by.iter() {
+        let _ = writeln!(
+            out,
+            "s3o_replication_objects_by_copies{{copies=\"{copies}\"}} {n}"
+        );
+    }
 }
 
 /// `s3o_usage_*`: per-backend monthly usage (API requests, egress, ingress).

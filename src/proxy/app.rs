@@ -38,8 +38,6 @@ pub struct App {
     pub backend_tls: Arc<rustls::ClientConfig>,
     /// Client listener limits.
     pub limits: crate::server::ServerLimits,
-    /// Replication figures (written by the background shard).
-    pub replication: Arc<crate::replication::ReplicationStats>,
     /// Backends being drained (admin API): no new writes, their copies re-created elsewhere and
     /// then removed. Kept across reloads; not across restarts (drain again after one).
     pub draining: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
@@ -136,7 +134,6 @@ impl App {
             uploads: Default::default(),
             backend_tls,
             limits,
-            replication: Default::default(),
             draining: Default::default(),
         })
     }
@@ -193,7 +190,6 @@ impl App {
             uploads: self.uploads.clone(),
             backend_tls: self.backend_tls.clone(),
             limits: self.limits,
-            replication: self.replication.clone(),
             draining: self.draining.clone(),
         })
     }

@@ -85,15 +85,6 @@ pub struct BackgroundShard {
 /// shard's own bookkeeping whenever both are runnable.
 pub const REPLICATION_SHARES: usize = 100;
 
-/// Replication figures for metrics, written only by the background shard.
-#[derive(Default)]
-pub struct ReplicationStats {
-    pub pending: std::sync::atomic::AtomicU64,
-    pub copies_created: std::sync::atomic::AtomicU64,
-    pub errors: std::sync::atomic::AtomicU64,
-    pub health_copies: std::sync::atomic::AtomicU64,
-}
-
 impl BackgroundShard {
     pub fn new(
         handle: Arc<AppHandle>,

@@ -83,7 +83,9 @@ pub async fn run_once(bg: &Rc<BackgroundShard>) -> usize {
     {
         bg.replicate.last_count.set(Some(now));
         if let Ok(n) = app.catalog.queue_len(QueueKind::Replicate) {
-            app.replication.pending.store(n, Ordering::Relaxed);
+            crate::metrics::global()
+                .replication_pending
+                .store(n, Ordering::Relaxed);
         }
     }
     let due: Vec<(QueueId, QueueItem)> = items
@@ -115,12 +117,11 @@ pub async fn run_once(bg: &Rc<BackgroundShard>) -> usize {
             match outcome {
                 Outcome::Done | Outcome::Copied { .. } => {
                     if let Outcome::Copied { health } = outcome {
-                        app.replication
-                            .copies_created
+                        let g = crate::metrics::global();
+                        g.replication_copies_created_total
                             .fetch_add(1, Ordering::Relaxed);
                         if health {
-                            app.replication
-                                .health_copies
+                            g.replication_health_copies_total
                                 .fetch_add(1, Ordering::Relaxed);
                         }
                     }
@@ -133,7 +134,9 @@ pub async fn run_once(bg: &Rc<BackgroundShard>) -> usize {
                     }
                 }
                 Outcome::Retry(reason) => {
-                    app.replication.errors.fetch_add(1, Ordering::Relaxed);
+                    crate::metrics::global()
+                        .replication_errors_total
+                        .fetch_add(1, Ordering::Relaxed);
                     let mut retry = bg.replicate.retry.borrow_mut();
                     let e = retry.entry(id).or_insert((0, now));
                     e.0 += 1;

@@ -19,6 +19,8 @@ pub struct ScanState {
     /// (bucket, key, generation) queued by this process's scans, so a long outage does not queue
     /// the same copy again every interval while the first is still pending.
     queued: RefCell<HashSet<(String, String, u64)>>,
+    /// Objects by counted copies over the walk in progress; published when it completes.
+    by_copies: RefCell<std::collections::BTreeMap<u32, u64>>,
 }
 
 impl Default for ScanState {
@@ -29,6 +31,7 @@ impl Default for ScanState {
             // The first scan starts at once: it catches up on whatever changed while we were down.
             next_scan: Cell::new(Instant::now()),
             queued: RefCell::new(HashSet::new()),
+            by_copies: RefCell::new(std::collections::BTreeMap::new()),
         }
     }
 }
@@ -58,6 +61,7 @@ pub async fn run_step(bg: &BackgroundShard) -> usize {
         }
         st.running.set(true);
         *st.cursor.borrow_mut() = None;
+        st.by_copies.borrow_mut().clear();
     }
     let batch = {
         let cursor = st.cursor.borrow();
@@ -76,6 +80,7 @@ pub async fn run_step(bg: &BackgroundShard) -> usize {
     let factor = cfg.factor;
     for (bucket, key, rec) in &batch {
         let eff = effective_copies(app, rec);
+        *st.by_copies.borrow_mut().entry(eff as u32).or_insert(0) += 1;
         if eff < factor {
             let id = (bucket.clone(), key.clone(), rec.generation);
             if st.queued.borrow().contains(&id) {
@@ -146,6 +151,12 @@ pub async fn run_step(bg: &BackgroundShard) -> usize {
         }
     }
     if batch.len() < cfg.batch_size {
+        let g = crate::metrics::global();
+        *g.objects_by_copies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = st.by_copies.borrow().clone();
+        g.replication_factor
+            .store(factor as u64, std::sync::atomic::Ordering::Relaxed);
         st.running.set(false);
         st.next_scan.set(Instant::now() + cfg.worker_interval);
     } else if let Some((b, k, _)) = batch.last() {
