@@ -19,6 +19,7 @@
 //! - [`catalog`]: the fjall store of placement metadata.
 //! - [`admin`]: the control-plane listener.
 //! - [`config`]: the YAML config, validated with errors naming key and line.
+//! - [`health`]: circuit breakers, monthly usage limits, admission control and the prober thread.
 //!
 //! # Request lifecycle
 //! socket → [`server::conn`] reads a head into a reused buffer → [`http::RequestHead`] parses it →
@@ -37,6 +38,7 @@ pub mod backend;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod health;
 pub mod http;
 pub mod logging;
 pub mod proxy;
@@ -52,6 +54,7 @@ pub struct Running {
     pub server: server::ServerHandle,
     pub admin: admin::AdminHandle,
     pub background: replication::BackgroundHandle,
+    pub health: health::HealthHandle,
     pub shutdown: server::Shutdown,
 }
 
@@ -66,6 +69,7 @@ impl Running {
     pub fn join(self) {
         self.server.join();
         self.background.join();
+        self.health.join();
         self.admin.join();
     }
 }
@@ -84,11 +88,13 @@ pub fn run_with_limits(
     let shutdown = server::Shutdown::default();
     let server = server::start(app.clone(), shutdown.clone())?;
     let background = replication::start(app.clone(), shutdown.clone())?;
+    let health = health::start(app.clone(), shutdown.clone())?;
     let admin = admin::start(app, shutdown.clone())?;
     Ok(Running {
         server,
         admin,
         background,
+        health,
         shutdown,
     })
 }

@@ -75,10 +75,19 @@ fn serve_admin(mut stream: TcpStream, app: &App) -> std::io::Result<()> {
         }
     };
     let (path_only, _query) = path.split_once('?').unwrap_or((path.as_str(), ""));
-    let _ = app;
     match path_only {
         "/health" => respond(&mut stream, 200, "text/plain", b"ok\n"),
         "/ready" => respond(&mut stream, 200, "text/plain", b"ready\n"),
+        "/metrics" => {
+            let mut out = String::new();
+            crate::health::render_metrics(app, &mut out);
+            respond(
+                &mut stream,
+                200,
+                "text/plain; version=0.0.4",
+                out.as_bytes(),
+            )
+        }
         _ => respond(&mut stream, 404, "text/plain", b"not found\n"),
     }
 }

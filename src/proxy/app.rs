@@ -35,6 +35,8 @@ pub struct App {
     pub backend_tls: Arc<rustls::ClientConfig>,
     /// Client listener limits.
     pub limits: crate::server::ServerLimits,
+    /// Circuit breakers, usage limits and admission control, shared by all shards.
+    pub health: Arc<crate::health::Health>,
 }
 
 impl App {
@@ -58,6 +60,7 @@ impl App {
                 config.catalog.path.display()
             ))
         })?;
+        let health = Arc::new(crate::health::Health::new(&config, &catalog)?);
         let mut backends = Vec::with_capacity(config.backends.len());
         for (index, b) in config.backends.iter().enumerate() {
             let kind = match &b.kind {
@@ -70,7 +73,9 @@ impl App {
                         ))
                     })?)
                 }
-                BackendConfigKind::S3 { .. } => BackendKind::S3(S3Backend::from_config(b)),
+                BackendConfigKind::S3 { .. } => {
+                    BackendKind::S3(S3Backend::from_config(b, health.backends[index].clone()))
+                }
             };
             backends.push(Backend {
                 name: b.name.clone(),
@@ -105,6 +110,7 @@ impl App {
             uploads: Default::default(),
             backend_tls,
             limits,
+            health,
         })
     }
 
@@ -129,18 +135,21 @@ impl App {
     }
 
     /// Backend `i`'s circuit-breaker state as the guide exports it: 0 healthy, 1 down, 2 probing.
-    pub fn breaker_state(&self, _i: usize) -> u8 {
-        0
+    pub fn breaker_state(&self, i: usize) -> u8 {
+        self.health
+            .backends
+            .get(i)
+            .map_or(0, |b| b.breaker.state() as u8)
     }
 
-    /// Whether backend `i` may take new writes.
-    pub fn writable(&self, _i: usize) -> bool {
-        true
+    /// Whether backend `i` may take new writes (breaker closed, usage limits not reached).
+    pub fn writable(&self, i: usize) -> bool {
+        self.health.write_skip(i, 0).is_none()
     }
 
-    /// Whether backend `i` may serve reads.
-    pub fn readable(&self, _i: usize) -> bool {
-        true
+    /// Whether backend `i` may serve reads (breaker closed, usage limits not reached).
+    pub fn readable(&self, i: usize) -> bool {
+        self.health.read_skip(i, 0).is_none()
     }
 
     /// Replication intents to queue with each new object: one per copy beyond the first.
