@@ -153,8 +153,9 @@ impl Breaker {
             BreakerState::Open => {}
         }
         self.transitions[to as usize].fetch_add(1, Ordering::Relaxed);
-        match to {
-            BreakerState::Open => tracing::warn!(
+        match (from, to) {
+            // A failed probe re-opening the breaker is routine while a backend stays down.
+            (BreakerState::Closed, BreakerState::Open) => tracing::warn!(
                 backend = self.name,
                 from = from.label(),
                 to = to.label(),
