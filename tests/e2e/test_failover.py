@@ -280,8 +280,9 @@ def test_shedding_and_connection_flood_keep_the_orchestrator_responsive(backends
     results = []
     lock = threading.Lock()
 
-    def get():
-        c = orch.client(cred)
+    clients = [orch.client(cred) for _ in range(10)]  # made up front: creating one is slow
+
+    def get(c):
         t0 = time.monotonic()
         try:
             c.get_object(Bucket=BUCKET, Key=key)["Body"].read()
@@ -292,11 +293,11 @@ def test_shedding_and_connection_flood_keep_the_orchestrator_responsive(backends
             results.append((r, time.monotonic() - t0))
 
     try:
-        threads = [threading.Thread(target=get) for _ in range(4)]
+        threads = [threading.Thread(target=get, args=(clients[i],)) for i in range(4)]
         for t in threads:
             t.start()
-        time.sleep(0.5)  # the four are in flight, waiting for the hung backend
-        extra = [threading.Thread(target=get) for _ in range(6)]
+        time.sleep(1.0)  # the four are in flight, waiting (3 s) for the hung backend
+        extra = [threading.Thread(target=get, args=(clients[4 + i],)) for i in range(6)]
         for t in extra:
             t.start()
         for t in threads + extra:
