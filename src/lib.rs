@@ -21,6 +21,7 @@
 //!   (`/metrics`, `/stats`), process-wide replication counters, recent failovers.
 //! - [`admin`]: the control-plane listener: metrics, stats, admin API, dashboard.
 //! - [`config`]: the YAML config, validated with errors naming key and line.
+//! - [`health`]: circuit breakers, monthly usage limits, admission control and the prober thread.
 //!
 //! # Request lifecycle
 //! socket → [`server::conn`] reads a head into a reused buffer → [`http::RequestHead`] parses it →
@@ -39,6 +40,7 @@ pub mod backend;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod health;
 pub mod http;
 pub mod import;
 pub mod logging;
@@ -58,6 +60,7 @@ pub struct Running {
     pub server: server::ServerHandle,
     pub admin: admin::AdminHandle,
     pub background: replication::BackgroundHandle,
+    pub health: health::HealthHandle,
     pub shutdown: server::Shutdown,
 }
 
@@ -77,6 +80,7 @@ impl Running {
     pub fn join(self) {
         self.server.join();
         self.background.join();
+        self.health.join();
         self.admin.join();
     }
 }
@@ -95,12 +99,14 @@ pub fn run_with_limits(
     let shutdown = server::Shutdown::default();
     let server = server::start(handle.clone(), shutdown.clone())?;
     let background = replication::start(handle.clone(), shutdown.clone())?;
+    let health = health::start(handle.clone(), shutdown.clone())?;
     let admin = admin::start(handle.clone(), shutdown.clone())?;
     Ok(Running {
         handle,
         server,
         admin,
         background,
+        health,
         shutdown,
     })
 }

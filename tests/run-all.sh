@@ -62,7 +62,7 @@ count_pytest() {
 }
 
 # 1. Build. Nothing else can run without it.
-run_step build cargo build --release --quiet
+run_step build cargo build --release --quiet --bin s3-orchestrator --example add_copy
 if [ "$step_rc" -eq 0 ]; then
   record "build" "ok"
   build_ok=1

@@ -7,11 +7,13 @@ use super::client::{
 use super::xml::{self, MAX_BACKEND_XML_BYTES};
 use super::{BackendCtx, Integrity, PartInfo};
 use crate::config::{BackendConfig, BackendKind as BackendConfigKind};
+use crate::health::BackendHealth;
 use crate::metrics::TRANSPORT_ERROR;
 use crate::proxy::meta::{unquote_etag, ObjectMeta};
 use crate::proxy::object::ByteRange;
 use crate::s3::auth::{sign_request, uri_encode, AmzDate, Credentials, SignableRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result, Side};
+use std::sync::Arc;
 
 /// Bodies at least this large are sent with `Expect: 100-continue`, so a backend that refuses
 /// (5xx, auth, quota) does so before we consume the client's body and we can still fail over.
@@ -45,6 +47,8 @@ pub struct S3Backend {
     bucket: String,
     region: String,
     credentials: Credentials,
+    /// Breaker and usage counters: every request's cost and outcome is recorded there.
+    health: Arc<BackendHealth>,
 }
 
 fn now_unix() -> i64 {
@@ -63,7 +67,7 @@ pub fn client_error(backend: &str, e: &ClientError) -> S3Error {
 }
 
 impl S3Backend {
-    pub fn from_config(cfg: &BackendConfig) -> S3Backend {
+    pub fn from_config(cfg: &BackendConfig, health: Arc<BackendHealth>) -> S3Backend {
         let BackendConfigKind::S3 {
             endpoint,
             region,
@@ -105,6 +109,25 @@ impl S3Backend {
                 access_key_id.clone(),
                 secret_access_key.expose().to_owned(),
             ),
+            health,
+        }
+    }
+
+    /// A half-open probe (HEAD on the provider bucket): any answer below 500 means the backend is
+    /// serving again.
+    pub async fn probe(&self, ctx: &BackendCtx<'_>) -> Result<(), String> {
+        let uri = if self.path_prefix.is_empty() {
+            "/".to_owned()
+        } else {
+            self.path_prefix.clone()
+        };
+        match self.simple(ctx, "HEAD", &uri, &[], &[], None).await {
+            Ok(resp) if resp.status < 500 => {
+                resp.discard().await;
+                Ok(())
+            }
+            Ok(resp) => Err(format!("probe answered {}", resp.status)),
+            Err(e) => Err(e.message.to_string()),
         }
     }
 
@@ -180,18 +203,26 @@ impl S3Backend {
             path_and_query: &pq,
             headers: &hv,
         };
+        self.health.count_request();
         let mut req = ctx
             .pool
             .start(&self.target, &head, out.body, out.expect_continue)
             .await
-            .map_err(|e| client_error(&self.name, &e))?;
+            .map_err(|e| {
+                self.health.client_failed(&e);
+                client_error(&self.name, &e)
+            })?;
         if out.expect_continue {
             match req.wait_for_continue().await {
                 Ok(()) => {}
                 Err(ClientError::EarlyResponse { response, .. }) => {
+                    self.health.answered(response.status);
                     return Err(self.error_from_response(*response).await);
                 }
-                Err(e) => return Err(client_error(&self.name, &e)),
+                Err(e) => {
+                    self.health.client_failed(&e);
+                    return Err(client_error(&self.name, &e));
+                }
             }
         }
         Ok(req)
@@ -251,11 +282,22 @@ impl S3Backend {
             )
             .await?;
         if let Some(b) = body {
-            req.write_body(b)
-                .await
-                .map_err(|e| client_error(&self.name, &e))?;
+            self.health.count_ingress(b.len() as u64);
+            req.write_body(b).await.map_err(|e| {
+                self.health.client_failed(&e);
+                client_error(&self.name, &e)
+            })?;
         }
-        req.finish().await.map_err(|e| client_error(&self.name, &e))
+        match req.finish().await {
+            Ok(resp) => {
+                self.health.answered(resp.status);
+                Ok(resp)
+            }
+            Err(e) => {
+                self.health.client_failed(&e);
+                Err(client_error(&self.name, &e))
+            }
+        }
     }
 
     /// Records a streaming upload that never got going: no connection, or refused before the
@@ -335,6 +377,7 @@ impl S3Backend {
             req: Some(req),
             op: "PutObject",
             started,
+            health: self.health.clone(),
         })
     }
 
@@ -392,6 +435,8 @@ impl S3Backend {
                 "backend answered another range",
             ));
         }
+        // Egress is counted as the body is handed out: the provider bills what it sends.
+        self.health.count_egress(expected_len);
         Ok(resp)
     }
 
@@ -538,6 +583,7 @@ impl S3Backend {
             req: Some(req),
             op: "UploadPart",
             started,
+            health: self.health.clone(),
         })
     }
 
@@ -734,6 +780,7 @@ pub struct S3Upload {
     /// For metrics: `PutObject` or `UploadPart`, and when the request was started.
     op: &'static str,
     started: std::time::Instant,
+    health: Arc<BackendHealth>,
 }
 
 impl S3Upload {
@@ -742,9 +789,11 @@ impl S3Upload {
             .req
             .as_mut()
             .ok_or_else(|| S3Error::internal("write after finish"))?;
-        req.write_body(data)
-            .await
-            .map_err(|e| client_error(&self.backend, &e))
+        self.health.count_ingress(data.len() as u64);
+        req.write_body(data).await.map_err(|e| {
+            self.health.client_failed(&e);
+            client_error(&self.backend, &e)
+        })
     }
 
     pub async fn finish(mut self) -> S3Result<String> {
@@ -755,7 +804,11 @@ impl S3Upload {
         let resp = req.finish().await;
         let status = resp.as_ref().map_or(TRANSPORT_ERROR, |r| r.status);
         crate::metrics::record_backend(&self.backend, self.op, status, self.started.elapsed());
-        let resp = resp.map_err(|e| client_error(&self.backend, &e))?;
+        let resp = resp.map_err(|e| {
+            self.health.client_failed(&e);
+            client_error(&self.backend, &e)
+        })?;
+        self.health.answered(resp.status);
         if resp.status != 200 {
             return Err(error_from_response(&self.backend, resp).await);
         }

@@ -20,8 +20,8 @@
 //! just that head ([`decode_summary`]).
 
 use crate::catalog::model::{
-    BackendUsage, BucketRecord, Copy, CopyState, MultipartRecord, ObjectRecord, ObjectSummary,
-    QueueId, QueueItem, QueueKind,
+    BackendUsage, BucketRecord, Copy, CopyState, MonthlyUsage, MultipartRecord, ObjectRecord,
+    ObjectSummary, QueueId, QueueItem, QueueKind,
 };
 use crate::catalog::{CatalogError, MAX_BUCKET_NAME_LEN, MAX_OBJECT_KEY_LEN};
 
@@ -484,6 +484,43 @@ pub(crate) fn decode_usage(raw: &[u8]) -> Result<BackendUsage> {
     let u = BackendUsage {
         bytes_used: d.varint()?,
         objects: d.varint()?,
+    };
+    d.finish()?;
+    Ok(u)
+}
+
+/// First byte of monthly-usage keys in the `backends` keyspace. Backend names
+/// are printable ASCII, so these keys never collide with a name.
+pub(crate) const MONTHLY_USAGE_TAG: u8 = 0;
+
+/// `backends` key of one backend's usage in `month` (`yyyymm`): the tag, the
+/// name, a zero separator and the month big-endian.
+pub(crate) fn monthly_usage_key(backend: &str, month: u32) -> Vec<u8> {
+    let mut k = Vec::with_capacity(backend.len() + 6);
+    k.push(MONTHLY_USAGE_TAG);
+    k.extend_from_slice(backend.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&month.to_be_bytes());
+    k
+}
+
+/// Encodes a monthly usage record.
+pub(crate) fn encode_monthly_usage(u: &MonthlyUsage, out: &mut Vec<u8>) {
+    out.clear();
+    let mut e = Enc(out);
+    e.u8(FORMAT_V1);
+    e.varint(u.api_requests);
+    e.varint(u.egress_bytes);
+    e.varint(u.ingress_bytes);
+}
+
+/// Decodes a monthly usage record.
+pub(crate) fn decode_monthly_usage(raw: &[u8]) -> Result<MonthlyUsage> {
+    let mut d = Dec::start(raw)?;
+    let u = MonthlyUsage {
+        api_requests: d.varint()?,
+        egress_bytes: d.varint()?,
+        ingress_bytes: d.varint()?,
     };
     d.finish()?;
     Ok(u)

@@ -11,7 +11,7 @@
 //!
 //! # Keyspaces
 //! `objects` (bucket + key → [`ObjectRecord`]), `backends` (name →
-//! [`BackendUsage`]), `multipart` (upload id → [`MultipartRecord`], plus a
+//! [`BackendUsage`]; `\0` name `\0` month → [`MonthlyUsage`]), `multipart` (upload id → [`MultipartRecord`], plus a
 //! per-bucket index), `queue` ([`QueueId`] → [`QueueItem`]), `buckets` (name →
 //! [`BucketRecord`]), `meta` (schema version, generation and queue counters).
 //!
@@ -57,8 +57,8 @@ use std::thread::JoinHandle;
 
 pub use model::{
     AddCopyOutcome, BackendUsage, BucketRecord, Copy, CopyState, CreateBucketOutcome,
-    DeleteBucketOutcome, ListPage, ListQuery, MultipartPage, MultipartQuery, MultipartRecord,
-    ObjectRecord, ObjectSummary, PutOutcome, QueueId, QueueItem, QueueKind,
+    DeleteBucketOutcome, ListPage, ListQuery, MonthlyUsage, MultipartPage, MultipartQuery,
+    MultipartRecord, ObjectRecord, ObjectSummary, PutOutcome, QueueId, QueueItem, QueueKind,
 };
 
 use store::Store;
@@ -325,6 +325,29 @@ impl Catalog {
         .await
     }
 
+    // ------------------------------------------------------------ usage writes
+
+    /// Stores `backend`'s usage for `month` (`yyyymm`, UTC), replacing what was
+    /// stored; durable when this returns. Usage counters are flushed this way
+    /// periodically, so a restart resumes the month's counts.
+    pub async fn set_monthly_usage(
+        &self,
+        backend: &str,
+        month: u32,
+        usage: MonthlyUsage,
+    ) -> Result<()> {
+        if backend.is_empty() || backend.len() > MAX_BUCKET_NAME_LEN {
+            return Err(CatalogError::InvalidInput("backend name empty or too long"));
+        }
+        self.call(|reply| Op::SetMonthlyUsage {
+            backend: backend.to_owned(),
+            month,
+            usage,
+            reply,
+        })
+        .await
+    }
+
     // ------------------------------------------------------------ queue writes
 
     /// Adds an intent to its queue (e.g. a retry); returns its id.
@@ -458,6 +481,11 @@ impl Catalog {
     /// Usage of one backend (zero if it never held anything).
     pub fn usage(&self, backend: &str) -> Result<BackendUsage> {
         self.inner.store.usage(backend)
+    }
+
+    /// `backend`'s stored usage for `month` (`yyyymm`); zero when none.
+    pub fn monthly_usage(&self, backend: &str, month: u32) -> Result<MonthlyUsage> {
+        self.inner.store.monthly_usage(backend, month)
     }
 
     /// Usage of every backend that ever held a copy, by name.

@@ -99,6 +99,18 @@ pub struct BackendUsage {
     pub objects: u64,
 }
 
+/// One backend's usage in one calendar month (UTC), for `api_request_limit`,
+/// `egress_byte_limit` and `ingress_byte_limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MonthlyUsage {
+    /// Requests sent to the backend.
+    pub api_requests: u64,
+    /// Body bytes read from the backend.
+    pub egress_bytes: u64,
+    /// Body bytes written to the backend.
+    pub ingress_bytes: u64,
+}
+
 /// Which durable queue an item belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum QueueKind {

@@ -10,8 +10,8 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
 use crate::catalog::codec::{self, ObjectKey};
 use crate::catalog::model::{
-    BackendUsage, BucketRecord, MultipartPage, MultipartQuery, MultipartRecord, ObjectRecord,
-    QueueId, QueueItem, QueueKind,
+    BackendUsage, BucketRecord, MonthlyUsage, MultipartPage, MultipartQuery, MultipartRecord,
+    ObjectRecord, QueueId, QueueItem, QueueKind,
 };
 use crate::catalog::{CatalogError, CatalogOptions, Result, MAX_LIST_KEYS, MAX_QUEUE_PEEK};
 
@@ -155,10 +155,23 @@ impl Store {
         }
     }
 
+    pub(crate) fn monthly_usage(&self, backend: &str, month: u32) -> Result<MonthlyUsage> {
+        match self
+            .backends
+            .get(codec::monthly_usage_key(backend, month))?
+        {
+            Some(raw) => codec::decode_monthly_usage(&raw),
+            None => Ok(MonthlyUsage::default()),
+        }
+    }
+
     pub(crate) fn all_usage(&self) -> Result<Vec<(String, BackendUsage)>> {
         let mut out = Vec::new();
         for guard in self.backends.iter() {
             let (k, v) = guard.into_inner()?;
+            if k.first() == Some(&codec::MONTHLY_USAGE_TAG) {
+                continue;
+            }
             let name = std::str::from_utf8(&k)
                 .map_err(|_| CatalogError::Corrupt("backend name not UTF-8"))?;
             out.push((name.to_owned(), codec::decode_usage(&v)?));

@@ -1117,3 +1117,52 @@ fn catalog_handle_is_send_sync_clone() {
     fn assert_traits<T: Send + Sync + Clone + 'static>() {}
     assert_traits::<Catalog>();
 }
+
+#[test]
+fn monthly_usage_roundtrip_survives_reopen_and_stays_out_of_all_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let cat = Catalog::open(dir.path()).unwrap();
+        assert_eq!(
+            cat.monthly_usage("b1", 202501).unwrap(),
+            MonthlyUsage::default()
+        );
+        block(cat.put_object("b", "x", rec(10, &[("b1", "x")]), 0)).unwrap();
+        let jan = MonthlyUsage {
+            api_requests: 7,
+            egress_bytes: 1 << 40,
+            ingress_bytes: 3,
+        };
+        block(cat.set_monthly_usage("b1", 202501, jan)).unwrap();
+        let feb = MonthlyUsage {
+            api_requests: 1,
+            ..Default::default()
+        };
+        block(cat.set_monthly_usage("b1", 202502, feb)).unwrap();
+        // A later write replaces the month's record.
+        let jan2 = MonthlyUsage {
+            api_requests: 8,
+            ..jan
+        };
+        block(cat.set_monthly_usage("b1", 202501, jan2)).unwrap();
+        assert!(block(cat.set_monthly_usage("", 202501, jan)).is_err());
+    }
+    let cat = Catalog::open(dir.path()).unwrap();
+    let jan = cat.monthly_usage("b1", 202501).unwrap();
+    assert_eq!(jan.api_requests, 8);
+    assert_eq!(jan.egress_bytes, 1 << 40);
+    assert_eq!(jan.ingress_bytes, 3);
+    assert_eq!(cat.monthly_usage("b1", 202502).unwrap().api_requests, 1);
+    assert_eq!(
+        cat.monthly_usage("b2", 202501).unwrap(),
+        MonthlyUsage::default()
+    );
+    // Quota accounting still sees exactly the backends, not the month records.
+    let all: Vec<_> = cat
+        .all_usage()
+        .unwrap()
+        .into_iter()
+        .map(|(n, u)| (n, u.bytes_used))
+        .collect();
+    assert_eq!(all, vec![("b1".to_owned(), 10)]);
+}

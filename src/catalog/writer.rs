@@ -18,7 +18,7 @@ use fjall::PersistMode;
 use crate::catalog::codec::{self, ObjectKey};
 use crate::catalog::model::{
     AddCopyOutcome, BackendUsage, BucketRecord, Copy, CreateBucketOutcome, DeleteBucketOutcome,
-    MultipartRecord, ObjectRecord, PutOutcome, QueueId, QueueItem,
+    MonthlyUsage, MultipartRecord, ObjectRecord, PutOutcome, QueueId, QueueItem,
 };
 use crate::catalog::store::{Counters, Store, META_GENERATION, META_QUEUE_SEQ};
 use crate::catalog::{CatalogError, Result, MAX_GROUP_COMMIT};
@@ -84,6 +84,12 @@ pub(crate) enum Op {
         record: ObjectRecord,
         replicate: u32,
         reply: Reply<Option<PutOutcome>>,
+    },
+    SetMonthlyUsage {
+        backend: String,
+        month: u32,
+        usage: MonthlyUsage,
+        reply: Reply<()>,
     },
     /// Test hook: the writer reports `paused`, then blocks until `resume`
     /// fires or is dropped, so a test can queue a whole group behind it.
@@ -370,6 +376,18 @@ impl Writer {
                 reply,
                 self.remove_copy(&bucket, &key, generation, &backend, &backend_key)
             ),
+            Op::SetMonthlyUsage {
+                backend,
+                month,
+                usage,
+                reply,
+            } => {
+                codec::encode_monthly_usage(&usage, &mut self.buf);
+                let v = self.buf.clone();
+                let k = codec::monthly_usage_key(&backend, month);
+                self.overlay.set(Ks::Backends, &k, Some(v));
+                pending(reply, Ok(()))
+            }
             Op::QueuePush { item, reply } => answer!(reply, Ok(self.enqueue(&item))),
             Op::QueueAck { id, reply } => answer!(reply, self.queue_ack(id)),
             Op::CreateBucket { record, reply } => answer!(reply, self.create_bucket(record)),

@@ -49,6 +49,57 @@ pub const MAX_REPLICATION_BATCH_SIZE: usize = 1000;
 /// Default `replication.factor`: one copy, i.e. no replication.
 pub const DEFAULT_REPLICATION_FACTOR: usize = 1;
 
+/// Default `backend_circuit_breaker.failure_threshold` (the Go project's): five consecutive failures
+/// are well past a transient blip, yet at a few requests per second trip within seconds.
+pub const DEFAULT_FAILURE_THRESHOLD: u32 = 5;
+
+/// Most consecutive failures `failure_threshold` may ask for: beyond this a dead backend would cost
+/// clients thousands of timed-out attempts before being skipped.
+pub const MAX_FAILURE_THRESHOLD: u32 = 1000;
+
+/// Default `backend_circuit_breaker.open_timeout` (the Go project's): how long an open breaker waits
+/// before the first half-open probe. Five minutes avoids hammering a provider that is down.
+pub const DEFAULT_OPEN_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// Bounds of `open_timeout`: below 100 ms probes would be a busy loop; above a day a recovered
+/// provider would stay unused for too long.
+pub const OPEN_TIMEOUT_RANGE: (Duration, Duration) =
+    (Duration::from_millis(100), Duration::from_secs(24 * 3600));
+
+/// Default `backend_circuit_breaker.success_threshold`: consecutive successful half-open probes
+/// (one [`crate::health::breaker::HALF_OPEN_PROBE_INTERVAL`] apart) before the breaker closes. Two
+/// keeps a flapping backend from rejoining on a single lucky answer.
+pub const DEFAULT_SUCCESS_THRESHOLD: u32 = 2;
+
+/// Most probes `success_threshold` may ask for (each costs a probe interval of waiting).
+pub const MAX_SUCCESS_THRESHOLD: u32 = 100;
+
+/// Default `server.max_concurrent_requests` (the Go project's): requests in progress at once over
+/// all shards; more are shed with 503 SlowDown instead of queueing.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 1000;
+
+/// Most `server.max_concurrent_requests`: each request in progress holds buffers (about 128 KiB),
+/// so a million would already allow over 100 GiB.
+pub const MAX_CONCURRENT_REQUESTS: usize = 1_000_000;
+
+/// Default `server.backend_timeout` (the Go project's): the longest a backend may stay silent (no
+/// response head, or no progress on a read or write) before the request fails over.
+pub const DEFAULT_BACKEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Bounds of `server.backend_timeout`: under 100 ms healthy backends over a WAN would time out;
+/// over 10 minutes a hung backend would hold client requests hostage.
+pub const BACKEND_TIMEOUT_RANGE: (Duration, Duration) =
+    (Duration::from_millis(100), Duration::from_secs(600));
+
+/// Default `rate_limit.requests_per_sec` (the Go project's rate limiter default).
+pub const DEFAULT_RATE_LIMIT_RPS: f64 = 100.0;
+
+/// Default `rate_limit.burst` (the Go project's).
+pub const DEFAULT_RATE_LIMIT_BURST: u32 = 200;
+
+/// Most `rate_limit.burst`: a bucket this deep is no limit at all.
+pub const MAX_RATE_LIMIT_BURST: u32 = 10_000_000;
+
 /// Upper bound for `server.shards`. One shard per core; more than this many cores is beyond what the
 /// per-shard pools and the merge of per-shard statistics were sized for.
 pub const MAX_SHARDS: usize = 256;
@@ -92,6 +143,8 @@ pub struct Config {
     pub backend_circuit_breaker: CircuitBreakerConfig,
     /// Moving copies to even out usage under `spread` (`rebalance`).
     pub rebalance: RebalanceConfig,
+    /// Per-credential request rate limit (`rate_limit`).
+    pub rate_limit: RateLimitConfig,
     /// The virtual buckets clients see (`buckets`), in file order.
     pub buckets: Vec<BucketConfig>,
     /// `admin_credentials`: credentials that may create and delete buckets through the S3 API.
@@ -148,6 +201,21 @@ pub struct BackendConfig {
     /// `quota_bytes`: most bytes this backend may hold; `None` = unlimited (absent, or `0` as in the
     /// Go project).
     pub quota_bytes: Option<u64>,
+    /// Monthly (calendar month, UTC) usage limits, for free tiers.
+    pub usage_limits: UsageLimits,
+}
+
+/// `api_request_limit`, `egress_byte_limit`, `ingress_byte_limit` of a backend: per calendar month
+/// (UTC); `None` = unlimited (absent or `0`, as in the Go project). Reads fail over and writes
+/// overflow to other backends once a limit is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UsageLimits {
+    /// Requests sent to the backend.
+    pub api_requests: Option<u64>,
+    /// Bytes read from the backend (object bodies served).
+    pub egress_bytes: Option<u64>,
+    /// Bytes written to the backend (object and part bodies).
+    pub ingress_bytes: Option<u64>,
 }
 
 /// What a backend is.
@@ -281,11 +349,57 @@ impl Default for ReplicationConfig {
 }
 
 /// `backend_circuit_breaker`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CircuitBreakerConfig {
     /// `enabled` (default `false`): track backend health and skip backends that keep failing. Needed
     /// for replacement copies after `replication.unhealthy_threshold`.
     pub enabled: bool,
+    /// `failure_threshold` (default [`DEFAULT_FAILURE_THRESHOLD`]): consecutive failures (connect
+    /// errors, timeouts, resets, 5xx) that open the breaker.
+    pub failure_threshold: u32,
+    /// `open_timeout` (default [`DEFAULT_OPEN_TIMEOUT`]): how long the breaker stays open before it
+    /// turns half-open and probes the backend.
+    pub open_timeout: Duration,
+    /// `success_threshold` (default [`DEFAULT_SUCCESS_THRESHOLD`]): consecutive successful
+    /// half-open probes that close the breaker; a failed probe reopens it.
+    pub success_threshold: u32,
+}
+
+impl Default for CircuitBreakerConfig {
+    fn default() -> Self {
+        CircuitBreakerConfig {
+            enabled: false,
+            failure_threshold: DEFAULT_FAILURE_THRESHOLD,
+            open_timeout: DEFAULT_OPEN_TIMEOUT,
+            success_threshold: DEFAULT_SUCCESS_THRESHOLD,
+        }
+    }
+}
+
+/// `rate_limit`: a token bucket per client credential (access key id), shared by all shards.
+/// Requests beyond it get 503 `SlowDown`. (The Go project's `rate_limit` has the same keys but
+/// limits per client IP.)
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimitConfig {
+    /// `enabled` (default `false`).
+    pub enabled: bool,
+    /// `requests_per_sec` (default [`DEFAULT_RATE_LIMIT_RPS`]): refill rate.
+    pub requests_per_sec: f64,
+    /// `burst` (default [`DEFAULT_RATE_LIMIT_BURST`]): bucket depth.
+    pub burst: u32,
+}
+
+// The rate is validated finite and positive, so equality is reflexive.
+impl Eq for RateLimitConfig {}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            enabled: false,
+            requests_per_sec: DEFAULT_RATE_LIMIT_RPS,
+            burst: DEFAULT_RATE_LIMIT_BURST,
+        }
+    }
 }
 
 /// One entry of `buckets`: a virtual bucket clients see.
@@ -366,6 +480,14 @@ pub struct ServerConfig {
     pub domain: Option<String>,
     /// `tls`: serve HTTPS on `listen_addr` instead of plain HTTP.
     pub tls: Option<TlsConfig>,
+    /// `max_concurrent_requests` (default [`DEFAULT_MAX_CONCURRENT_REQUESTS`]): requests in
+    /// progress at once, over all shards (each shard admits its share, rounded up); more are shed
+    /// with 503 `SlowDown`.
+    pub max_concurrent_requests: usize,
+    /// `backend_timeout` (default [`DEFAULT_BACKEND_TIMEOUT`]): longest wait for a backend's
+    /// response head and for progress of any backend read or write; also caps the connect
+    /// timeout. A hung backend fails over after this long.
+    pub backend_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -379,6 +501,13 @@ impl ServerConfig {
         };
         n.clamp(1, MAX_SHARDS)
     }
+
+    /// Requests one shard admits at once: its share of `max_concurrent_requests`, rounded up.
+    pub fn max_concurrent_per_shard(&self) -> usize {
+        self.max_concurrent_requests
+            .div_ceil(self.shard_count())
+            .max(1)
+    }
 }
 
 impl Default for ServerConfig {
@@ -389,6 +518,8 @@ impl Default for ServerConfig {
             shards: 0,
             domain: None,
             tls: None,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            backend_timeout: DEFAULT_BACKEND_TIMEOUT,
         }
     }
 }

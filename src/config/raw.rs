@@ -106,6 +106,7 @@ pub struct RawConfig {
     pub replication: Option<RawReplication>,
     pub backend_circuit_breaker: Option<RawCircuitBreaker>,
     pub rebalance: Option<RawRebalance>,
+    pub rate_limit: Option<RawRateLimit>,
     pub buckets: Option<Vec<RawBucket>>,
     pub admin_credentials: Option<Vec<RawCredential>>,
     pub server: Option<RawServer>,
@@ -139,6 +140,12 @@ pub struct RawBackend {
     pub force_path_style: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
     pub quota_bytes: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub api_request_limit: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub egress_byte_limit: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub ingress_byte_limit: Option<Scalar>,
 }
 
 /// `replication`.
@@ -174,10 +181,34 @@ pub struct RawRebalance {
 
 /// `backend_circuit_breaker`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping (enabled)")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping (enabled, failure_threshold, open_timeout, success_threshold)"
+)]
 pub struct RawCircuitBreaker {
     #[serde(default, deserialize_with = "present")]
     pub enabled: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub failure_threshold: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub open_timeout: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub success_threshold: Option<Scalar>,
+}
+
+/// `rate_limit` (per client credential).
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping (enabled, requests_per_sec, burst)"
+)]
+pub struct RawRateLimit {
+    #[serde(default, deserialize_with = "present")]
+    pub enabled: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub requests_per_sec: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub burst: Option<Scalar>,
 }
 
 /// One entry of `buckets`.
@@ -211,9 +242,13 @@ pub struct RawCredential {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping (listen_addr, admin_addr, shards, domain, tls)"
+    expecting = "a mapping (listen_addr, admin_addr, shards, domain, tls, max_concurrent_requests, backend_timeout)"
 )]
 pub struct RawServer {
+    #[serde(default, deserialize_with = "present")]
+    pub max_concurrent_requests: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub backend_timeout: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
     pub listen_addr: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]

@@ -22,9 +22,16 @@ use super::model::{
     DEFAULT_REPLICATION_WORKER_INTERVAL, DEFAULT_UNHEALTHY_THRESHOLD, MAX_REPLICATION_BATCH_SIZE,
     MAX_REPLICATION_CONCURRENCY, MAX_SHARDS,
 };
+use super::model::{
+    RateLimitConfig, UsageLimits, BACKEND_TIMEOUT_RANGE, DEFAULT_BACKEND_TIMEOUT,
+    DEFAULT_FAILURE_THRESHOLD, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_OPEN_TIMEOUT,
+    DEFAULT_RATE_LIMIT_BURST, DEFAULT_RATE_LIMIT_RPS, DEFAULT_SUCCESS_THRESHOLD,
+    MAX_CONCURRENT_REQUESTS, MAX_FAILURE_THRESHOLD, MAX_RATE_LIMIT_BURST, MAX_SUCCESS_THRESHOLD,
+    OPEN_TIMEOUT_RANGE,
+};
 use super::raw::{
     RawBackend, RawBucket, RawCatalog, RawCircuitBreaker, RawConfig, RawCredential, RawLogging,
-    RawRebalance, RawReplication, RawServer, RawUi, Scalar,
+    RawRateLimit, RawRebalance, RawReplication, RawServer, RawUi, Scalar,
 };
 
 /// Most backends in one configuration. Every write scans all backends to place a copy and every
@@ -86,6 +93,7 @@ pub fn validate(raw: &RawConfig, env: EnvLookup<'_>) -> Result<Config, Vec<Probl
         raw.backends.as_ref().map(Vec::len),
     );
     let backend_circuit_breaker = c.circuit_breaker(raw.backend_circuit_breaker.as_ref());
+    let rate_limit = c.rate_limit(raw.rate_limit.as_ref());
     let rebalance = c.rebalance(raw.rebalance.as_ref());
     // access key id → (path of its first secret, the secret), across buckets and admins.
     let mut keys: HashMap<String, (String, Secret)> = HashMap::new();
@@ -106,6 +114,7 @@ pub fn validate(raw: &RawConfig, env: EnvLookup<'_>) -> Result<Config, Vec<Probl
             replication,
             backend_circuit_breaker,
             rebalance,
+            rate_limit,
             buckets,
             admin_credentials,
             server,
@@ -309,6 +318,14 @@ impl Checker<'_> {
             .uint(&format!("{base}.quota_bytes"), b.quota_bytes.as_ref())
             // The Go project's convention: 0 means unlimited.
             .filter(|q| *q != 0);
+        let mut limit = |key: &str, v: Option<&Scalar>| {
+            self.uint(&format!("{base}.{key}"), v).filter(|n| *n != 0)
+        };
+        let usage_limits = UsageLimits {
+            api_requests: limit("api_request_limit", b.api_request_limit.as_ref()),
+            egress_bytes: limit("egress_byte_limit", b.egress_byte_limit.as_ref()),
+            ingress_bytes: limit("ingress_byte_limit", b.ingress_byte_limit.as_ref()),
+        };
 
         // `endpoint:` or `path:` written without a value count as absent here.
         let endpoint = b.endpoint.as_ref().filter(|v| !v.is_null());
@@ -335,6 +352,7 @@ impl Checker<'_> {
             name: name?,
             kind: kind?,
             quota_bytes,
+            usage_limits,
         })
     }
 
@@ -588,11 +606,120 @@ impl Checker<'_> {
         }
     }
 
+    /// A whole number within `1..=max`, or `default` when absent.
+    fn count(&mut self, path: &str, value: Option<&Scalar>, max: u64, default: u64) -> u64 {
+        match self.uint(path, value) {
+            None => default,
+            Some(0) => {
+                self.problem(path, "must be at least 1");
+                default
+            }
+            Some(n) if n > max => {
+                self.problem(path, format!("must be at most {max}, found {n}"));
+                default
+            }
+            Some(n) => n,
+        }
+    }
+
+    /// A duration within `range`, or `default` when absent.
+    fn bounded_duration(
+        &mut self,
+        path: &str,
+        value: Option<&Scalar>,
+        range: (Duration, Duration),
+        default: Duration,
+    ) -> Duration {
+        match self.duration(path, value) {
+            None => default,
+            Some(d) if d < range.0 || d > range.1 => {
+                self.problem(
+                    path,
+                    format!(
+                        "must be between {} and {}",
+                        super::duration::format_duration(range.0),
+                        super::duration::format_duration(range.1)
+                    ),
+                );
+                default
+            }
+            Some(d) => d,
+        }
+    }
+
     fn circuit_breaker(&mut self, raw: Option<&RawCircuitBreaker>) -> CircuitBreakerConfig {
-        let enabled = raw
-            .and_then(|r| self.boolean("backend_circuit_breaker.enabled", r.enabled.as_ref()))
+        let Some(r) = raw else {
+            return CircuitBreakerConfig::default();
+        };
+        let enabled = self
+            .boolean("backend_circuit_breaker.enabled", r.enabled.as_ref())
             .unwrap_or(false);
-        CircuitBreakerConfig { enabled }
+        let failure_threshold = self.count(
+            "backend_circuit_breaker.failure_threshold",
+            r.failure_threshold.as_ref(),
+            u64::from(MAX_FAILURE_THRESHOLD),
+            u64::from(DEFAULT_FAILURE_THRESHOLD),
+        ) as u32;
+        let open_timeout = self.bounded_duration(
+            "backend_circuit_breaker.open_timeout",
+            r.open_timeout.as_ref(),
+            OPEN_TIMEOUT_RANGE,
+            DEFAULT_OPEN_TIMEOUT,
+        );
+        let success_threshold = self.count(
+            "backend_circuit_breaker.success_threshold",
+            r.success_threshold.as_ref(),
+            u64::from(MAX_SUCCESS_THRESHOLD),
+            u64::from(DEFAULT_SUCCESS_THRESHOLD),
+        ) as u32;
+        CircuitBreakerConfig {
+            enabled,
+            failure_threshold,
+            open_timeout,
+            success_threshold,
+        }
+    }
+
+    fn rate_limit(&mut self, raw: Option<&RawRateLimit>) -> RateLimitConfig {
+        let Some(r) = raw else {
+            return RateLimitConfig::default();
+        };
+        let enabled = self
+            .boolean("rate_limit.enabled", r.enabled.as_ref())
+            .unwrap_or(false);
+        const RPS: &str = "rate_limit.requests_per_sec";
+        let requests_per_sec = match r.requests_per_sec.as_ref() {
+            None | Some(Scalar::Null) => DEFAULT_RATE_LIMIT_RPS,
+            Some(v) => {
+                let parsed = match v {
+                    Scalar::Int(i) => Some(*i as f64),
+                    Scalar::Float(f) => Some(*f),
+                    Scalar::Str(s) => self.expand(RPS, s).and_then(|t| t.trim().parse().ok()),
+                    _ => None,
+                };
+                match parsed {
+                    Some(x) if x.is_finite() && x > 0.0 && x <= 1e9 => x,
+                    _ => {
+                        self.problem(
+                            RPS,
+                            "expected a positive number of requests per second (at most 1e9)",
+                        );
+                        DEFAULT_RATE_LIMIT_RPS
+                    }
+                }
+            }
+        };
+        let burst = self.count(
+            "rate_limit.burst",
+            r.burst.as_ref(),
+            u64::from(MAX_RATE_LIMIT_BURST),
+            u64::from(DEFAULT_RATE_LIMIT_BURST),
+        ) as u32;
+        RateLimitConfig {
+            enabled,
+            requests_per_sec,
+            burst,
+        }
     }
 
     fn buckets(
@@ -836,12 +963,27 @@ impl Checker<'_> {
             })
         });
 
+        let max_concurrent_requests = self.count(
+            "server.max_concurrent_requests",
+            raw.max_concurrent_requests.as_ref(),
+            MAX_CONCURRENT_REQUESTS as u64,
+            DEFAULT_MAX_CONCURRENT_REQUESTS as u64,
+        ) as usize;
+        let backend_timeout = self.bounded_duration(
+            "server.backend_timeout",
+            raw.backend_timeout.as_ref(),
+            BACKEND_TIMEOUT_RANGE,
+            DEFAULT_BACKEND_TIMEOUT,
+        );
+
         ServerConfig {
             listen_addr: listen,
             admin_addr: admin,
             shards: shards.unwrap_or(0),
             domain,
             tls,
+            max_concurrent_requests,
+            backend_timeout,
         }
     }
 

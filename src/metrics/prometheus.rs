@@ -284,7 +284,7 @@ fn write_replication(out: &mut String, g: &Global, app: &App) {
 /// lines, one series per backend), read from the monthly usage counters once they exist. Nothing
 /// is written until then, which keeps the exposition valid.
 pub fn write_usage_metrics(app: &App, out: &mut String) {
-    let _ = (app, out);
+    crate::health::render_metrics(app, out);
 }
 
 #[cfg(test)]

@@ -41,6 +41,8 @@ pub struct App {
     /// Backends being drained (admin API): no new writes, their copies re-created elsewhere and
     /// then removed. Kept across reloads; not across restarts (drain again after one).
     pub draining: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// Circuit breakers, usage limits and admission control, shared by all shards.
+    pub health: Arc<crate::health::Health>,
 }
 
 /// The credential index a config defines.
@@ -71,7 +73,7 @@ fn credential_index(config: &Config) -> HashMap<String, Credential> {
 }
 
 /// The backends a config defines (local directories are created if missing).
-fn open_backends(config: &Config) -> std::io::Result<Vec<Backend>> {
+fn open_backends(config: &Config, health: &crate::health::Health) -> std::io::Result<Vec<Backend>> {
     let mut backends = Vec::with_capacity(config.backends.len());
     for (index, b) in config.backends.iter().enumerate() {
         let kind = match &b.kind {
@@ -84,7 +86,9 @@ fn open_backends(config: &Config) -> std::io::Result<Vec<Backend>> {
                     ))
                 })?)
             }
-            BackendConfigKind::S3 { .. } => BackendKind::S3(S3Backend::from_config(b)),
+            BackendConfigKind::S3 { .. } => {
+                BackendKind::S3(S3Backend::from_config(b, health.backends[index].clone()))
+            }
         };
         backends.push(Backend {
             name: b.name.clone(),
@@ -113,7 +117,8 @@ impl App {
                 config.catalog.path.display()
             ))
         })?;
-        let backends = open_backends(&config)?;
+        let health = Arc::new(crate::health::Health::new(&config, &catalog)?);
+        let backends = open_backends(&config, &health)?;
         let placement = Placement::new(config.routing_strategy, &quotas(&config));
         let backend_tls = crate::backend::client::ClientPool::default_tls_config(None)?;
         let usage = catalog
@@ -135,6 +140,7 @@ impl App {
             backend_tls,
             limits,
             draining: Default::default(),
+            health,
         })
     }
 
@@ -163,7 +169,12 @@ impl App {
                 "{key} cannot change on reload; restart the orchestrator to apply it"
             ));
         }
-        let backends = open_backends(&config).map_err(|e| e.to_string())?;
+        let health = Arc::new(
+            self.health
+                .reloaded(&config, &self.catalog)
+                .map_err(|e| e.to_string())?,
+        );
+        let backends = open_backends(&config, &health).map_err(|e| e.to_string())?;
         let placement = self
             .placement
             .carry_over(config.routing_strategy, &quotas(&config));
@@ -191,6 +202,7 @@ impl App {
             backend_tls: self.backend_tls.clone(),
             limits: self.limits,
             draining: self.draining.clone(),
+            health,
         })
     }
 
@@ -268,14 +280,22 @@ impl App {
     }
 
     /// Backend `i`'s circuit-breaker state as the guide exports it: 0 healthy, 1 down, 2 probing.
-    pub fn breaker_state(&self, _i: usize) -> u8 {
-        0
+    pub fn breaker_state(&self, i: usize) -> u8 {
+        self.health
+            .backends
+            .get(i)
+            .map_or(0, |b| b.breaker.state() as u8)
     }
 
     /// Whether backend `i` has been down longer than `replication.unhealthy_threshold` (needs
     /// `backend_circuit_breaker.enabled`): its copies then stop counting toward the factor.
-    pub fn long_down(&self, _i: usize) -> bool {
-        false
+    pub fn long_down(&self, i: usize) -> bool {
+        let threshold = self.config.replication.unhealthy_threshold;
+        self.health
+            .backends
+            .get(i)
+            .and_then(|b| b.breaker.down_for(std::time::Instant::now()))
+            .is_some_and(|d| d >= threshold)
     }
 
     /// Whether backend `i` is being drained.
@@ -305,14 +325,15 @@ impl App {
         true
     }
 
-    /// Whether backend `i` may take new writes.
+    /// Whether backend `i` may take new writes (not draining, breaker closed, usage limits not
+    /// reached).
     pub fn writable(&self, i: usize) -> bool {
-        !self.is_draining(i)
+        !self.is_draining(i) && self.health.write_skip(i, 0).is_none()
     }
 
-    /// Whether backend `i` may serve reads.
-    pub fn readable(&self, _i: usize) -> bool {
-        true
+    /// Whether backend `i` may serve reads (breaker closed, usage limits not reached).
+    pub fn readable(&self, i: usize) -> bool {
+        self.health.read_skip(i, 0).is_none()
     }
 
     /// Replication intents to queue with each new object: one per copy beyond the first.

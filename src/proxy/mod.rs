@@ -93,6 +93,9 @@ pub fn prepare<'a>(
     let resource = resource_of(&route);
     let mut verified = auth::authenticate(shard, app, head).map_err(|e| (e, resource.clone()))?;
     auth::authorize(app, &verified.access_key_id, &route).map_err(|e| (e, resource.clone()))?;
+    if !app.health.admit_credential(&verified.access_key_id) {
+        return Err((S3Error::new(S3ErrorCode::SlowDown), resource));
+    }
     let payload = auth::payload_verifier(head, &route, &mut verified).map_err(|e| (e, resource))?;
     Ok((
         RequestCtx {

@@ -7,6 +7,7 @@ use super::object::internal;
 use super::{App, RequestCtx};
 use crate::backend::{Integrity, PutWriter};
 use crate::catalog::ObjectRecord;
+use crate::health::Skip;
 use crate::proxy::placement::Reservation;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result, Side};
 use crate::server::body::BodyReader;
@@ -25,17 +26,10 @@ pub async fn begin_write(
     loop {
         let reservation = app
             .placement
-            .reserve(size, &|i| !tried.contains(&i) && app.writable(i))
-            .ok_or_else(|| {
-                if tried.is_empty() {
-                    S3Error::new(S3ErrorCode::InsufficientStorage)
-                } else {
-                    S3Error::backend(
-                        S3ErrorCode::ServiceUnavailable,
-                        "no backend accepted the upload",
-                    )
-                }
-            })?;
+            .reserve(size, &|i| {
+                !tried.contains(&i) && app.health.write_skip(i, size).is_none()
+            })
+            .ok_or_else(|| no_backend_error(app, size, &tried))?;
         let backend = &app.backends[reservation.backend_index];
         match backend
             .begin_put(&ctx.shard.backend_ctx(), backend_key, size, meta, integrity)
@@ -53,6 +47,43 @@ pub async fn begin_write(
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// Why no backend can take a write of `size`: 503 `ServiceUnavailable` when a backend with room
+/// is down or refused it (retrying may succeed once it is back), 503 `SlowDown` when the only
+/// backends with room reached a usage limit, 507 when none has room.
+fn no_backend_error(app: &App, size: u64, tried: &[usize]) -> S3Error {
+    if !tried.is_empty() {
+        return S3Error::backend(
+            S3ErrorCode::ServiceUnavailable,
+            "no backend accepted the upload",
+        );
+    }
+    let mut down = false;
+    let mut over_limit = false;
+    for i in 0..app.backends.len() {
+        if !app.placement.has_room(i, size) {
+            continue;
+        }
+        match app.health.write_skip(i, size) {
+            Some(Skip::Down) => down = true,
+            Some(Skip::OverLimit) => over_limit = true,
+            None => {}
+        }
+    }
+    if down {
+        S3Error::backend(
+            S3ErrorCode::ServiceUnavailable,
+            "every backend with room for the object is down",
+        )
+    } else if over_limit {
+        S3Error::with_message(
+            S3ErrorCode::SlowDown,
+            "every backend with room for the object reached its usage limit",
+        )
+    } else {
+        S3Error::new(S3ErrorCode::InsufficientStorage)
     }
 }
 

@@ -239,7 +239,15 @@ async fn handle_one(
         BodyKind::Chunked => BodyFraming::Chunked,
     };
     let app = shard.app();
-    let prepared = proxy::prepare(shard, &app, head, &request_id);
+    // Admission control: past the shard's limit the request is shed before any work is done.
+    let permit = shard.gate.try_enter();
+    let prepared = match permit {
+        Some(_) => proxy::prepare(shard, &app, head, &request_id),
+        None => {
+            app.health.count_shed();
+            Err((S3Error::new(S3ErrorCode::SlowDown), head.path().to_owned()))
+        }
+    };
     let (resp, resource, op_name, body_state) = match prepared {
         Err((err, resource)) => (
             proxy::error_response(&err, &resource, &request_id),

@@ -35,6 +35,8 @@ pub struct Shard {
     pub dates: RefCell<crate::http::DateCache>,
     /// This shard's keep-alive connections to S3 backends.
     pub pool: crate::backend::client::ClientPool,
+    /// Requests in progress on this shard (admission control).
+    pub gate: crate::health::admission::ShardGate,
 }
 
 impl Shard {
@@ -50,12 +52,16 @@ impl Shard {
             .unwrap_or(0);
         let app = handle.load();
         let pool = crate::backend::client::ClientPool::new(
-            crate::backend::client::ClientLimits::default(),
+            app.health.client_limits.clone(),
             Some(app.backend_tls.clone()),
         );
+        crate::health::usage::bind_thread_slot(id);
         Shard {
             id,
             pool,
+            gate: crate::health::admission::ShardGate::new(
+                app.config().server.max_concurrent_per_shard(),
+            ),
             app_generation: Cell::new(handle.generation()),
             app: RefCell::new(Rc::new(app)),
             handle,
