@@ -11,6 +11,7 @@ Plain Python, no pytest dependency (the load test imports it too).
 from __future__ import annotations
 
 import copy as _copy
+import os
 import re
 import secrets
 import subprocess
@@ -32,6 +33,10 @@ STABLE_FOR_S = 1.5
 POLL_INTERVAL_S = 0.2
 
 
+#: boto3 clients per backend server (endpoint, access key); boto3 clients are thread-safe.
+_clients: dict[tuple[str, str], Any] = {}
+
+
 @dataclass(frozen=True)
 class Store:
     """One orchestrator backend: a bucket on a real S3 server, under a config name."""
@@ -45,7 +50,13 @@ class Store:
         return self.server.config_entry(self.bucket, name=self.name, **extra)
 
     def client(self):
-        return self.server.client()
+        """A boto3 client for the server, made once: creating one costs tens of milliseconds of CPU,
+        too much to repeat on every poll."""
+        key = (self.server.endpoint, self.server.cred.access_key)
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = self.server.client()
+        return client
 
     def list_keys(self) -> set[str]:
         """Every key in the store's bucket (paginated), e.g. `vb/key`."""
@@ -132,6 +143,8 @@ def wait_converged(
         if extra_problems is not None:
             problems += extra_problems(where)
         now = time.monotonic()
+        if os.environ.get("RH_DEBUG"):
+            print(f"{time.strftime('%H:%M:%S')} poll: {len(problems)} problems {problems[:3]}", flush=True)
         if not problems:
             if good_where != where:
                 good_since, good_where = now, where

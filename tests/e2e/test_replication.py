@@ -25,6 +25,8 @@ KIB = 1024
 MIB = 1024 * KIB
 #: Copy bandwidth while a backlog must exist: a few MiB of objects then take seconds to replicate.
 SLOW_RATE = 2 * MIB
+#: A copy rate that stalls copies (bytes/s): after the token bucket's 1 MiB burst nothing more moves.
+STALL_RATE = 1024
 #: Copies in flight while throttled: few, so most of the backlog is still queued when the test acts.
 SLOW_CONCURRENCY = 2
 #: Longest wait for the replication shard's first copy of a backlog (it starts within a poll of its
@@ -170,22 +172,31 @@ def test_kill9_mid_replication_converges_nothing_lost_or_duplicated(servers, cre
         stores,
         _vb(cred),
         factor=2,
-        replication={"max_bytes_per_sec": SLOW_RATE, "concurrency": SLOW_CONCURRENCY},
+        replication={"max_bytes_per_sec": STALL_RATE, "concurrency": SLOW_CONCURRENCY},
     )
     orch = make_orchestrator(cfg, name="repl-kill9")
     client = orch.client(cred)
-    # 8 MiB to copy at 2 MiB/s: about 3 s of backlog after the 1 s burst.
     objects = {f"backlog/{i:02d}": _payload(512 * KIB + i) for i in range(16)}
     _put_all(client, objects)  # every PUT was acknowledged: each object must survive
-    _wait_some_copies(stores, objects, orch)
 
+    # Crash 1: copies stalled mid-stream (at most the token bucket's 1 MiB burst got through).
+    orch.kill9()
+    at_kill = rh.copy_counts(rh.placement(stores), VB, objects)
+    assert all(n >= 1 for n in at_kill.values()), f"an acknowledged object has no copy at all: {at_kill}"
+    assert any(n < 2 for n in at_kill.values()), f"copies were not stalled: {at_kill}"
+    done = sum(1 for n in at_kill.values() if n >= 2)
+
+    # Crash 2: restarted at 2 MiB/s, killed again while the durable queue is being worked through.
+    orch.write_config(rh.with_replication(orch.config, max_bytes_per_sec=SLOW_RATE))
+    orch.start()
+    _wait_some_copies(stores, objects, orch, at_least=done + 1)
     orch.kill9()
     at_kill = rh.copy_counts(rh.placement(stores), VB, objects)
     assert all(n >= 1 for n in at_kill.values()), f"an acknowledged object has no copy at all: {at_kill}"
     pending = [k for k, n in at_kill.items() if n < 2]
     assert pending, f"the backlog was already done when killed (raise the object count): {at_kill}"
 
-    # Restart at the normal copy rate; the durable queue must finish the copies.
+    # Restart at the normal copy rate: the queue must finish every copy, exactly once.
     orch.write_config(rh.with_replication(orch.config, max_bytes_per_sec=None, concurrency=None))
     orch.start()
     where = rh.wait_converged(stores, VB, objects, 2, orch=orch)
