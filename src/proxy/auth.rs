@@ -80,7 +80,11 @@ pub fn payload_verifier(
             | PayloadMode::StreamingSignedTrailer
             | PayloadMode::StreamingUnsignedTrailer
     );
-    if !has_body && !streaming {
+    // An empty PutObject/UploadPart body is still an object body: it needs the verifier for its
+    // payload hash and its MD5 (the ETag), so only body-less operations go without one.
+    let empty_object =
+        route.operation.has_streamed_body() && head.body_kind() == crate::http::BodyKind::Length(0);
+    if !has_body && !streaming && !empty_object {
         return Ok(None);
     }
     let content_md5 = head.header_str("content-md5");
