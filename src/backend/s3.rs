@@ -368,9 +368,14 @@ impl S3Backend {
         if resp.status != 200 {
             return Err(self.error_from_response(resp).await);
         }
-        let n = resp.content_length().ok_or_else(|| {
-            S3Error::backend(S3ErrorCode::InternalError, "HEAD without Content-Length")
-        })?;
+        // A HEAD response has no body, so its framing length is 0: the object's size is the
+        // Content-Length header itself.
+        let n = resp
+            .header("content-length")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .ok_or_else(|| {
+                S3Error::backend(S3ErrorCode::InternalError, "HEAD without Content-Length")
+            })?;
         resp.discard().await;
         Ok(n)
     }
