@@ -162,7 +162,9 @@ def main() -> int:
         with cf.ThreadPoolExecutor(UPLOAD_THREADS) as ex:
             list(ex.map(put, big))
         print(f"uploaded {backlog_bytes / GIB:.2f} GiB in {time.monotonic() - t0:.1f}s with copies stalled")
-        orch.stop()
+        # A stalled copy sleeps in the token bucket for a minute per buffer, which a graceful stop would
+        # wait out; the durable queue makes a crash equivalent, so kill it.
+        orch.kill9()
         orch.write_config(normal)
         orch.start()
         before = copied_bytes(stores, big)

@@ -5,7 +5,8 @@ own bucket) which objects it holds. The orchestrator stores object `key` of virt
 `vb/key` in each backend's bucket, so a backend bucket used by one test only holds exactly that test's
 copies, and "no extra copies" is a plain comparison of listings.
 
-Plain Python, no pytest dependency (the load test imports it too).
+Plain Python, no pytest dependency (the load test imports it too). Set RH_DEBUG=1 to print what each
+convergence poll still finds wrong (run pytest with -s).
 """
 
 from __future__ import annotations
