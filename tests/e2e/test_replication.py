@@ -271,7 +271,7 @@ def _skip_unless_breakers(orch: h.Orchestrator) -> None:
         orch.stop()
         pytest.skip(
             "needs circuit breakers: the running binary does not export s3o_circuit_breaker_state on "
-            f"{orch.admin}/metrics (App::long_down is still a placeholder on this branch)"
+            f"{orch.admin}/metrics, so this binary has no breakers to open"
         )
 
 
