@@ -52,7 +52,13 @@ fn signed(method: &str, host: &str, uri: &str, body: &[u8], date: &AmzDate) -> V
         headers: &headers,
         payload_hash: UNSIGNED_PAYLOAD,
     };
-    let auth = sign_request(&req, &Credentials::new(AK, SK), "us-east-1", date, &mut cache);
+    let auth = sign_request(
+        &req,
+        &Credentials::new(AK, SK),
+        "us-east-1",
+        date,
+        &mut cache,
+    );
     let mut out = format!(
         "{method} {uri} HTTP/1.1\r\nHost: {host}\r\nx-amz-content-sha256: {UNSIGNED_PAYLOAD}\r\n\
          x-amz-date: {}\r\nAuthorization: {auth}\r\nContent-Length: {}\r\n\r\n",
@@ -74,11 +80,15 @@ fn main() {
         d = dir.path().display()
     );
     std::fs::create_dir_all(dir.path().join("disk")).expect("mkdir");
-    let cfg = s3_orchestrator::config::Config::from_str_named(&yaml, "allocs.yaml").expect("config");
+    let cfg =
+        s3_orchestrator::config::Config::from_str_named(&yaml, "allocs.yaml").expect("config");
     let running = s3_orchestrator::run(cfg).expect("start orchestrator");
     let addr = running.s3_addr();
     let host = addr.to_string();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs() as i64;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
     let date = AmzDate::from_unix(now).expect("date");
     let body = vec![b'x'; BODY];
     let puts: Vec<Vec<u8>> = (0..KEYS)
@@ -98,7 +108,10 @@ fn main() {
         }
     };
     let mut report = Vec::new();
-    for (name, reqs, len) in [("PUT 4 KiB", &puts, 0u64), ("GET 4 KiB", &gets, BODY as u64)] {
+    for (name, reqs, len) in [
+        ("PUT 4 KiB", &puts, 0u64),
+        ("GET 4 KiB", &gets, BODY as u64),
+    ] {
         run(reqs, WARMUP, len);
         let region = Region::new(GLOBAL);
         run(reqs, MEASURED, len);

@@ -4,8 +4,8 @@
 //! with a warm signing-key cache (the steady state of a shard).
 
 use s3_orchestrator::s3::auth::{
-    presign_url, sign_request, verify_request, AmzDate, ChunkSigner, CredentialScope,
-    Credentials, RequestView, SecretKey, SignableRequest, SigningKey, SigningKeyCache, SERVICE,
+    presign_url, sign_request, verify_request, AmzDate, ChunkSigner, CredentialScope, Credentials,
+    RequestView, SecretKey, SignableRequest, SigningKey, SigningKeyCache, SERVICE,
     UNSIGNED_PAYLOAD,
 };
 use sha2::{Digest, Sha256};

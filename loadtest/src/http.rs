@@ -36,7 +36,10 @@ pub struct Response {
 pub enum Body<'a> {
     Empty,
     /// `len` bytes cycling through `pattern`, starting at offset 0.
-    Pattern { pattern: &'a [u8], len: u64 },
+    Pattern {
+        pattern: &'a [u8],
+        len: u64,
+    },
 }
 
 impl Body<'_> {
@@ -284,7 +287,10 @@ impl Conn {
                 return Ok((s, s + pos));
             }
             if self.end - self.start >= MAX_HEAD_BYTES {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, "chunk line too long"));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "chunk line too long",
+                ));
             }
             self.fill()?;
         }
@@ -309,7 +315,10 @@ impl Conn {
             self.drain(size, keep, resp)?;
             let (a, b) = self.line()?;
             if a != b {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, "chunk not followed by CRLF"));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "chunk not followed by CRLF",
+                ));
             }
         }
     }

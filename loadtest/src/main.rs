@@ -118,7 +118,11 @@ fn parse_sizes(text: &str) -> Result<Vec<(u64, u32)>, String> {
     let mut out = Vec::new();
     for part in text.split(',').filter(|p| !p.is_empty()) {
         let (size, weight) = match part.split_once(':') {
-            Some((s, w)) => (s, w.parse::<u32>().map_err(|_| format!("bad weight in {part:?}"))?),
+            Some((s, w)) => (
+                s,
+                w.parse::<u32>()
+                    .map_err(|_| format!("bad weight in {part:?}"))?,
+            ),
             None => (part, 1),
         };
         out.push((parse_bytes(size)?, weight));
@@ -163,7 +167,10 @@ fn parse_mix(text: &str) -> Result<Vec<(Op, u32)>, String> {
             "delete" => Op::Delete,
             _ => return Err(format!("unknown op {name:?} in --mix")),
         };
-        out.push((op, w.parse().map_err(|_| format!("bad weight in {part:?}"))?));
+        out.push((
+            op,
+            w.parse().map_err(|_| format!("bad weight in {part:?}"))?,
+        ));
     }
     if out.iter().all(|(_, w)| *w == 0) {
         return Err("--mix has no weight".into());
@@ -261,7 +268,12 @@ impl Worker {
         let bucket = &plan.args.bucket;
         let pattern: &[u8] = &plan.pattern;
         let (method, uri, body, query): (&str, String, Body<'_>, Vec<(&str, String)>) = match op {
-            Op::Get => ("GET", object_uri(bucket, &self.key(plan, key_index)), Body::Empty, vec![]),
+            Op::Get => (
+                "GET",
+                object_uri(bucket, &self.key(plan, key_index)),
+                Body::Empty,
+                vec![],
+            ),
             Op::Delete => (
                 "DELETE",
                 object_uri(bucket, &self.key(plan, key_index)),
@@ -276,7 +288,12 @@ impl Worker {
                 } else {
                     self.key(plan, key_index)
                 };
-                ("PUT", object_uri(bucket, &key), Body::Pattern { pattern, len }, vec![])
+                (
+                    "PUT",
+                    object_uri(bucket, &key),
+                    Body::Pattern { pattern, len },
+                    vec![],
+                )
             }
             Op::List => (
                 "GET",
@@ -305,7 +322,11 @@ impl Worker {
                     (true, moved, None)
                 } else {
                     let text = String::from_utf8_lossy(&resp.body_head).into_owned();
-                    (false, moved, Some(format!("{method} {uri}: HTTP {} {text}", resp.status)))
+                    (
+                        false,
+                        moved,
+                        Some(format!("{method} {uri}: HTTP {} {text}", resp.status)),
+                    )
                 }
             }
             Err(e) => (false, 0, Some(format!("{method} {uri}: {e}"))),
@@ -336,7 +357,8 @@ fn prepare(plan: &Arc<Plan>) -> Result<(), String> {
         })
         .collect();
     for t in threads {
-        t.join().map_err(|_| "prepare thread panicked".to_string())??;
+        t.join()
+            .map_err(|_| "prepare thread panicked".to_string())??;
     }
     Ok(())
 }
@@ -423,14 +445,19 @@ fn real_main(args: Args) -> Result<(), String> {
     let deadline = duration.map(|d| start + Duration::from_secs_f64(d));
     let c = plan.args.connections;
     // Open loop: worker i sends its k-th request at start + (k*C + i) / rate.
-    let interval = plan.args.rate.map(|r| Duration::from_secs_f64(c as f64 / r));
+    let interval = plan
+        .args
+        .rate
+        .map(|r| Duration::from_secs_f64(c as f64 / r));
 
     let progress = if plan.args.quiet {
         None
     } else {
         let shared = shared.clone();
         let stop = stop.clone();
-        Some(std::thread::spawn(move || stats::progress(&shared, &stop, start)))
+        Some(std::thread::spawn(move || {
+            stats::progress(&shared, &stop, start)
+        }))
     };
 
     let workers: Vec<_> = (0..c)
@@ -443,7 +470,7 @@ fn real_main(args: Args) -> Result<(), String> {
                 let mut w = Worker::new(&plan, i);
                 let mut st = ThreadStats::new();
                 let mut k: u64 = 0;
-                let mut delete_next = i as u64;
+                let mut next_key = i as u64;
                 loop {
                     if stop.load(Ordering::Relaxed) {
                         break;
@@ -474,10 +501,12 @@ fn real_main(args: Args) -> Result<(), String> {
                     }
                     k += 1;
                     let op = pick(&plan.mix, w.rng.below(plan.mix_total as u64) as u32);
-                    let key = if op == Op::Delete && plan.args.workload == Workload::Delete {
-                        // A delete run removes each prepared key once, then repeats (idempotent).
-                        let n = delete_next;
-                        delete_next += c as u64;
+                    let key = if matches!(plan.args.workload, Workload::Delete | Workload::Put) {
+                        // PUT and DELETE runs walk the working set in order: C workers together
+                        // write (or remove) every key once per round, so a PUT run of at least
+                        // `keys` operations leaves the whole set in place for a later GET run.
+                        let n = next_key;
+                        next_key += c as u64;
                         n % plan.args.keys.max(1)
                     } else {
                         w.rng.below(plan.args.keys)

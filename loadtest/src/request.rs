@@ -8,8 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sha2::{Digest, Sha256};
 
 use s3_orchestrator::s3::auth::{
-    presign_url, sign_request, uri_encode, AmzDate, Credentials, SignableRequest,
-    SigningKeyCache, UNSIGNED_PAYLOAD,
+    presign_url, sign_request, uri_encode, AmzDate, Credentials, SignableRequest, SigningKeyCache,
+    UNSIGNED_PAYLOAD,
 };
 
 /// Lifetime of presigned URLs: each is used at once, so a short validity is enough.

@@ -248,7 +248,11 @@ impl<'a> Report<'a> {
             s,
             "{} connections, {} loop{}, {:.2} s",
             self.connections,
-            if self.rate.is_some() { "open" } else { "closed" },
+            if self.rate.is_some() {
+                "open"
+            } else {
+                "closed"
+            },
             self.rate
                 .map(|r| format!(" at {r:.0}/s (latency from intended send time)"))
                 .unwrap_or_default(),
