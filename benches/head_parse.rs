@@ -23,8 +23,9 @@ fn main() {
     divan::main();
 }
 
-#[divan::bench(args = [("get", GET), ("put", PUT)])]
-fn parse(bencher: divan::Bencher, (_name, bytes): (&str, &[u8])) {
+#[divan::bench(args = ["get", "put"])]
+fn parse(bencher: divan::Bencher, kind: &str) {
+    let bytes = if kind == "get" { GET } else { PUT };
     // One head reused across requests, as a connection does.
     let mut head = RequestHead::new();
     bencher

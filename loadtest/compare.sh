@@ -7,16 +7,18 @@
 # and prints a table with each figure as a ratio to the orchestrator's.
 #
 # Usage: bash loadtest/compare.sh            (about 6-8 minutes on 2 cores)
-# Knobs (environment): DUR=seconds per small-object run (5), BIG_DUR (5), CONNS (64),
+# Knobs (environment): DUR=seconds per small-object run (5), BIG_OPS=64 MiB PUTs (16; GETs 4x), CONNS (64),
 #   RSS_UPLOADS (32), RSS_SIZE (256MiB), TARGETS="direct nginx rclone orch", JSON_OUT=file,
 #   REBUILD=0 to skip `cargo build --release`, KEEP_WORK=1 to keep the work directory.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 DUR=${DUR:-5}
-BIG_DUR=${BIG_DUR:-5}
 CONNS=${CONNS:-64}
 BIG_CONNS=${BIG_CONNS:-4}
+# 64 MiB transfers per run: a count rather than a duration, since a few-second window holds only
+# a handful of 64 MiB PUTs and the figure would jump by whole operations.
+BIG_OPS=${BIG_OPS:-16}
 RSS_UPLOADS=${RSS_UPLOADS:-32}
 RSS_SIZE=${RSS_SIZE:-256MiB}
 TARGETS=${TARGETS:-"direct nginx rclone orch"}
@@ -160,11 +162,11 @@ measure() {
     else
         R[$t,cpu]=-
     fi
-    log "[$t] 64 MiB PUT, $BIG_CONNS connections, ${BIG_DUR}s"
-    loadgen "$t-put64m" "$ep" "$ak" "$sk" -w put -s 64MiB -c "$BIG_CONNS" -d "$BIG_DUR" \
+    log "[$t] 64 MiB PUT, $BIG_CONNS connections, $BIG_OPS objects"
+    loadgen "$t-put64m" "$ep" "$ak" "$sk" -w put -s 64MiB -c "$BIG_CONNS" -n "$BIG_OPS" \
         --keys "$BIG_CONNS" --prefix "$t/big"
     log "[$t] 64 MiB GET"
-    loadgen "$t-get64m" "$ep" "$ak" "$sk" -w get -s 64MiB -c "$BIG_CONNS" -d "$BIG_DUR" \
+    loadgen "$t-get64m" "$ep" "$ak" "$sk" -w get -s 64MiB -c "$BIG_CONNS" -n "$((4 * BIG_OPS))" \
         --keys "$BIG_CONNS" --no-prepare --prefix "$t/big"
     for f in put64m get64m; do
         R[$t,$f]=$(json_get "$WORK/res/$t-$f.json" 'round(d["gb_per_sec"],3)')
@@ -206,7 +208,7 @@ ratio() { # value / orchestrator's value
     echo
     echo "# S3 Orchestrator comparison, $(date -u +%Y-%m-%dT%H:%MZ)"
     echo "machine: nproc=$(nproc), kernel $(uname -r), $(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | sed 's/^ *//')"
-    echo "backend: SeaweedFS $(weed version 2>/dev/null | awk '{print $3; exit}') (weed mini) on tmpfs; $CONNS connections for 4 KiB (${DUR}s each), $BIG_CONNS for 64 MiB (${BIG_DUR}s each)"
+    echo "backend: SeaweedFS $(weed version 2>/dev/null | awk '{print $3; exit}') (weed mini) on tmpfs; $CONNS connections for 4 KiB (${DUR}s each), $BIG_CONNS for 64 MiB ($BIG_OPS PUTs, $((4 * BIG_OPS)) GETs)"
     echo "load generator, backend and proxy share the same cores"
     echo
     printf '| %-26s |' "figure"
