@@ -405,6 +405,39 @@ fn parse_delete_document(doc: &[u8]) -> S3Result<(Vec<DeleteEntry>, bool)> {
     Ok((entries, quiet))
 }
 
+/// Fuzz entry point (for the `xml_documents` cargo-fuzz target). Parses `data` as a DeleteObjects
+/// document (never more than [`MAX_DELETE_KEYS`] entries may come back), then reads `data` as
+/// `\0`-separated keys, writes them as a DeleteObjects document with [`XmlWriter`] and asserts the
+/// parser returns exactly those keys: the key we delete is the key the client named.
+#[doc(hidden)]
+pub fn fuzz_parse_delete_document(data: &[u8]) {
+    if let Ok((entries, _)) = parse_delete_document(data) {
+        assert!(entries.len() <= MAX_DELETE_KEYS, "key cap not enforced");
+    }
+    let text = String::from_utf8_lossy(data);
+    let keys: Vec<&str> = text.split('\0').take(MAX_DELETE_KEYS).collect();
+    let quiet = keys.len() % 2 == 1;
+    let mut w = XmlWriter::new();
+    w.root("Delete");
+    if quiet {
+        w.elem("Quiet", "true");
+    }
+    for k in &keys {
+        w.open("Object");
+        w.elem("Key", k);
+        w.close("Object");
+    }
+    w.close("Delete");
+    let doc = w.finish();
+    let (entries, parsed_quiet) = match parse_delete_document(doc.as_bytes()) {
+        Ok(r) => r,
+        Err(e) => panic!("own DeleteObjects document refused: {e:?}\n{doc}"),
+    };
+    let parsed: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(parsed, keys, "keys changed in a round trip through XML");
+    assert_eq!(parsed_quiet, quiet);
+}
+
 pub async fn handle_delete_objects(
     ctx: &RequestCtx<'_>,
     body: &mut BodyReader<'_>,
