@@ -1,4 +1,6 @@
-//! The S3 router on arbitrary method / path / query / Host / domain. Must never panic, and a
+//! The S3 router on arbitrary method / path / query / Host / domain. Input: one flags byte
+//! (1 = x-amz-copy-source present, 2 = Host given, 4 = domain configured), then
+//! `method\npath\nquery\nhost\ndomain` (lossy UTF-8). Must never panic, and a
 //! routed request must be self-consistent:
 //! - only ListBuckets lacks a bucket, and a key always comes with a bucket;
 //! - keys and query lists stay within `MAX_KEY_BYTES` / `MAX_QUERY_PARAMS`;
