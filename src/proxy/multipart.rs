@@ -339,7 +339,7 @@ fn parse_complete_document(doc: &[u8]) -> S3Result<Vec<(u32, String)>> {
                 field = None;
             }
             Event::Text(t) => {
-                let s = t.xml_content().map_err(|_| malformed())?;
+                let s = t.xml10_content().map_err(|_| malformed())?;
                 match field.as_deref() {
                     Some(b"PartNumber") => num.push_str(&s),
                     Some(b"ETag") => etag.push_str(&s),
