@@ -32,7 +32,7 @@ pub fn all_texts(doc: &[u8], tag: &str) -> Vec<String> {
                 depth = depth.saturating_sub(1);
             }
             Ok(Event::Text(t)) if depth_in.is_some() => {
-                if let Ok(s) = t.xml_content() {
+                if let Ok(s) = t.xml10_content() {
                     text.push_str(&s);
                 }
             }
@@ -88,7 +88,10 @@ pub fn parts(doc: &[u8]) -> Vec<(String, String, String, String)> {
             }
             Ok(Event::Text(t)) => {
                 if let (true, Some(f)) = (in_part, field.as_deref()) {
-                    let s = t.xml_content().map(|c| c.into_owned()).unwrap_or_default();
+                    let s = t
+                        .xml10_content()
+                        .map(|c| c.into_owned())
+                        .unwrap_or_default();
                     match f {
                         b"PartNumber" => cur.0.push_str(&s),
                         b"ETag" => cur.1.push_str(&s),

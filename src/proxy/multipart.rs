@@ -342,7 +342,7 @@ fn parse_complete_document(doc: &[u8]) -> S3Result<Vec<(u32, String)>> {
                 field = None;
             }
             Event::Text(t) => {
-                let s = t.xml_content().map_err(|_| malformed())?;
+                let s = t.xml10_content().map_err(|_| malformed())?;
                 match field.as_deref() {
                     Some(b"PartNumber") => num.push_str(&s),
                     Some(b"ETag") => etag.push_str(&s),
@@ -367,6 +367,49 @@ fn parse_complete_document(doc: &[u8]) -> S3Result<Vec<(u32, String)>> {
         return Err(S3Error::new(S3ErrorCode::InvalidPartOrder));
     }
     Ok(parts)
+}
+
+/// Fuzz entry point (for the `xml_documents` cargo-fuzz target). Parses `data` as a
+/// CompleteMultipartUpload document (a success is non-empty, strictly ascending and at most
+/// [`MAX_PART_NUMBER`] parts long), then builds ascending part numbers and hex ETags from `data`,
+/// writes them as a document with quoted ETags and asserts they parse back unchanged.
+#[doc(hidden)]
+pub fn fuzz_parse_complete_document(data: &[u8]) {
+    if let Ok(parts) = parse_complete_document(data) {
+        assert!(!parts.is_empty(), "empty part list accepted");
+        assert!(
+            parts.len() <= MAX_PART_NUMBER as usize,
+            "part cap not enforced"
+        );
+        assert!(
+            parts.windows(2).all(|w| w[0].0 < w[1].0),
+            "part order not enforced"
+        );
+    }
+    // Three bytes per part: a step to the next part number and two bytes of ETag.
+    let mut want = Vec::new();
+    let mut number = 0u32;
+    for c in data.chunks_exact(3).take(MAX_PART_NUMBER as usize) {
+        number += u32::from(c[0]) + 1;
+        want.push((number, hex::encode(&c[1..])));
+    }
+    if want.is_empty() {
+        return;
+    }
+    let mut w = XmlWriter::new();
+    w.root("CompleteMultipartUpload");
+    for (n, etag) in &want {
+        w.open("Part");
+        w.elem_display("PartNumber", n);
+        w.elem("ETag", &quote_etag(etag));
+        w.close("Part");
+    }
+    w.close("CompleteMultipartUpload");
+    let doc = w.finish();
+    match parse_complete_document(doc.as_bytes()) {
+        Ok(parts) => assert_eq!(parts, want, "parts changed in a round trip through XML"),
+        Err(e) => panic!("own CompleteMultipartUpload document refused: {e:?}\n{doc}"),
+    }
 }
 
 pub async fn handle_complete_multipart_upload(
@@ -628,6 +671,13 @@ mod tests {
             S3ErrorCode::MalformedXML
         );
         assert!(parse_complete_document(b"<Part><PartNumber>x</PartNumber></Part>").is_err());
+    }
+
+    #[test]
+    fn complete_document_fuzz_entry_on_samples() {
+        for input in [&b""[..], b"\x00\x01\x02", b"<Part>", &[0xff; 300]] {
+            fuzz_parse_complete_document(input);
+        }
     }
 
     #[test]

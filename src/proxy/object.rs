@@ -373,7 +373,7 @@ fn parse_delete_document(doc: &[u8]) -> S3Result<(Vec<DeleteEntry>, bool)> {
                 text.clear();
             }
             Event::Text(t) => {
-                let s = t.xml_content().map_err(|_| malformed())?;
+                let s = t.xml10_content().map_err(|_| malformed())?;
                 text.push_str(&s);
             }
             Event::GeneralRef(r) => {
@@ -403,6 +403,39 @@ fn parse_delete_document(doc: &[u8]) -> S3Result<(Vec<DeleteEntry>, bool)> {
         return Err(malformed());
     }
     Ok((entries, quiet))
+}
+
+/// Fuzz entry point (for the `xml_documents` cargo-fuzz target). Parses `data` as a DeleteObjects
+/// document (never more than [`MAX_DELETE_KEYS`] entries may come back), then reads `data` as
+/// `\0`-separated keys, writes them as a DeleteObjects document with [`XmlWriter`] and asserts the
+/// parser returns exactly those keys: the key we delete is the key the client named.
+#[doc(hidden)]
+pub fn fuzz_parse_delete_document(data: &[u8]) {
+    if let Ok((entries, _)) = parse_delete_document(data) {
+        assert!(entries.len() <= MAX_DELETE_KEYS, "key cap not enforced");
+    }
+    let text = String::from_utf8_lossy(data);
+    let keys: Vec<&str> = text.split('\0').take(MAX_DELETE_KEYS).collect();
+    let quiet = keys.len() % 2 == 1;
+    let mut w = XmlWriter::new();
+    w.root("Delete");
+    if quiet {
+        w.elem("Quiet", "true");
+    }
+    for k in &keys {
+        w.open("Object");
+        w.elem("Key", k);
+        w.close("Object");
+    }
+    w.close("Delete");
+    let doc = w.finish();
+    let (entries, parsed_quiet) = match parse_delete_document(doc.as_bytes()) {
+        Ok(r) => r,
+        Err(e) => panic!("own DeleteObjects document refused: {e:?}\n{doc}"),
+    };
+    let parsed: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(parsed, keys, "keys changed in a round trip through XML");
+    assert_eq!(parsed_quiet, quiet);
 }
 
 pub async fn handle_delete_objects(
@@ -440,6 +473,29 @@ pub async fn handle_delete_objects(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delete_document_keys_survive_xml() {
+        let doc = br#"<Delete><Quiet>true</Quiet><Object><Key>a&amp;b&#x1;</Key></Object><Object><Key><![CDATA[c<d]]></Key></Object></Delete>"#;
+        let (entries, quiet) = parse_delete_document(doc).expect("parses");
+        let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["a&b\u{1}", "c<d"]);
+        assert!(quiet);
+        let doc = "<Delete><Object><Key>a\u{2028}b\u{85}c&#xD;d</Key></Object></Delete>";
+        let (entries, _) = parse_delete_document(doc.as_bytes()).expect("parses");
+        assert_eq!(entries[0].key, "a\u{2028}b\u{85}c\rd");
+        // Line separators are ordinary characters in XML 1.0 (S3's dialect) and carriage
+        // returns arrive as `&#xD;`: neither may turn into a newline, or DeleteObjects would
+        // delete a different key than the one named.
+        for input in [
+            &b"nl\xe2\x80\xa8sep\0next\xc2\x85line"[..],
+            b"cr\rkey\0crlf\r\nkey",
+            b"",
+            b"a\0\0b",
+        ] {
+            fuzz_parse_delete_document(input);
+        }
+    }
 
     #[test]
     fn ranges() {

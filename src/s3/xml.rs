@@ -11,7 +11,9 @@ pub const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 pub const S3_NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 /// Appends `s` with the five XML special characters escaped. Control characters that XML 1.0
-/// cannot carry are written as character references S3 clients understand (`&#x1;`).
+/// cannot carry are written as character references S3 clients understand (`&#x1;`), and so is
+/// `\r`: a parser normalises a literal carriage return to `\n`, so a key `a\rb` would reach the
+/// client as `a\nb`.
 pub fn escape_into(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
@@ -20,7 +22,7 @@ pub fn escape_into(out: &mut String, s: &str) {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && c != '\t' && c != '\n' && c != '\r' => {
+            c if (c as u32) < 0x20 && c != '\t' && c != '\n' => {
                 let _ = write!(out, "&#x{:X};", c as u32);
             }
             c => out.push(c),
@@ -134,6 +136,13 @@ mod tests {
         let mut s = String::new();
         escape_into(&mut s, "a<b>&\"c'\u{1}");
         assert_eq!(s, "a&lt;b&gt;&amp;&quot;c&apos;&#x1;");
+    }
+
+    #[test]
+    fn carriage_return_is_a_character_reference() {
+        let mut s = String::new();
+        escape_into(&mut s, "a\rb\r\nc\td\ne");
+        assert_eq!(s, "a&#xD;b&#xD;\nc\td\ne");
     }
 
     #[test]
