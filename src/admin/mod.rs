@@ -9,6 +9,8 @@
 //! - `GET /ui`: the dashboard (login form first), `POST /ui/login`, `POST /ui/logout` ([`ui`]).
 //! - `GET /admin/status`, `GET /admin/object?bucket=B&key=K` ([`api`]).
 //! - `GET /admin/log-level`, `PUT /admin/log-level` (body: a level or tracing filter).
+//! - `POST /admin/reload`: re-read the config file (validated whole; refused with the reason).
+//! - `POST|DELETE|GET /admin/drain?backend=NAME`: start, stop or watch draining a backend.
 //!
 //! # Who may call what
 //! `/health`, `/ready`, `/metrics` and `/stats` are open (scrapers; the listener is private by
@@ -218,7 +220,58 @@ fn admin(req: &Request, state: &AdminState) -> Response {
                 Err(e) => Response::text(400, e.to_string()),
             }
         }
-        ("/admin/status" | "/admin/object" | "/admin/log-level", _) => {
+        // Changes: like the log level, they need the admin credentials to be configured.
+        ("/admin/reload", "POST") | ("/admin/drain", "POST" | "DELETE")
+            if !app.config().ui.has_credentials() =>
+        {
+            Response::text(
+                403,
+                "this admin action needs ui.admin_key and ui.admin_secret in the config",
+            )
+        }
+        ("/admin/reload", "POST") => match state.handle.reload_from_file() {
+            // Validated whole first: a bad file changes nothing and the error names key and line.
+            Ok(()) => Response::text(200, "config reloaded"),
+            Err(e) => {
+                tracing::warn!(error = %e, "config reload through the admin API refused");
+                Response::text(400, e)
+            }
+        },
+        ("/admin/drain", "GET" | "HEAD" | "POST" | "DELETE") => {
+            let Some(name) = req.param("backend") else {
+                return Response::text(400, "expected ?backend=NAME");
+            };
+            let Some(b) = app.backend_by_name(&name) else {
+                return Response::text(404, "no backend of that name");
+            };
+            match req.method.as_str() {
+                "POST" => {
+                    app.set_draining(&name, true);
+                    tracing::info!(backend = name, "drain started");
+                }
+                "DELETE" => {
+                    app.set_draining(&name, false);
+                    tracing::info!(backend = name, "drain stopped");
+                }
+                _ => {}
+            }
+            let objects = app
+                .placement
+                .slots
+                .get(b.index)
+                .map(|s| s.objects.load(std::sync::atomic::Ordering::Relaxed))
+                .unwrap_or(0);
+            let draining = app.is_draining(b.index);
+            let body = serde_json::json!({
+                "backend": name,
+                "draining": draining,
+                "objects_remaining": objects,
+                // Safe to remove from the config once drained and nothing remains on it.
+                "drained": draining && objects == 0,
+            });
+            Response::json(200, &body)
+        }
+        ("/admin/status" | "/admin/object" | "/admin/log-level" | "/admin/reload", _) => {
             Response::text(405, "method not allowed")
         }
         _ => Response::text(404, "not found"),
