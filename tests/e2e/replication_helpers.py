@@ -236,12 +236,12 @@ def metric_samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
     return out
 
 
-def metric_value(orch: h.Orchestrator, name: str, **labels: str) -> Optional[float]:
-    """Sum of the samples of `name` whose labels include `labels`; None if there are none."""
+def metric_value(orch: h.Orchestrator, metric: str, **labels: str) -> Optional[float]:
+    """Sum of the samples of `metric` whose labels include `labels`; None if there are none."""
     text = metrics_text(orch)
     if text is None:
         return None
-    vals = [v for lab, v in metric_samples(text, name) if all(lab.get(k) == w for k, w in labels.items())]
+    vals = [v for lab, v in metric_samples(text, metric) if all(lab.get(k) == w for k, w in labels.items())]
     return sum(vals) if vals else None
 
 

@@ -59,11 +59,15 @@ def setup(backends, make_orchestrator, *, n_objects=10, size=2048, extra=None, e
     b = backends.rclone(f"b{tag}")
     entries = entries or [{}, {}]
     cred = h.Credential.random("FOAK")
+    # The factor must match the copies the test makes, or the replication scan would (rightly)
+    # trim the second copy of a factor-1 object.
+    extra = dict(extra or {})
+    extra.setdefault("replication", {"factor": copies})
     cfg = h.orchestrator_config(
         backends=[a.config_entry(name="a", **entries[0]), b.config_entry(name="b", **entries[1])],
         buckets=[h.VirtualBucket(BUCKET, [cred])],
         routing_strategy="pack",
-        extra=extra or {},
+        extra=extra,
     )
     orch = make_orchestrator(cfg, name=f"orch{tag}")
     client = orch.client(cred)
