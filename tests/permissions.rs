@@ -714,3 +714,318 @@ fn operation_permission_matrix_is_exhaustive() {
     // The fixture is intact after all of that.
     srv.assert_content(&format!("/alpha/{FIXTURE}"), FIXTURE_BODY);
 }
+
+/// The bucket names a ListBuckets answer lists.
+fn listed_buckets(srv: &TestServer, cred: Cred) -> Vec<String> {
+    let r = srv.send(&srv.signed(cred, "GET", "/"));
+    r.assert_ok();
+    let text = r.body_text();
+    text.split("<Name>")
+        .skip(1)
+        .map(|s| s.split("</Name>").next().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn one_credential_in_two_buckets_works_in_both() {
+    let srv = start();
+    for b in ["alpha", "beta"] {
+        let path = format!("/{b}/two/obj");
+        put_as(&srv, TWO, &path, b.as_bytes()).assert_ok();
+        let r = srv.send(&srv.signed(TWO, "GET", &path));
+        r.assert_ok();
+        assert_eq!(r.body, b.as_bytes());
+        let r = srv.send(
+            &srv.signed(TWO, "GET", &format!("/{b}"))
+                .query("list-type", "2")
+                .query("prefix", "two/"),
+        );
+        r.assert_ok();
+        assert_eq!(r.xml_tag("Key").as_deref(), Some("two/obj"), "{b}");
+        assert_eq!(r.xml_tag("KeyCount").as_deref(), Some("1"), "{b}");
+        let r = srv.send(&srv.signed(TWO, "DELETE", &path));
+        assert_eq!(r.status, 204, "{b}: {}", r.body_text());
+    }
+    assert_eq!(listed_buckets(&srv, TWO), ["alpha", "beta"]);
+
+    // Permissions are per bucket: MIX reads alpha and writes beta, nothing else.
+    srv.put_ok("/alpha/mix", b"in alpha");
+    let r = srv.send(&srv.signed(MIX, "GET", "/alpha/mix"));
+    r.assert_ok();
+    assert_eq!(r.body, b"in alpha");
+    put_as(&srv, MIX, "/alpha/mix", b"overwrite").assert_error(403, "AccessDenied");
+    srv.assert_content("/alpha/mix", b"in alpha");
+    put_as(&srv, MIX, "/beta/mix", b"in beta").assert_ok();
+    srv.send(&srv.signed(MIX, "GET", "/beta/mix"))
+        .assert_error(403, "AccessDenied");
+    let r = srv.send(&srv.signed(BETA, "GET", "/beta/mix"));
+    assert_eq!(r.body, b"in beta");
+    assert_eq!(listed_buckets(&srv, MIX), ["alpha", "beta"]);
+}
+
+#[test]
+fn a_credential_of_one_bucket_is_denied_on_another() {
+    let srv = start();
+    srv.put_ok("/alpha/private", b"alpha's");
+    put_as(&srv, BETA, "/beta/theirs", b"beta's").assert_ok();
+    for (m, p) in [
+        ("GET", "/alpha/private"),
+        ("PUT", "/alpha/from-beta"),
+        ("DELETE", "/alpha/private"),
+        ("GET", "/alpha"),
+    ] {
+        let req = if m == "PUT" {
+            srv.signed(BETA, m, p).body_sha256(b"x")
+        } else {
+            srv.signed(BETA, m, p)
+        };
+        srv.send(&req).assert_error(403, "AccessDenied");
+    }
+    srv.send(&srv.signed(ALPHA, "GET", "/beta/theirs"))
+        .assert_error(403, "AccessDenied");
+    srv.assert_content("/alpha/private", b"alpha's");
+    srv.assert_absent("/alpha/from-beta");
+    assert_eq!(listed_buckets(&srv, ALPHA), ["alpha"]);
+    assert_eq!(listed_buckets(&srv, BETA), ["beta"]);
+    // A bucket nobody defined is NoSuchBucket, not AccessDenied.
+    srv.send(&srv.signed(BETA, "GET", "/gamma/k"))
+        .assert_error(404, "NoSuchBucket");
+}
+
+#[test]
+fn api_bucket_belongs_to_its_creator() {
+    let srv = start();
+    create_bucket(&srv, ADM1, "made-by-one");
+    put_as(&srv, ADM1, "/made-by-one/k", b"one's").assert_ok();
+    assert_eq!(listed_buckets(&srv, ADM1), ["made-by-one"]);
+    // Not visible to another admin or to a bucket credential.
+    assert!(listed_buckets(&srv, ADM2).is_empty());
+    assert_eq!(listed_buckets(&srv, ALPHA), ["alpha"]);
+    for cred in [ADM2, ALPHA, TWO] {
+        srv.send(&srv.signed(cred, "GET", "/made-by-one/k"))
+            .assert_error(403, "AccessDenied");
+        put_as(&srv, cred, "/made-by-one/k", b"overwrite").assert_error(403, "AccessDenied");
+        srv.send(&srv.signed(cred, "DELETE", "/made-by-one/k"))
+            .assert_error(403, "AccessDenied");
+        srv.send(
+            &srv.signed(cred, "GET", "/made-by-one")
+                .query("list-type", "2"),
+        )
+        .assert_error(403, "AccessDenied");
+        srv.send(&srv.signed(cred, "DELETE", "/made-by-one"))
+            .assert_error(403, "AccessDenied");
+    }
+    // Creating it again: the owner is told it already has it, another admin that it is taken,
+    // a non-admin that it may not create buckets... but an existing name is taken for anyone.
+    srv.send(&srv.signed(ADM1, "PUT", "/made-by-one"))
+        .assert_error(409, "BucketAlreadyOwnedByYou");
+    srv.send(&srv.signed(ADM2, "PUT", "/made-by-one"))
+        .assert_error(409, "BucketAlreadyExists");
+    let r = srv.send(&srv.signed(ADM1, "GET", "/made-by-one/k"));
+    assert_eq!(r.body, b"one's");
+
+    // Config buckets cannot be created or deleted through the API, even by an admin.
+    srv.send(&srv.signed(ALPHA, "PUT", "/alpha"))
+        .assert_error(409, "BucketAlreadyOwnedByYou");
+    srv.send(&srv.signed(ADM1, "PUT", "/alpha"))
+        .assert_error(409, "BucketAlreadyExists");
+    srv.send(&srv.signed(ADM1, "DELETE", "/alpha"))
+        .assert_error(403, "AccessDenied");
+    srv.send(&srv.signed(A, "DELETE", "/alpha"))
+        .assert_error(403, "AccessDenied");
+    // Bucket credentials cannot create buckets.
+    srv.send(&srv.signed(ALPHA, "PUT", "/by-alpha"))
+        .assert_error(403, "AccessDenied");
+    assert_eq!(srv.send(&srv.signed(ADM1, "HEAD", "/by-alpha")).status, 404);
+
+    // Non-empty: BucketNotEmpty; emptied: deleted, and then gone for everyone.
+    srv.send(&srv.signed(ADM1, "DELETE", "/made-by-one"))
+        .assert_error(409, "BucketNotEmpty");
+    assert_eq!(
+        srv.send(&srv.signed(ADM1, "DELETE", "/made-by-one/k"))
+            .status,
+        204
+    );
+    assert_eq!(
+        srv.send(&srv.signed(ADM1, "DELETE", "/made-by-one")).status,
+        204
+    );
+    assert!(listed_buckets(&srv, ADM1).is_empty());
+    srv.send(&srv.signed(ADM1, "GET", "/made-by-one/k"))
+        .assert_error(404, "NoSuchBucket");
+    // The name is free again: the other admin may take it, and then it is theirs.
+    create_bucket(&srv, ADM2, "made-by-one");
+    assert_eq!(listed_buckets(&srv, ADM2), ["made-by-one"]);
+    srv.send(
+        &srv.signed(ADM1, "GET", "/made-by-one")
+            .query("list-type", "2"),
+    )
+    .assert_error(403, "AccessDenied");
+}
+
+#[test]
+fn api_buckets_survive_a_restart() {
+    let srv = start();
+    create_bucket(&srv, ADM1, "durable-one");
+    put_as(&srv, ADM1, "/durable-one/k", b"kept").assert_ok();
+    let dir = srv.stop();
+    let yaml = permissions_config(dir.path());
+    let srv = TestServer::start_yaml_in(dir, Default::default(), &yaml);
+    assert_eq!(listed_buckets(&srv, ADM1), ["durable-one"]);
+    let r = srv.send(&srv.signed(ADM1, "GET", "/durable-one/k"));
+    r.assert_ok();
+    assert_eq!(r.body, b"kept");
+    srv.send(&srv.signed(ADM1, "PUT", "/durable-one"))
+        .assert_error(409, "BucketAlreadyOwnedByYou");
+}
+
+#[test]
+fn invalid_bucket_names_are_refused() {
+    let srv = start();
+    let long = "a".repeat(64);
+    for name in [
+        "Upper",
+        "under_score",
+        "ab",
+        long.as_str(),
+        "192.168.5.4",
+        ".leading-dot",
+        "trailing-dot.",
+        "-leading-hyphen",
+        "trailing-hyphen-",
+        "two..dots",
+        "xn--punycode",
+    ] {
+        let r = srv.send(&srv.signed(ADM1, "PUT", &format!("/{name}")));
+        r.assert_error(400, "InvalidBucketName");
+    }
+    assert!(listed_buckets(&srv, ADM1).is_empty());
+    // The limits themselves are fine.
+    create_bucket(&srv, ADM1, "abc");
+    create_bucket(&srv, ADM1, &"b".repeat(63));
+    create_bucket(&srv, ADM1, "dots.and-hyphens.9");
+    assert_eq!(listed_buckets(&srv, ADM1).len(), 3);
+}
+
+/// The config problems of `yaml`, as `(key path, line, message)`.
+fn config_problems(yaml: &str) -> Vec<(String, Option<usize>, String)> {
+    let e = s3_orchestrator::config::Config::from_str_named(yaml, "perm.yaml")
+        .expect_err("the config must be refused");
+    e.diagnostics()
+        .iter()
+        .map(|d| (d.key_path.clone(), d.line, d.message.clone()))
+        .collect()
+}
+
+const CONFIG_HEAD: &str = "backends:
+  - name: disk
+    path: /tmp/s3o-perm-never-created
+";
+
+#[test]
+fn config_validation_of_permissions_names_key_and_line() {
+    // Line numbers count from 1: the head has 3 lines.
+    let unknown = format!(
+        "{CONFIG_HEAD}buckets:
+  - name: alpha
+    credentials:
+      - access_key_id: AKIDX
+        secret_access_key: sx
+        permissions: [read, writ, list]
+"
+    );
+    let p = config_problems(&unknown);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].0, "buckets[0].credentials[0].permissions[1]");
+    assert_eq!(p[0].1, Some(9), "{p:?}");
+    assert!(p[0].2.contains("unknown permission `writ`"), "{p:?}");
+    let text = s3_orchestrator::config::Config::from_str_named(&unknown, "perm.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.starts_with("perm.yaml:9:")
+            && text.contains("buckets[0].credentials[0].permissions[1]"),
+        "{text}"
+    );
+
+    let empty = format!(
+        "{CONFIG_HEAD}buckets:
+  - name: alpha
+    credentials:
+      - access_key_id: AKIDX
+        secret_access_key: sx
+        permissions: []
+"
+    );
+    let p = config_problems(&empty);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].0, "buckets[0].credentials[0].permissions");
+    assert_eq!(p[0].1, Some(9), "{p:?}");
+    assert!(p[0].2.contains("empty list"), "{p:?}");
+
+    let on_admin = format!(
+        "{CONFIG_HEAD}admin_credentials:
+  - access_key_id: AKIDADM
+    secret_access_key: sa
+    permissions: [read]
+"
+    );
+    let p = config_problems(&on_admin);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].0, "admin_credentials[0].permissions");
+    assert_eq!(p[0].1, Some(7), "{p:?}");
+
+    let not_a_name = format!(
+        "{CONFIG_HEAD}buckets:
+  - name: alpha
+    credentials:
+      - access_key_id: AKIDX
+        secret_access_key: sx
+        permissions:
+          - read
+          - 7
+"
+    );
+    let p = config_problems(&not_a_name);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].0, "buckets[0].credentials[0].permissions[1]");
+    assert_eq!(p[0].1, Some(11), "{p:?}");
+
+    // What is accepted: any case, admin credentials alone (no bucket), a credential in two buckets.
+    let ok = format!(
+        "{CONFIG_HEAD}admin_credentials:
+  - access_key_id: AKIDADM
+    secret_access_key: sa
+buckets:
+  - name: alpha
+    credentials:
+      - access_key_id: AKIDX
+        secret_access_key: sx
+        permissions: [READ, List]
+  - name: beta
+    credentials:
+      - access_key_id: AKIDX
+        secret_access_key: sx
+"
+    );
+    let cfg = s3_orchestrator::config::Config::from_str_named(&ok, "perm.yaml")
+        .unwrap_or_else(|e| panic!("{e}"));
+    use s3_orchestrator::config::Permissions;
+    assert_eq!(
+        cfg.buckets[0].credentials[0].permissions,
+        Permissions::READ.union(Permissions::LIST)
+    );
+    assert_eq!(
+        cfg.buckets[1].credentials[0].permissions,
+        Permissions::DEFAULT
+    );
+    assert_eq!(cfg.admin_credentials.len(), 1);
+    let admin_only = format!(
+        "{CONFIG_HEAD}admin_credentials:
+  - access_key_id: AKIDADM
+    secret_access_key: sa
+"
+    );
+    s3_orchestrator::config::Config::from_str_named(&admin_only, "perm.yaml")
+        .unwrap_or_else(|e| panic!("admin credentials alone are a valid config: {e}"));
+}
