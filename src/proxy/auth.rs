@@ -84,11 +84,11 @@ pub fn authorize(app: &App, access_key: &str, route: &Route) -> S3Result<()> {
         return Err(S3Error::new(S3ErrorCode::NoSuchBucket));
     }
     let granted = app.permissions(access_key, bucket);
-    let admin = app.credentials.get(access_key).is_some_and(|c| c.admin);
     let needed = required_permission(route.operation).unwrap_or(Permissions::ALL);
-    // Admin credentials may delete API buckets they did not create (config buckets never).
-    let admin_delete = admin && route.operation == S3Operation::DeleteBucket;
-    if granted.contains(needed) || admin_delete {
+    // DeleteBucket needs `admin` in the bucket: for an API bucket only its creator has it, so
+    // another admin credential cannot remove a bucket it can neither see nor empty (as in S3,
+    // where only the owner deletes a bucket).
+    if granted.contains(needed) {
         Ok(())
     } else {
         Err(S3Error::new(S3ErrorCode::AccessDenied))

@@ -234,16 +234,21 @@ fn object_headers(ctx: &RequestCtx<'_>, rec: &ObjectRecord, r: &mut Response) {
     }
 }
 
+/// Buckets are unversioned: the only version id is `null` (each object's single version). Any
+/// other id names no version, so acting on the object for it would read or delete the wrong thing.
+fn check_version_id(version: Option<&str>) -> S3Result<()> {
+    match version {
+        Some(v) if v != "null" => Err(S3Error::with_message(
+            S3ErrorCode::InvalidArgument,
+            "Invalid version id specified",
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn lookup(ctx: &RequestCtx<'_>) -> S3Result<ObjectRecord> {
     let app = &ctx.app;
-    if let Some(v) = ctx.route.query_param("versionId") {
-        if v != "null" {
-            return Err(S3Error::with_message(
-                S3ErrorCode::InvalidArgument,
-                "Invalid version id specified",
-            ));
-        }
-    }
+    check_version_id(ctx.route.query_param("versionId"))?;
     app.catalog
         .get_object(ctx.bucket()?, ctx.key()?)
         .map_err(internal)?
@@ -329,6 +334,7 @@ pub async fn handle_get_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
 
 pub async fn handle_delete_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     let (bucket, key) = (ctx.bucket()?, ctx.key()?);
+    check_version_id(ctx.route.query_param("versionId"))?;
     super::write::delete_object(ctx.app, bucket, key).await?;
     Ok(Response::new(204))
 }
@@ -336,6 +342,8 @@ pub async fn handle_delete_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
 /// One `<Object>` of a DeleteObjects request.
 struct DeleteEntry {
     key: String,
+    /// `<VersionId>`, if given.
+    version_id: Option<String>,
 }
 
 fn parse_delete_document(doc: &[u8]) -> S3Result<(Vec<DeleteEntry>, bool)> {
@@ -347,6 +355,9 @@ fn parse_delete_document(doc: &[u8]) -> S3Result<(Vec<DeleteEntry>, bool)> {
     let mut entries = Vec::new();
     let mut quiet = false;
     let mut text = String::new();
+    // `<VersionId>` may come before or after `<Key>` inside an `<Object>`.
+    let mut pending_version: Option<String> = None;
+    let mut in_object_with_key = false;
     loop {
         match reader.read_event_into(&mut buf).map_err(|_| malformed())? {
             Event::Start(e) => {
@@ -359,13 +370,27 @@ fn parse_delete_document(doc: &[u8]) -> S3Result<(Vec<DeleteEntry>, bool)> {
                     b"Key" if path.last().map(|p| p.as_slice()) == Some(b"Object") => {
                         entries.push(DeleteEntry {
                             key: std::mem::take(&mut text),
+                            version_id: pending_version.take(),
                         });
+                        in_object_with_key = true;
                         if entries.len() > MAX_DELETE_KEYS {
                             return Err(S3Error::with_message(
                                 S3ErrorCode::MalformedXML,
                                 "a DeleteObjects request may name at most 1000 keys",
                             ));
                         }
+                    }
+                    b"VersionId" if path.last().map(|p| p.as_slice()) == Some(b"Object") => {
+                        let v = std::mem::take(&mut text);
+                        match entries.last_mut() {
+                            // After this object's <Key>.
+                            Some(e) if in_object_with_key => e.version_id = Some(v),
+                            _ => pending_version = Some(v),
+                        }
+                    }
+                    b"Object" => {
+                        in_object_with_key = false;
+                        pending_version = None;
                     }
                     b"Quiet" => quiet = text.trim().eq_ignore_ascii_case("true"),
                     _ => {}
@@ -449,11 +474,18 @@ pub async fn handle_delete_objects(
     let mut w = XmlWriter::new();
     w.root("DeleteResult");
     for e in entries {
-        match super::write::delete_object(ctx.app, bucket, &e.key).await {
+        let outcome = match check_version_id(e.version_id.as_deref()) {
+            Ok(()) => super::write::delete_object(ctx.app, bucket, &e.key).await,
+            Err(err) => Err(err),
+        };
+        match outcome {
             Ok(()) => {
                 if !quiet {
                     w.open("Deleted");
                     w.elem("Key", &e.key);
+                    if let Some(v) = &e.version_id {
+                        w.elem("VersionId", v);
+                    }
                     w.close("Deleted");
                 }
             }
@@ -558,6 +590,16 @@ mod tests {
         assert!(quiet);
         let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
         assert_eq!(keys, vec!["a&b", "sp ace/x\u{1}"]);
+        let versions: Vec<Option<&str>> = entries.iter().map(|e| e.version_id.as_deref()).collect();
+        assert_eq!(versions, vec![None, Some("null")]);
+        // VersionId before Key, and one object's VersionId does not leak into the next.
+        let doc = b"<Delete><Object><VersionId>v1</VersionId><Key>a</Key></Object><Object><Key>b</Key></Object><Object><Key>c</Key><VersionId>v3</VersionId></Object></Delete>";
+        let (entries, _) = parse_delete_document(doc).expect("parses");
+        let got: Vec<(&str, Option<&str>)> = entries
+            .iter()
+            .map(|e| (e.key.as_str(), e.version_id.as_deref()))
+            .collect();
+        assert_eq!(got, vec![("a", Some("v1")), ("b", None), ("c", Some("v3"))]);
         assert!(parse_delete_document(b"<Delete><Object><Key>x</Object>").is_err());
         let many = format!(
             "<Delete>{}</Delete>",

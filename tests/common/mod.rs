@@ -121,7 +121,19 @@ impl TestServer {
     /// Starts on an existing directory (a restart keeps the catalog and the backend's files).
     pub fn start_in(dir: tempfile::TempDir, limits: ServerLimits) -> TestServer {
         let yaml = config_yaml(dir.path());
-        let cfg = s3_orchestrator::config::Config::from_str_named(&yaml, "test")
+        Self::start_yaml_in(dir, limits, &yaml)
+    }
+
+    /// Starts with a config of the test's own (`yaml` gets the directory for its paths).
+    pub fn start_yaml(yaml: impl FnOnce(&std::path::Path) -> String) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = yaml(dir.path());
+        Self::start_yaml_in(dir, ServerLimits::default(), &yaml)
+    }
+
+    /// Starts on an existing directory with the given config text.
+    pub fn start_yaml_in(dir: tempfile::TempDir, limits: ServerLimits, yaml: &str) -> TestServer {
+        let cfg = s3_orchestrator::config::Config::from_str_named(yaml, "test")
             .unwrap_or_else(|e| panic!("test config refused: {e}"));
         let running = s3_orchestrator::run_with_limits(cfg, limits).unwrap();
         let addr = running.s3_addr();
