@@ -96,14 +96,7 @@ fn clip(s: &str) -> String {
 /// Records a read failover: counts it, logs it at warn and keeps it for the dashboard.
 pub fn record_failover(bucket: &str, key: &str, from: &str, to: &str, reason: &str) {
     Global::inc(&global().failover_total);
-    tracing::warn!(
-        bucket,
-        key,
-        from,
-        to,
-        reason,
-        "read failed over to another copy"
-    );
+    tracing::warn!(bucket, key, from, to, reason, "read failover");
     let at_ms = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

@@ -105,7 +105,7 @@ impl BackgroundShard {
             signing: std::cell::RefCell::new(crate::s3::auth::SigningKeyCache::new()),
             cleanup: cleanup::CleanupState::default(),
             replicate: Default::default(),
-            scan: Default::default(),
+            scan: scan::ScanState::new(app.config().replication.worker_interval),
             throttle: throttle::TokenBucket::new(app_rate),
             replication_queue,
         }

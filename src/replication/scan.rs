@@ -28,7 +28,7 @@ impl Default for ScanState {
         ScanState {
             cursor: RefCell::new(None),
             running: Cell::new(false),
-            // The first scan starts at once: it catches up on whatever changed while we were down.
+            // Set by `ScanState::new`; a default state scans at once.
             next_scan: Cell::new(Instant::now()),
             queued: RefCell::new(HashSet::new()),
             by_copies: RefCell::new(std::collections::BTreeMap::new()),
@@ -37,6 +37,14 @@ impl Default for ScanState {
 }
 
 impl ScanState {
+    /// The first walk waits one `worker_interval`: at start breakers have no opinion yet, and
+    /// copies already scheduled are in the durable queue, which is drained at once.
+    pub fn new(first_after: std::time::Duration) -> Self {
+        let st = ScanState::default();
+        st.next_scan.set(Instant::now() + first_after);
+        st
+    }
+
     /// Forgets what was queued (the queue item was processed or the object changed).
     pub fn forget(&self, bucket: &str, key: &str) {
         self.queued

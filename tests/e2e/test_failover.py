@@ -223,6 +223,9 @@ def test_usage_limits_fail_reads_over_then_overflow_writes_then_slow_down(backen
         make_orchestrator,
         n_objects=1,
         size=1000,
+        # Factor 1 with a second copy made by hand, and no catalog scan during the test (it would
+        # trim the extra copy): usage counters then see only this test's own traffic.
+        extra={"replication": {"factor": 1, "worker_interval": "1h"}},
         entries=[
             {"egress_byte_limit": 3000, "ingress_byte_limit": 5000},
             {"egress_byte_limit": 2000, "ingress_byte_limit": 5000},
