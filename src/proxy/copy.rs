@@ -49,11 +49,13 @@ pub fn check_copy_source_conditions(ctx: &RequestCtx<'_>, src: &ObjectRecord) ->
 }
 
 /// Streams `size` bytes from `stream` into `writer`, computing the MD5 a local backend needs.
+/// `throttle` paces background copies (replication, rebalancing); client copies pass `None`.
 pub async fn pump(
     stream: &mut ObjectStream,
     mut writer: PutWriter,
     size: u64,
     want_md5: bool,
+    throttle: Option<&crate::replication::throttle::TokenBucket>,
 ) -> S3Result<String> {
     use md5::Digest;
     let mut md5 = want_md5.then(md5::Md5::new);
@@ -63,6 +65,9 @@ pub async fn pump(
         match stream.read(&mut buf).await {
             Ok(0) => break Ok(()),
             Ok(n) => {
+                if let Some(t) = throttle {
+                    t.take(n as u64).await;
+                }
                 if let Some(h) = md5.as_mut() {
                     h.update(&buf[..n]);
                 }
@@ -161,7 +166,7 @@ pub async fn handle_copy_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
                     return Err(e);
                 }
             };
-            let etag = pump(&mut stream, writer, src.size, want_md5).await?;
+            let etag = pump(&mut stream, writer, src.size, want_md5, None).await?;
             (r, etag)
         }
     };

@@ -297,7 +297,7 @@ pub async fn handle_upload_part_copy(ctx: &RequestCtx<'_>) -> S3Result<Response>
                     &Integrity::default(),
                 )
                 .await?;
-            super::copy::pump(&mut stream, writer, size, backend.is_local()).await?
+            super::copy::pump(&mut stream, writer, size, backend.is_local(), None).await?
         }
     };
     app.uploads.add(&upload.upload_id, reservation);

@@ -9,9 +9,8 @@
 //! (the copy is redone; a half-written copy was never recorded, and a recorded copy makes the
 //! redo a no-op), so nothing is lost or counted twice.
 
-use super::throttle::TokenBucket;
 use super::BackgroundShard;
-use crate::backend::{Backend, Integrity, PutWriter};
+use crate::backend::{Backend, Integrity};
 use crate::catalog::{
     AddCopyOutcome, Copy, CopyState, ObjectRecord, QueueId, QueueItem, QueueKind,
 };
@@ -261,56 +260,15 @@ async fn stream_copy(
             .begin_put(&ctx, backend_key, rec.size, &meta, &Integrity::default())
             .await
             .map_err(|e| format!("writing to {}: {e}", target.name))?;
-        return pump(
-            &bg.throttle,
+        return crate::proxy::copy::pump(
             &mut stream,
             writer,
             rec.size,
             target.is_local(),
+            Some(&bg.throttle),
         )
-        .await;
+        .await
+        .map_err(|e| e.message.to_string());
     }
     Err(last)
-}
-
-async fn pump(
-    throttle: &TokenBucket,
-    stream: &mut crate::backend::ObjectStream,
-    mut writer: PutWriter,
-    size: u64,
-    want_md5: bool,
-) -> Result<String, String> {
-    use md5::Digest;
-    let mut md5 = want_md5.then(md5::Md5::new);
-    let mut buf = crate::util::bufpool::take(COPY_BUFFER_BYTES);
-    let mut copied = 0u64;
-    let result: Result<(), String> = loop {
-        match stream.read(&mut buf).await {
-            Ok(0) => break Ok(()),
-            Ok(n) => {
-                throttle.take(n as u64).await;
-                if let Some(h) = md5.as_mut() {
-                    h.update(&buf[..n]);
-                }
-                copied += n as u64;
-                if let Err(e) = writer.write(&buf[..n]).await {
-                    break Err(format!("write: {e}"));
-                }
-            }
-            Err(e) => break Err(format!("read: {e}")),
-        }
-    };
-    crate::util::bufpool::give(buf);
-    if let Err(e) = result {
-        writer.abort().await;
-        return Err(e);
-    }
-    if copied != size {
-        writer.abort().await;
-        return Err(format!("source ended after {copied} of {size} bytes"));
-    }
-    writer
-        .finish(md5.map(|h| h.finalize().into()))
-        .await
-        .map_err(|e| format!("finish: {e}"))
 }
