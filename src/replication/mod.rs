@@ -54,6 +54,14 @@ pub fn start(handle: Arc<AppHandle>, shutdown: Shutdown) -> std::io::Result<Back
     let thread = LocalExecutorBuilder::new(placement)
         .name("background")
         .spawn(move || async move {
+            // The OS scheduler is what shares the cores between this thread and the client
+            // shards: give it the lowest normal priority (nice 19) so copies only use CPU that
+            // client requests leave idle. Failing to lower it is harmless.
+            if let Err(e) =
+                thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+            {
+                tracing::debug!(error = ?e, "could not lower the background shard's priority");
+            }
             let queue = glommio::executor().create_task_queue(
                 glommio::Shares::Static(REPLICATION_SHARES),
                 glommio::Latency::NotImportant,
