@@ -55,9 +55,12 @@ impl LocalBackend {
                 let _ = std::fs::remove_file(e.path());
             }
         }
+        // Absolute from here on: glommio's io_uring opens of relative directory paths fail with
+        // EBADF (seen with `path: ./data/disk-a`), and an absolute root also survives a chdir.
+        let root = std::fs::canonicalize(root)?;
         Ok(LocalBackend {
             name: name.to_owned(),
-            root: root.to_owned(),
+            root,
         })
     }
 
