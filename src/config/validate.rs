@@ -17,10 +17,11 @@ use super::model::{
     Config, CredentialConfig, Endpoint, LoggingConfig, Permissions, RebalanceConfig,
     ReplicationConfig, RoutingStrategy, Secret, ServerConfig, TlsConfig, UiConfig,
     DEFAULT_ADMIN_ADDR, DEFAULT_CATALOG_PATH, DEFAULT_LISTEN_ADDR, DEFAULT_REBALANCE_THRESHOLD,
-    DEFAULT_REGION, DEFAULT_REPLICATION_BATCH_SIZE, DEFAULT_REPLICATION_CONCURRENCY,
-    DEFAULT_REPLICATION_FACTOR, DEFAULT_REPLICATION_MAX_BYTES_PER_SEC,
-    DEFAULT_REPLICATION_WORKER_INTERVAL, DEFAULT_UNHEALTHY_THRESHOLD, MAX_REPLICATION_BATCH_SIZE,
-    MAX_REPLICATION_CONCURRENCY, MAX_SHARDS,
+    DEFAULT_REGION, DEFAULT_REPLICATION_BATCH_SIZE, DEFAULT_REPLICATION_BUSY_DIVISOR,
+    DEFAULT_REPLICATION_CONCURRENCY, DEFAULT_REPLICATION_FACTOR,
+    DEFAULT_REPLICATION_MAX_BYTES_PER_SEC, DEFAULT_REPLICATION_WORKER_INTERVAL,
+    DEFAULT_UNHEALTHY_THRESHOLD, MAX_REPLICATION_BATCH_SIZE, MAX_REPLICATION_CONCURRENCY,
+    MAX_SHARDS,
 };
 use super::model::{
     RateLimitConfig, UsageLimits, BACKEND_TIMEOUT_RANGE, DEFAULT_BACKEND_TIMEOUT,
@@ -541,10 +542,30 @@ impl Checker<'_> {
             }
             c
         });
-        let max_bytes_per_sec = self.uint(
-            "replication.max_bytes_per_sec",
-            raw.max_bytes_per_sec.as_ref(),
-        );
+        let max_bytes_per_sec = self
+            .uint(
+                "replication.max_bytes_per_sec",
+                raw.max_bytes_per_sec.as_ref(),
+            )
+            .unwrap_or(DEFAULT_REPLICATION_MAX_BYTES_PER_SEC);
+        const BUSY: &str = "replication.busy_bytes_per_sec";
+        let busy_bytes_per_sec = match self.uint(BUSY, raw.busy_bytes_per_sec.as_ref()) {
+            Some(b) => {
+                // 0 = unthrottled, which is only "not above" an unthrottled idle rate.
+                let above = max_bytes_per_sec != 0 && (b == 0 || b > max_bytes_per_sec);
+                if above {
+                    self.problem(
+                        BUSY,
+                        format!(
+                            "must not exceed replication.max_bytes_per_sec ({max_bytes_per_sec}): \
+                             it is the rate copies slow down to while clients are active"
+                        ),
+                    );
+                }
+                b
+            }
+            None => max_bytes_per_sec / DEFAULT_REPLICATION_BUSY_DIVISOR,
+        };
         const INTERVAL: &str = "replication.worker_interval";
         let interval = self.duration(INTERVAL, raw.worker_interval.as_ref());
         if interval == Some(Duration::ZERO) {
@@ -563,7 +584,8 @@ impl Checker<'_> {
         });
         ReplicationConfig {
             concurrency: concurrency.unwrap_or(DEFAULT_REPLICATION_CONCURRENCY),
-            max_bytes_per_sec: max_bytes_per_sec.unwrap_or(DEFAULT_REPLICATION_MAX_BYTES_PER_SEC),
+            max_bytes_per_sec,
+            busy_bytes_per_sec,
             worker_interval: interval.unwrap_or(DEFAULT_REPLICATION_WORKER_INTERVAL),
             batch_size: batch.unwrap_or(DEFAULT_REPLICATION_BATCH_SIZE),
             factor: factor.unwrap_or(DEFAULT_REPLICATION_FACTOR),

@@ -25,7 +25,10 @@ pub mod shard;
 pub mod stats;
 
 pub use latency::{Summary, TRANSPORT_ERROR};
-pub use shard::{inflight_add, record_backend, record_request, snapshot, InflightGuard, Snapshot};
+pub use shard::{
+    client_activity, inflight_add, record_backend, record_request, snapshot, ClientActivity,
+    InflightGuard, Snapshot,
+};
 
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -52,6 +55,12 @@ pub struct Global {
     pub objects_by_copies: std::sync::Mutex<std::collections::BTreeMap<u32, u64>>,
     /// The replication factor the last scan counted against.
     pub replication_factor: AtomicU64,
+    /// Bytes the background shard has copied (replication, health copies, rebalancing):
+    /// `s3o_replication_bytes_total`.
+    pub replication_bytes_total: AtomicU64,
+    /// 1 while background copies run at `replication.busy_bytes_per_sec` because clients are
+    /// active, 0 at the full rate (`s3o_replication_yielding`).
+    pub replication_yielding: AtomicU64,
 }
 
 impl Global {

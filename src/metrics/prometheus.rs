@@ -233,6 +233,11 @@ fn write_replication(out: &mut String, g: &Global, app: &App) {
             "Reads served from another copy than the first choice.",
             &g.failover_total,
         ),
+        (
+            "replication_bytes_total",
+            "Bytes copied by the background shard (replication, health copies, rebalancing).",
+            &g.replication_bytes_total,
+        ),
     ];
     for (name, help, c) in counters {
         header(out, name, "counter", help);
@@ -248,6 +253,17 @@ fn write_replication(out: &mut String, g: &Global, app: &App) {
         out,
         "s3o_replication_pending {}",
         g.replication_pending.load(Ordering::Relaxed)
+    );
+    header(
+        out,
+        "replication_yielding",
+        "gauge",
+        "1 while background copies run at replication.busy_bytes_per_sec because clients are active.",
+    );
+    let _ = writeln!(
+        out,
+        "s3o_replication_yielding {}",
+        g.replication_yielding.load(Ordering::Relaxed)
     );
     header(
         out,

@@ -12,8 +12,9 @@
 //! copy is recorded only for the generation it was made from.
 //!
 //! Priority: copies run in their own glommio task queue with a small share and
-//! `Latency::NotImportant`, below the queue's cleanup and scan work; the token bucket is what
-//! keeps client traffic on the other shards unaffected.
+//! `Latency::NotImportant`, below the queue's cleanup and scan work, and the thread runs at
+//! nice 19; the token bucket ([`throttle`]) is what keeps client traffic on the other shards
+//! unaffected: it slows copies to `replication.busy_bytes_per_sec` while clients are active.
 
 pub mod cleanup;
 pub mod rebalance;
@@ -104,7 +105,7 @@ impl BackgroundShard {
             crate::backend::client::ClientLimits::default(),
             Some(app.backend_tls.clone()),
         );
-        let app_rate = app.config().replication.max_bytes_per_sec;
+        let repl = app.config().replication;
         BackgroundShard {
             app_generation: std::cell::Cell::new(handle.generation()),
             handle,
@@ -114,7 +115,7 @@ impl BackgroundShard {
             cleanup: cleanup::CleanupState::default(),
             replicate: Default::default(),
             scan: scan::ScanState::new(app.config().replication.worker_interval),
-            throttle: throttle::TokenBucket::new(app_rate),
+            throttle: throttle::TokenBucket::new(repl.max_bytes_per_sec, repl.busy_bytes_per_sec),
             replication_queue,
         }
     }
@@ -137,8 +138,9 @@ impl BackgroundShard {
             if generation != self.app_generation.get() {
                 // A reload: new rate, and a scan to re-check factors and placement now.
                 self.app_generation.set(generation);
+                let repl = self.app().config().replication;
                 self.throttle
-                    .set_rate(self.app().config().replication.max_bytes_per_sec);
+                    .set_rates(repl.max_bytes_per_sec, repl.busy_bytes_per_sec);
                 self.scan.request();
             }
             let mut did = cleanup::run_once(self).await;

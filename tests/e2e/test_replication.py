@@ -12,6 +12,8 @@ whether the running binary has them and skip with the reason when it does not.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from typing import Callable
 
 import botocore.exceptions
@@ -25,7 +27,7 @@ KIB = 1024
 MIB = 1024 * KIB
 #: Copy bandwidth while a backlog must exist: a few MiB of objects then take seconds to replicate.
 SLOW_RATE = 2 * MIB
-#: A copy rate that stalls copies (bytes/s): after the token bucket's 1 MiB burst nothing more moves.
+#: A copy rate that stalls copies (bytes/s): after the token bucket's 256 KiB burst nothing more moves.
 STALL_RATE = 1024
 #: Copies in flight while throttled: few, so most of the backlog is still queued when the test acts.
 SLOW_CONCURRENCY = 2
@@ -179,7 +181,7 @@ def test_kill9_mid_replication_converges_nothing_lost_or_duplicated(servers, cre
     objects = {f"backlog/{i:02d}": _payload(512 * KIB + i) for i in range(16)}
     _put_all(client, objects)  # every PUT was acknowledged: each object must survive
 
-    # Crash 1: copies stalled mid-stream (at most the token bucket's 1 MiB burst got through).
+    # Crash 1: copies stalled mid-stream (at most the token bucket's 256 KiB burst got through).
     orch.kill9()
     at_kill = rh.copy_counts(rh.placement(stores), VB, objects)
     assert all(n >= 1 for n in at_kill.values()), f"an acknowledged object has no copy at all: {at_kill}"
@@ -206,6 +208,108 @@ def test_kill9_mid_replication_converges_nothing_lost_or_duplicated(servers, cre
     _assert_served(client, objects)
     listed = client.list_objects_v2(Bucket=VB)
     assert sorted(o["Key"] for o in listed.get("Contents", [])) == sorted(objects)
+    orch.stop()
+
+
+# --------------------------------------------------------------------------------------------------------
+# Throttle: copies slow down while clients are served
+# --------------------------------------------------------------------------------------------------------
+
+#: Idle and busy copy rates of the yielding test: far apart, so which one applies is unmistakable.
+YIELD_IDLE_RATE = 4 * MIB
+YIELD_BUSY_RATE = 256 * KIB
+#: What may pass beyond the busy rate in a window: the bucket's burst plus what copies at the idle
+#: rate move before the next activity sample sees the clients (a generous bound).
+YIELD_SLACK_BYTES = 1 * MIB
+#: Length of the measured windows (s).
+YIELD_WINDOW_S = 3.0
+
+
+def _copied(orch) -> float:
+    v = rh.metric_value(orch, "s3o_replication_bytes_total")
+    assert v is not None, "s3o_replication_bytes_total is not exported"
+    return v
+
+
+def test_copies_yield_to_client_traffic(servers, cred, make_orchestrator):
+    """While client requests are served, copies run at `busy_bytes_per_sec`; once clients stop, at
+    `max_bytes_per_sec`. Measured with s3o_replication_bytes_total and s3o_replication_yielding."""
+    stores = rh.make_stores(servers, "yield")
+    cfg = rh.repl_config(
+        stores,
+        _vb(cred),
+        factor=2,
+        replication={
+            "max_bytes_per_sec": YIELD_IDLE_RATE,
+            "busy_bytes_per_sec": YIELD_BUSY_RATE,
+            "concurrency": SLOW_CONCURRENCY,
+        },
+    )
+    orch = make_orchestrator(cfg, name="repl-yield")
+    client = orch.client(cred)
+    objects = {f"yield/{i:02d}": _payload(512 * KIB + i) for i in range(32)}  # 16 MiB to copy
+    _put_all(client, objects)
+
+    # Clients active: a loop of GETs from another thread.
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        c = orch.client(cred)
+        keys = list(objects)
+        i = 0
+        while not stop.is_set():
+            try:
+                c.head_object(Bucket=VB, Key=keys[i % len(keys)])
+            except BaseException as e:  # noqa: BLE001 - reported by the test
+                errors.append(e)
+                return
+            i += 1
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    try:
+        h.wait_until(
+            lambda: rh.metric_value(orch, "s3o_replication_yielding") == 1,
+            10.0,
+            "s3o_replication_yielding to be 1 while clients are served",
+            orch.proc,
+        )
+        b0, t0 = _copied(orch), time.monotonic()
+        time.sleep(YIELD_WINDOW_S)  # a measurement window, not a wait for a condition
+        b1, t1 = _copied(orch), time.monotonic()
+        assert rh.metric_value(orch, "s3o_replication_yielding") == 1
+    finally:
+        stop.set()
+        t.join(30)
+    assert not errors, f"client requests failed: {errors[:1]}"
+    busy_bytes = b1 - b0
+    busy_bound = YIELD_BUSY_RATE * (t1 - t0) + YIELD_SLACK_BYTES
+    assert busy_bytes <= busy_bound, (
+        f"copies moved {busy_bytes / KIB:.0f} KiB in {t1 - t0:.1f}s while clients were served; the busy rate "
+        f"allows {busy_bound / KIB:.0f} KiB"
+    )
+    left = sum(len(d) for d in objects.values()) - b1
+    assert left > YIELD_IDLE_RATE * YIELD_WINDOW_S, f"the backlog is nearly done already ({left / KIB:.0f} KiB left)"
+
+    # Clients gone: back to the idle rate after the hold.
+    h.wait_until(
+        lambda: rh.metric_value(orch, "s3o_replication_yielding") == 0,
+        10.0,
+        "s3o_replication_yielding to return to 0 after clients stopped",
+        orch.proc,
+    )
+    b2, t2 = _copied(orch), time.monotonic()
+    time.sleep(YIELD_WINDOW_S)  # a measurement window
+    b3, t3 = _copied(orch), time.monotonic()
+    idle_bytes = b3 - b2
+    assert idle_bytes > 4 * busy_bound * (t3 - t2) / (t1 - t0), (
+        f"copies moved only {idle_bytes / KIB:.0f} KiB in {t3 - t2:.1f}s with no clients (idle rate "
+        f"{YIELD_IDLE_RATE / KIB:.0f} KiB/s, busy bound {busy_bound / KIB:.0f} KiB per window)"
+    )
+
+    where = rh.wait_converged(stores, VB, objects, 2, orch=orch)
+    _assert_copies_match(stores, where, objects, 2)
     orch.stop()
 
 
