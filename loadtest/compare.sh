@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures, back to back on one SeaweedFS backend on tmpfs:
+# Measures, back to back on one backend on tmpfs (s3s-fs by default, or SeaweedFS: BACKEND=weed):
 #   direct   : the load generator talks to the backend itself
 #   nginx    : nginx as a plain reverse proxy (request buffering off, keep-alive upstream)
 #   rclone   : `rclone serve s3` over an S3 remote pointing at the backend (an S3-aware proxy)
@@ -9,7 +9,7 @@
 # Usage: bash loadtest/compare.sh            (about 6-8 minutes on 2 cores)
 # Knobs (environment): DUR=seconds per small-object run (5), BIG_OPS=64 MiB PUTs (16; GETs 4x), CONNS (64),
 #   RSS_UPLOADS (32), RSS_SIZE (256MiB), TARGETS="direct nginx rclone orch", JSON_OUT=file,
-#   REBUILD=0 to skip `cargo build --release`, KEEP_WORK=1 to keep the work directory.
+#   BACKEND=s3s|weed, REBUILD=0 to skip `cargo build --release`, KEEP_WORK=1 to keep the work directory.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -22,6 +22,8 @@ BIG_OPS=${BIG_OPS:-16}
 RSS_UPLOADS=${RSS_UPLOADS:-32}
 RSS_SIZE=${RSS_SIZE:-256MiB}
 TARGETS=${TARGETS:-"direct nginx rclone orch"}
+# The backend: s3s-fs (fast, light: the proxies, not the backend, set the pace) or weed (SeaweedFS).
+BACKEND=${BACKEND:-s3s}
 # Keys in the 4 KiB working set (PUTs overwrite them, GETs read them).
 SMALL_KEYS=1024
 # Keys of the 64 MiB working set: one per connection, so the first round of PUTs writes them all
@@ -49,9 +51,24 @@ if ((avail_kib < need_kib)); then
 fi
 
 log "work dir $WORK"
-start_weed "$WORK/weed" "$BAK" "$BSK"
-create_bucket "$WEED_S3" "$BAK" "$BSK" "$BUCKET"
-log "SeaweedFS S3 at $WEED_S3"
+case $BACKEND in
+s3s)
+    ensure_s3s_fs
+    start_s3s_fs "$WORK/s3s" "$BAK" "$BSK"
+    BACKEND_EP=$S3S_EP
+    BACKEND_DESC="s3s-fs $S3S_FS_VERSION"
+    RCLONE_PROVIDER=Other
+    ;;
+weed)
+    start_weed "$WORK/weed" "$BAK" "$BSK"
+    BACKEND_EP=$WEED_S3
+    BACKEND_DESC="SeaweedFS $(weed version 2>/dev/null | awk '{print $3; exit}') (weed mini)"
+    RCLONE_PROVIDER=SeaweedFS
+    ;;
+*) die "BACKEND must be s3s or weed, not $BACKEND" ;;
+esac
+create_bucket "$BACKEND_EP" "$BAK" "$BSK" "$BUCKET"
+log "backend $BACKEND_DESC at $BACKEND_EP"
 
 # nginx: pass-through with the client's Host header, so backend signatures still verify.
 start_nginx() {
@@ -67,7 +84,7 @@ http {
     access_log off;
     client_body_temp_path $WORK/nginx/body;
     proxy_temp_path $WORK/nginx/proxy;
-    upstream backend { server ${WEED_S3#http://}; keepalive 128; }
+    upstream backend { server ${BACKEND_EP#http://}; keepalive 128; }
     server {
         listen $HOST:$port reuseport;
         client_max_body_size 0;
@@ -91,25 +108,27 @@ EOF
     wait_http "$NGINX_EP/" "$NGINX_PID" nginx
 }
 
-# rclone serve s3 over an S3 remote ("weed:") that points at the backend.
+# rclone serve s3 over an S3 remote ("be:") that points at the backend.
 start_rclone() {
     local port
     port=$(free_port)
     mkdir -p "$WORK/rclone"
     : >"$WORK/rclone/empty.conf"
-    RCLONE_CONFIG_WEED_TYPE=s3 RCLONE_CONFIG_WEED_PROVIDER=SeaweedFS \
-        RCLONE_CONFIG_WEED_ENDPOINT="$WEED_S3" RCLONE_CONFIG_WEED_ACCESS_KEY_ID="$BAK" \
-        RCLONE_CONFIG_WEED_SECRET_ACCESS_KEY="$BSK" RCLONE_CONFIG_WEED_REGION=us-east-1 \
+    RCLONE_CONFIG_BE_TYPE=s3 RCLONE_CONFIG_BE_PROVIDER=$RCLONE_PROVIDER \
+        RCLONE_CONFIG_BE_ENDPOINT="$BACKEND_EP" RCLONE_CONFIG_BE_ACCESS_KEY_ID="$BAK" \
+        RCLONE_CONFIG_BE_SECRET_ACCESS_KEY="$BSK" RCLONE_CONFIG_BE_REGION=us-east-1 \
         rclone serve s3 --config "$WORK/rclone/empty.conf" --addr "$HOST:$port" \
-        --auth-key "$CAK,$CSK" weed: >"$WORK/rclone/rclone.log" 2>&1 &
+        --auth-key "$CAK,$CSK" be: >"$WORK/rclone/rclone.log" 2>&1 &
     RCLONE_PID=$!
     PIDS+=("$RCLONE_PID")
     RCLONE_EP=http://$HOST:$port
     wait_http "$RCLONE_EP/" "$RCLONE_PID" "rclone serve s3"
 }
 
-# Reclaims the space of overwritten objects on the backend (SeaweedFS volumes only append).
+# Reclaims the space of overwritten objects on the backend (SeaweedFS volumes only append; s3s-fs
+# overwrites files in place).
 vacuum() {
+    [[ $BACKEND == weed ]] || return 0
     curl -s -o /dev/null --max-time 120 "$WEED_MASTER/vol/vacuum?garbageThreshold=0.0001" || true
 }
 
@@ -132,11 +151,11 @@ declare -A R
 measure() {
     local t=$1 ep ak sk pid=""
     case $t in
-    direct) ep=$WEED_S3 ak=$BAK sk=$BSK ;;
+    direct) ep=$BACKEND_EP ak=$BAK sk=$BSK ;;
     nginx) start_nginx; ep=$NGINX_EP ak=$BAK sk=$BSK pid=$NGINX_PID ;;
     rclone) start_rclone; ep=$RCLONE_EP ak=$CAK sk=$CSK pid=$RCLONE_PID ;;
     orch)
-        start_orchestrator "$WORK/orch" "$WEED_S3" "$BAK" "$BSK" "$BUCKET" "$BUCKET" "$CAK" "$CSK"
+        start_orchestrator "$WORK/orch" "$BACKEND_EP" "$BAK" "$BSK" "$BUCKET" "$BUCKET" "$CAK" "$CSK"
         ep=$ORCH_EP ak=$CAK sk=$CSK pid=$ORCH_PID
         ;;
     esac
@@ -180,7 +199,7 @@ measure() {
         R[$t,rss]=$(awk -v k="$(hwm_kib "$pid")" 'BEGIN{printf "%.1f", k / 1024}')
         R[$t,rss.ok]=$(json_get "$WORK/res/$t-rss.json" 'd["ok"]')
         # Delete the big objects (through the backend) and reclaim their space.
-        "$LOADGEN" --endpoint "$WEED_S3" --bucket "$BUCKET" --access-key "$BAK" --secret-key "$BSK" \
+        "$LOADGEN" --endpoint "$BACKEND_EP" --bucket "$BUCKET" --access-key "$BAK" --secret-key "$BSK" \
             --quiet -w delete -c 8 -n "$RSS_UPLOADS" --keys "$RSS_UPLOADS" --no-prepare \
             --prefix "$( [[ $t == orch ]] && echo "$BUCKET/" )$t/rss" >/dev/null || true
         vacuum
@@ -208,7 +227,7 @@ ratio() { # value / orchestrator's value
     echo
     echo "# S3 Orchestrator comparison, $(date -u +%Y-%m-%dT%H:%MZ)"
     echo "machine: nproc=$(nproc), kernel $(uname -r), $(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | sed 's/^ *//')"
-    echo "backend: SeaweedFS $(weed version 2>/dev/null | awk '{print $3; exit}') (weed mini) on tmpfs; $CONNS connections for 4 KiB (${DUR}s each), $BIG_CONNS for 64 MiB ($BIG_OPS PUTs, $((4 * BIG_OPS)) GETs)"
+    echo "backend: $BACKEND_DESC on tmpfs; $CONNS connections for 4 KiB (${DUR}s each), $BIG_CONNS for 64 MiB ($BIG_OPS PUTs, $((4 * BIG_OPS)) GETs)"
     echo "load generator, backend and proxy share the same cores"
     echo
     printf '| %-26s |' "figure"

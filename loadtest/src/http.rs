@@ -234,6 +234,18 @@ impl Conn {
             }
             let mut resp = resp;
             let keep = resp.status >= 300;
+            let body_pending = match body {
+                Framing::Length(n) => n > (self.end - self.start) as u64,
+                _ => self.end == self.start,
+            };
+            if body_pending {
+                // ACK the head now: a server that writes head and body separately with Nagle on
+                // (s3s-fs) would otherwise wait for our delayed ACK (40 ms) before the body, and
+                // the "direct" baseline would measure that stall, not the server.
+                if let Some(s) = self.stream.as_ref() {
+                    let _ = socket2::SockRef::from(s).set_quickack(true);
+                }
+            }
             match body {
                 Framing::Length(n) => self.drain(n, keep, &mut resp)?,
                 Framing::Chunked => self.drain_chunked(keep, &mut resp)?,

@@ -108,6 +108,17 @@ impl<'c> BodyReader<'c> {
         }
     }
 
+    /// Turns off the MD5 of the body when nothing needs it (see [`PayloadVerifier::skip_md5`]):
+    /// an S3 backend computes its own ETag, so only a local backend needs the digest. A no-op
+    /// once body bytes were read.
+    ///
+    /// [`PayloadVerifier::skip_md5`]: crate::s3::payload::PayloadVerifier::skip_md5
+    pub fn skip_md5(&mut self) {
+        if let Some(v) = self.verifier.as_mut() {
+            v.skip_md5();
+        }
+    }
+
     /// The verified digests, once the body was read to its end.
     pub fn summary(&self) -> Option<&PayloadSummary> {
         self.summary.as_ref()

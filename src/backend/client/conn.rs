@@ -501,6 +501,7 @@ impl Conn {
                         let raw = extract_head(&parsed, &mut self.head, &mut self.spans)
                             .map_err(HeadError::Bad)?;
                         self.rpos += len;
+                        self.ack_now_if_body_pending(&raw);
                         return Ok(raw);
                     }
                     Ok(httparse::Status::Partial) => {
@@ -524,6 +525,34 @@ impl Conn {
                 Err(e) => return Err(HeadError::Io(e)),
             }
         }
+    }
+
+    /// Sends the ACK for the response head now when body bytes are still to come.
+    ///
+    /// Why: a backend that writes the head and the body in two writes with Nagle on (hyper-based
+    /// servers such as s3s-fs do, for file-backed GETs) holds the body until the head is ACKed,
+    /// while Linux delays that ACK (up to 40 ms in its interactive mode) because we send nothing
+    /// back. TCP_QUICKACK flushes the pending ACK; one setsockopt per response that did not
+    /// arrive whole, none when the body came with the head.
+    fn ack_now_if_body_pending(&self, raw: &RawHead) {
+        if raw.status < 200 {
+            return;
+        }
+        let buffered = (self.rend - self.rpos) as u64;
+        let pending = if raw.chunked {
+            buffered == 0
+        } else {
+            raw.content_length.is_some_and(|n| n > buffered)
+        };
+        if !pending {
+            return;
+        }
+        let tcp = match &self.stream {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref().0,
+        };
+        // Best effort: failing only means the ACK goes out on the kernel's schedule.
+        let _ = socket2::SockRef::from(tcp).set_quickack(true);
     }
 
     /// Reads up to `max` body bytes into `buf`: from the read buffer if it holds any, else

@@ -141,6 +141,16 @@ impl<V: ChunkVerifier> PayloadVerifier<V> {
         })
     }
 
+    /// Stops computing the object's MD5 when nothing needs it: no `Content-MD5` to check and the
+    /// caller found that the backend makes its own ETag. Only before the first body byte (else the
+    /// digest would be of a suffix); returns whether the MD5 is now off.
+    pub fn skip_md5(&mut self) -> bool {
+        if self.length == 0 && self.expected_md5.is_none() {
+            self.md5 = None;
+        }
+        self.md5.is_none()
+    }
+
     /// Object bytes produced so far.
     pub fn length(&self) -> u64 {
         self.length
@@ -420,6 +430,30 @@ mod tests {
         assert_eq!(pv.feed(b"e").unwrap_err().code, S3ErrorCode::IncompleteBody);
         assert!(pv.feed(b"").is_err(), "poisoned");
         assert!(pv.finish().is_err());
+    }
+
+    #[test]
+    fn skip_md5_only_before_the_body_and_never_with_content_md5() {
+        let body = b"hello world";
+        let mut s = spec(PLAIN, Some(11));
+        s.want_md5 = true;
+        // Skipped before any byte: no MD5 in the summary.
+        let mut pv = PayloadVerifier::<NoChunkVerifier>::new(s, None).unwrap();
+        assert!(pv.skip_md5());
+        pv.feed(body).unwrap();
+        assert_eq!(pv.finish().unwrap().md5, None);
+        // After a byte it stays on (a digest of a suffix would be wrong).
+        let mut pv = PayloadVerifier::<NoChunkVerifier>::new(s, None).unwrap();
+        pv.feed(b"hello").unwrap();
+        assert!(!pv.skip_md5());
+        pv.feed(b" world").unwrap();
+        assert_eq!(pv.finish().unwrap().md5, Some(Md5Hasher::digest(body)));
+        // A Content-MD5 to check keeps it on, and a wrong one is still refused.
+        s.content_md5 = Some("1B2M2Y8AsgTpgAmY7PhCfg==");
+        let mut pv = PayloadVerifier::<NoChunkVerifier>::new(s, None).unwrap();
+        assert!(!pv.skip_md5());
+        pv.feed(body).unwrap();
+        assert_eq!(pv.finish().unwrap_err().code, S3ErrorCode::BadDigest);
     }
 
     #[test]
