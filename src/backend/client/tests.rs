@@ -1150,3 +1150,53 @@ fn tls_unknown_ca_is_a_tls_error() {
         assert!(err.before_body_sent());
     });
 }
+
+/// A backend that writes each response head and body in two writes with Nagle on (as s3s-fs does
+/// for GETs) must not cost a delayed ACK (40 ms on Linux) per response: the client ACKs the head at
+/// once when body bytes are still to come.
+#[test]
+fn head_and_body_written_separately_with_nagle_on_are_not_delayed() {
+    use std::io::{Read, Write};
+    /// Requests measured; the kernel's initial quick-ACK phase covers only the first few.
+    const REQUESTS: usize = 40;
+    /// Far below the 40 ms delayed-ACK stall, far above a loopback round trip on a loaded machine.
+    const MEDIAN_BOUND: Duration = Duration::from_millis(15);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        // Nagle stays on: that is the point.
+        let mut buf = vec![0u8; 8192];
+        let mut have = Vec::new();
+        for _ in 0..REQUESTS {
+            while !have.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut buf).unwrap();
+                assert!(n > 0, "client closed early");
+                have.extend_from_slice(&buf[..n]);
+            }
+            let end = have.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+            have.drain(..end);
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+                .unwrap();
+            s.write_all(&[b'x'; 100]).unwrap();
+        }
+    });
+    run(move || async move {
+        let pool = pool_with(ClientLimits::default());
+        let t = Target::http("127.0.0.1", port);
+        let mut took = Vec::with_capacity(REQUESTS);
+        for _ in 0..REQUESTS {
+            let t0 = Instant::now();
+            let (status, body) = get(&pool, &t, "/b/k").await.unwrap();
+            took.push(t0.elapsed());
+            assert_eq!((status, body.len()), (200, 100));
+        }
+        took.sort();
+        let median = took[REQUESTS / 2];
+        assert!(
+            median < MEDIAN_BOUND,
+            "median GET {median:?} (all sorted: {took:?})"
+        );
+    });
+    server.join().unwrap();
+}
