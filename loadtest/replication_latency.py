@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 """Client latency of small GETs while the replication shard works through a backlog (issue 4, "Done when").
 
-One run, two measurements with the same orchestrator config:
+One run, three measurements with the same orchestrator config:
   1. idle:    p50/p99 of 4 KiB GETs for --duration seconds with the replication queue empty;
-  2. backlog: the same GETs for the same duration while the shard copies a backlog of >= --backlog-gib.
+  2. stalled: a control: the same GETs after the backlog was uploaded and the orchestrator restarted,
+              with copies stalled (what the uploads and a fresh process alone change);
+  3. backlog: the same GETs for the same duration while the shard copies a backlog of >= --backlog-gib.
+The verdict is p99 backlog / p99 idle (target <= 1.3). Also printed: the copy rate during the backlog
+phase (s3o_replication_bytes_total: while clients are served copies run at
+`replication.busy_bytes_per_sec`) and the CPU each process used in each phase.
 
 How the backlog is made: the orchestrator is restarted with a tiny `replication.max_bytes_per_sec`
 (copies effectively stall), --backlog-gib of large objects are uploaded (each PUT queues a durable copy
@@ -14,6 +19,7 @@ Backends: SeaweedFS and `rclone serve s3` (the e2e harness, imported from tests/
 it and the machine's free memory have room for every copy, else under /tmp. Prints both p99s and their ratio; the target is <= 1.3.
 
 Usage: python3 loadtest/replication_latency.py [--duration 20] [--backlog-gib 2] [--threads 2]
+       [--max-bytes-per-sec N] [--busy-bytes-per-sec N]
 Needs the release binary (cargo build --release, or S3O_BIN) and the e2e test tools (.ci/run installs them).
 """
 
@@ -214,6 +220,13 @@ def main() -> int:
         default=None,
         help="replication.max_bytes_per_sec for the backlog phase (default: the orchestrator's default)",
     )
+    ap.add_argument(
+        "--busy-bytes-per-sec",
+        type=int,
+        default=None,
+        help="replication.busy_bytes_per_sec (default: the orchestrator's default, max/8); "
+        "set it equal to --max-bytes-per-sec to see copies that do not yield to clients",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, data)")
     args = ap.parse_args()
 
@@ -227,7 +240,11 @@ def main() -> int:
         rcl = h.start_rclone_serve(reg, work / "rclone", name="rclone", buckets=("lat",))
         stores = [rh.Store("weed", weed, "lat"), rh.Store("rclone", rcl, "lat")]
         cred = h.Credential.random("LOAD")
-        repl = {} if args.max_bytes_per_sec is None else {"max_bytes_per_sec": args.max_bytes_per_sec}
+        repl = {}
+        if args.max_bytes_per_sec is not None:
+            repl["max_bytes_per_sec"] = args.max_bytes_per_sec
+        if args.busy_bytes_per_sec is not None:
+            repl["busy_bytes_per_sec"] = args.busy_bytes_per_sec
         cfg = rh.repl_config(stores, h.VirtualBucket(VB, [cred]), factor=2, replication=repl)
         orch = h.Orchestrator(reg, work / "orch", cfg)
         orch.start()
@@ -248,7 +265,7 @@ def main() -> int:
         # Build the backlog with copies stalled, then restart at the normal rate.
         normal = orch.config
         orch.stop()
-        orch.write_config(rh.with_replication(normal, max_bytes_per_sec=STALL_RATE))
+        orch.write_config(rh.with_replication(normal, max_bytes_per_sec=STALL_RATE, busy_bytes_per_sec=STALL_RATE))
         start_again(orch)
         big = [f"big/{i:04d}" for i in range(n_big)]
         blob = os.urandom(BACKLOG_OBJECT)  # same bytes per object: the copy cost does not depend on them
