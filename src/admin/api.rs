@@ -31,8 +31,7 @@ pub struct BackendStatus {
     /// Requests sent to this backend since start, and those that failed (transport or 5xx).
     pub requests: u64,
     pub failed_requests: u64,
-    /// Monthly usage (API requests, egress, ingress) once the usage accounting exists; `null`
-    /// until then (see [`backend_usage`]).
+    /// Monthly usage (API requests, egress, ingress) and its limits (see [`backend_usage`]).
     pub usage: Option<serde_json::Value>,
 }
 
@@ -80,14 +79,29 @@ pub fn health(breaker: u8, seen: Option<&BackendMerged>) -> (&'static str, &'sta
     }
 }
 
-/// Monthly usage of backend `i` for `/admin/status`.
-///
-/// PLACE FOR THE HEALTH/USAGE WORK: return the backend's monthly counters here (e.g.
-/// `{"month": "2025-06", "api_requests": .., "egress_bytes": .., "ingress_bytes": ..}` with the
-/// limits); the dashboard shows whatever this returns.
+/// The backend's usage this calendar month (UTC) as `src/health` counts it (what its monthly
+/// limits are checked against), with the limits that are set: `{"month": "2026-12",
+/// "api_requests": n, "egress_bytes": n, "ingress_bytes": n, "api_request_limit": n, ...}`.
 pub fn backend_usage(app: &App, i: usize) -> Option<serde_json::Value> {
-    let _ = (app, i);
-    None
+    use crate::health::usage::Counter;
+    let usage = &app.health.backends.get(i)?.usage;
+    let month = usage.month();
+    let mut v = serde_json::json!({
+        "month": format!("{:04}-{:02}", month / 100, month % 100),
+        "api_requests": usage.total(Counter::ApiRequests),
+        "egress_bytes": usage.total(Counter::EgressBytes),
+        "ingress_bytes": usage.total(Counter::IngressBytes),
+    });
+    for (name, c) in [
+        ("api_request_limit", Counter::ApiRequests),
+        ("egress_byte_limit", Counter::EgressBytes),
+        ("ingress_byte_limit", Counter::IngressBytes),
+    ] {
+        if let (Some(limit), Some(obj)) = (usage.limit(c), v.as_object_mut()) {
+            obj.insert(name.to_owned(), limit.into());
+        }
+    }
+    Some(v)
 }
 
 fn under_replicated(app: &App) -> (u64, u64, bool) {

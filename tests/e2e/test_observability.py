@@ -63,13 +63,20 @@ class Obs:
         return json.loads(r.body)
 
 
+#: A monthly request limit on the rclone backend far above what the tests send: shown with the usage.
+RCLONE_API_REQUEST_LIMIT = 10_000_000
+
+
 @pytest.fixture(scope="module")
 def obs(make_orchestrator, backends, tmp_path_factory) -> Obs:
     rclone = backends.rclone("obs-rclone", buckets=("obs-data",))
     disk = tmp_path_factory.mktemp("obs-disk")
     cred = h.Credential.random("OBS")
     cfg = h.orchestrator_config(
-        backends=[rclone.config_entry(name="rclone"), h.local_backend_entry("disk", disk / "d")],
+        backends=[
+            rclone.config_entry(name="rclone", api_request_limit=RCLONE_API_REQUEST_LIMIT),
+            h.local_backend_entry("disk", disk / "d"),
+        ],
         buckets=[h.VirtualBucket(BUCKET, [cred])],
         routing_strategy="pack",
         replication_factor=1,
@@ -220,6 +227,12 @@ def test_admin_object_and_status(obs: Obs) -> None:
     assert s["replication"]["factor"] == 1
     assert s["replication"]["under_replicated"] == 0 and s["replication"]["under_replicated_complete"]
     assert s["replication"]["scanned"] >= 3
+    # Monthly usage as the usage limits count it, with the limit that is set.
+    u = rc["usage"]
+    assert u["month"] == time.strftime("%Y-%m", time.gmtime())
+    assert u["api_requests"] >= 3 and u["ingress_bytes"] >= len(b"located")
+    assert u["api_request_limit"] == RCLONE_API_REQUEST_LIMIT
+    assert "egress_byte_limit" not in u and "ingress_byte_limit" not in u
 
 
 def test_request_id_on_access_log_lines(obs: Obs) -> None:
@@ -404,6 +417,10 @@ def test_dashboard_in_headless_chromium(obs: Obs, browser: Browser, tmp_path: Pa
     status = obs.json("/admin/status")
     rc_objects = str(status["backends"][0]["objects"])
     assert rc_objects in rows["rclone"]["text"]
+    # Monthly usage column: requests against the limit, bytes out and in.
+    assert re.search(rf"\d+ / {RCLONE_API_REQUEST_LIMIT} req, [\d.]+ \w*B out, [\d.]+ \w*B in", rows["rclone"]["text"]), rows[
+        "rclone"
+    ]["text"]
     # Replication figures are rendered.
     assert browser.eval("document.querySelector('#repl-factor').textContent") == "1"
     assert browser.eval("document.querySelector('#repl-under').textContent") == "0"

@@ -33,7 +33,12 @@ function quotaCell(b) {
 
 function usageCell(u) {
   if (!u) return el("td", { class: "muted" }, "not tracked");
-  return el("td", {}, Object.entries(u).map(([k, v]) => k + ": " + v).join(", "));
+  const of = (v, limit, fmt) => fmt(v) + (limit === undefined ? "" : " / " + fmt(limit));
+  const n = (v) => String(v);
+  return el("td", { title: "calendar month " + u.month + " (UTC)" },
+    of(u.api_requests, u.api_request_limit, n) + " req, " +
+    of(u.egress_bytes, u.egress_byte_limit, bytes) + " out, " +
+    of(u.ingress_bytes, u.ingress_byte_limit, bytes) + " in");
 }
 
 function renderBackends(status) {
