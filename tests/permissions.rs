@@ -213,6 +213,8 @@ enum Needs {
     AdminCredential,
     /// All of these permissions in the bucket.
     All(&'static [P]),
+    /// Any permission at all in the bucket.
+    AnyGrant,
     /// `admin` in the bucket, and the bucket must be one created through the API: a configured
     /// bucket is the config's to remove, whoever asks.
     BucketAdminOfApiBucket,
@@ -226,9 +228,10 @@ fn needs(op: S3Operation) -> Needs {
         ListBuckets => Needs::Anyone,
         CreateBucket => Needs::AdminCredential,
         DeleteBucket => Needs::BucketAdminOfApiBucket,
+        // The existence probe: whatever the credential may do in the bucket.
+        HeadBucket => Needs::AnyGrant,
         // Reading a bucket's settings or an object's data, metadata or ACL.
-        HeadBucket
-        | GetBucketLocation
+        GetBucketLocation
         | GetBucketVersioning
         | GetBucketAcl
         | GetBucketPolicy
@@ -273,6 +276,7 @@ impl Column {
             Needs::Anyone => true,
             Needs::AdminCredential => self.admin_credential,
             Needs::All(ps) => ps.iter().all(|p| self.granted.contains(p)),
+            Needs::AnyGrant => !self.granted.is_empty(),
             Needs::BucketAdminOfApiBucket => self.api_bucket && self.granted.contains(&P::Admin),
         }
     }

@@ -440,7 +440,7 @@ pub struct CredentialConfig {
 pub struct Permissions(u8);
 
 impl Permissions {
-    /// GetObject, HeadObject, GetObjectAcl, and the bucket probes.
+    /// GetObject, HeadObject, GetObjectAcl, and the bucket settings (location, versioning, ACL...).
     pub const READ: Permissions = Permissions(1);
     /// PutObject, CopyObject (destination), multipart uploads.
     pub const WRITE: Permissions = Permissions(2);

@@ -41,15 +41,19 @@ pub fn authenticate(shard: &Shard, app: &App, head: &RequestHead) -> S3Result<Ve
     )
 }
 
-/// The permission an operation needs in its bucket (`None`: decided by its handler).
+/// The permission an operation needs in its bucket (`None`: decided by [`authorize`] or the
+/// handler).
 pub fn required_permission(op: S3Operation) -> Option<Permissions> {
     use S3Operation::*;
     Some(match op {
         ListBuckets | CreateBucket => return None,
+        // HeadBucket only says that the bucket exists and may be used, which any grant in it
+        // already tells: tools probe it before uploading (rclone) or listing, whatever the
+        // credential may do there (`authorize` accepts any permission).
+        HeadBucket => return None,
         GetObject
         | HeadObject
         | GetObjectAcl
-        | HeadBucket
         | GetBucketLocation
         | GetBucketVersioning
         | GetBucketAcl
@@ -84,6 +88,13 @@ pub fn authorize(app: &App, access_key: &str, route: &Route) -> S3Result<()> {
         return Err(S3Error::new(S3ErrorCode::NoSuchBucket));
     }
     let granted = app.permissions(access_key, bucket);
+    if route.operation == S3Operation::HeadBucket {
+        return if granted.is_empty() {
+            Err(S3Error::new(S3ErrorCode::AccessDenied))
+        } else {
+            Ok(())
+        };
+    }
     let needed = required_permission(route.operation).unwrap_or(Permissions::ALL);
     // DeleteBucket needs `admin` in the bucket: for an API bucket only its creator has it, so
     // another admin credential cannot remove a bucket it can neither see nor empty (as in S3,
