@@ -61,10 +61,52 @@ impl RequestCtx<'_> {
 }
 
 fn resource_of(route: &Route) -> String {
-    match (&route.bucket, &route.key) {
-        (Some(b), Some(k)) => format!("/{b}/{k}"),
-        (Some(b), None) => format!("/{b}"),
-        _ => "/".to_owned(),
+    Resource::display(route.bucket.as_deref(), route.key.as_deref()).to_string()
+}
+
+/// The resource a request concerns, formatted (`/bucket/key`) only when shown: in an error body
+/// or a log line, not on every request.
+pub enum Resource {
+    /// Bucket and key moved out of the finished request's route.
+    Route {
+        bucket: Option<String>,
+        key: Option<String>,
+    },
+    /// Already a string (a request that failed before it was routed).
+    Text(String),
+}
+
+impl Resource {
+    pub fn of(route: Route) -> Resource {
+        Resource::Route {
+            bucket: route.bucket,
+            key: route.key,
+        }
+    }
+
+    fn display<'a>(bucket: Option<&'a str>, key: Option<&'a str>) -> impl std::fmt::Display + 'a {
+        struct Show<'a>(Option<&'a str>, Option<&'a str>);
+        impl std::fmt::Display for Show<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match (self.0, self.1) {
+                    (Some(b), Some(k)) => write!(f, "/{b}/{k}"),
+                    (Some(b), None) => write!(f, "/{b}"),
+                    _ => f.write_str("/"),
+                }
+            }
+        }
+        Show(bucket, key)
+    }
+}
+
+impl std::fmt::Display for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Resource::Route { bucket, key } => {
+                Resource::display(bucket.as_deref(), key.as_deref()).fmt(f)
+            }
+            Resource::Text(t) => f.write_str(t),
+        }
     }
 }
 
@@ -90,13 +132,14 @@ pub fn prepare<'a>(
         has_copy_source,
     )
     .map_err(|e| (e, head.path().to_owned()))?;
-    let resource = resource_of(&route);
-    let mut verified = auth::authenticate(shard, app, head).map_err(|e| (e, resource.clone()))?;
-    auth::authorize(app, &verified.access_key_id, &route).map_err(|e| (e, resource.clone()))?;
+    // The resource string only for an error (no allocation on the way to a handler).
+    let fail = |e: S3Error| (e, resource_of(&route));
+    let mut verified = auth::authenticate(shard, app, head).map_err(fail)?;
+    auth::authorize(app, &verified.access_key_id, &route).map_err(fail)?;
     if !app.health.admit_credential(&verified.access_key_id) {
-        return Err((S3Error::new(S3ErrorCode::SlowDown), resource));
+        return Err(fail(S3Error::new(S3ErrorCode::SlowDown)));
     }
-    let payload = auth::payload_verifier(head, &route, &mut verified).map_err(|e| (e, resource))?;
+    let payload = auth::payload_verifier(head, &route, &mut verified).map_err(fail)?;
     Ok((
         RequestCtx {
             shard,

@@ -193,9 +193,11 @@ pub fn check_conditions(ctx: &RequestCtx<'_>, rec: &ObjectRecord) -> S3Result<()
 /// Headers every GET/HEAD of the object carries.
 fn object_headers(ctx: &RequestCtx<'_>, rec: &ObjectRecord, r: &mut Response) {
     let q = |name: &str| ctx.route.query_param(name).map(str::to_owned);
-    let ct = q("response-content-type")
-        .or_else(|| rec.content_type.clone())
-        .unwrap_or_else(|| "binary/octet-stream".to_owned());
+    let ct: std::borrow::Cow<'static, str> =
+        match q("response-content-type").or_else(|| rec.content_type.clone()) {
+            Some(t) => t.into(),
+            None => "binary/octet-stream".into(),
+        };
     r.header("Content-Type", ct);
     r.header("ETag", quote_etag(&rec.etag));
     r.header("Last-Modified", http_date(rec.last_modified_ms));

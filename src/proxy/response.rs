@@ -9,7 +9,8 @@ pub use crate::backend::ObjectStream;
 
 pub struct Response {
     pub status: u16,
-    pub headers: Vec<(Cow<'static, str>, String)>,
+    /// Static names and values (`Accept-Ranges: bytes`) cost no allocation.
+    pub headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     pub body: ResponseBody,
 }
 
@@ -44,7 +45,7 @@ impl Response {
     pub fn header(
         &mut self,
         name: impl Into<Cow<'static, str>>,
-        value: impl Into<String>,
+        value: impl Into<Cow<'static, str>>,
     ) -> &mut Self {
         self.headers.push((name.into(), value.into()));
         self

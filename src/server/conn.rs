@@ -189,6 +189,7 @@ pub async fn serve(stream: ClientStream, shard: Rc<Shard>, peer: Option<SocketAd
             HeadOutcome::Closed => break,
             HeadOutcome::Error(e) => {
                 let request_id = shard.next_request_id();
+                let request_id = request_id.as_str();
                 let err = http_error_to_s3(e);
                 tracing::debug!(
                     request_id,
@@ -196,8 +197,8 @@ pub async fn serve(stream: ClientStream, shard: Rc<Shard>, peer: Option<SocketAd
                     reason = e.reason,
                     "bad request head"
                 );
-                let resp = proxy::error_response(&err, "", &request_id);
-                let _ = write_response(&mut conn, &shard, resp, &request_id, false, false).await;
+                let resp = proxy::error_response(&err, "", request_id);
+                let _ = write_response(&mut conn, &shard, resp, request_id, false, false).await;
                 break;
             }
         };
@@ -230,7 +231,8 @@ async fn handle_one(
 ) -> std::io::Result<bool> {
     let started = Instant::now();
     let _inflight = crate::metrics::InflightGuard::enter();
-    let request_id = shard.next_request_id();
+    let request_id_buf = shard.next_request_id();
+    let request_id = request_id_buf.as_str();
     let is_head = head.method() == "HEAD";
     let client_keep_alive = head.keep_alive();
     let framing = match head.body_kind() {
@@ -242,28 +244,29 @@ async fn handle_one(
     // Admission control: past the shard's limit the request is shed before any work is done.
     let permit = shard.gate.try_enter();
     let prepared = match permit {
-        Some(_) => proxy::prepare(shard, &app, head, &request_id),
+        Some(_) => proxy::prepare(shard, &app, head, request_id),
         None => {
             app.health.count_shed();
             Err((S3Error::new(S3ErrorCode::SlowDown), head.path().to_owned()))
         }
     };
+    // The resource (`/bucket/key`) is only formatted for an error body or a log line.
     let (resp, resource, op_name, body_state) = match prepared {
         Err((err, resource)) => (
-            proxy::error_response(&err, &resource, &request_id),
-            resource,
+            proxy::error_response(&err, &resource, request_id),
+            proxy::Resource::Text(resource),
             "Unknown",
             BodyUse::Untouched,
         ),
         Ok((ctx, verifier)) => {
-            let resource = ctx.resource();
             let op_name = ctx.route.operation.name();
             let mut body = BodyReader::new(conn, framing, head.expects_continue(), verifier);
             let result = proxy::dispatch(&ctx, &mut body).await;
             let state = body.state();
+            let resource = proxy::Resource::of(ctx.route);
             let resp = match result {
                 Ok(r) => r,
-                Err(e) => proxy::error_response(&e, &resource, &request_id),
+                Err(e) => proxy::error_response(&e, &resource.to_string(), request_id),
             };
             (resp, resource, op_name, state)
         }
@@ -295,14 +298,14 @@ async fn handle_one(
         reusable = false;
     }
     let status = resp.status;
-    let r = write_response(conn, shard, resp, &request_id, is_head, reusable).await;
+    let r = write_response(conn, shard, resp, request_id, is_head, reusable).await;
     let elapsed = started.elapsed();
     crate::metrics::record_request(op_name, status, elapsed);
     crate::access_log!(
         app.config().logging.access_log_level,
         request_id,
         op = op_name,
-        resource,
+        resource = %resource,
         status,
         elapsed_us = elapsed.as_micros() as u64,
         "request"

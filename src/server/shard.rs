@@ -99,14 +99,33 @@ impl Shard {
     }
 
     /// A fresh request id, 16 upper-case hex digits as S3 uses.
-    pub fn next_request_id(&self) -> String {
+    pub fn next_request_id(&self) -> RequestId {
         let seq = self.request_seq.get().wrapping_add(1);
         self.request_seq.set(seq);
-        format!(
-            "{:016X}",
+        RequestId::new(
             self.request_id_base
-                .wrapping_add(seq.wrapping_mul(0x9E37_79B9))
+                .wrapping_add(seq.wrapping_mul(0x9E37_79B9)),
         )
+    }
+}
+
+/// A request id held on the stack (no allocation per request): 16 upper-case hex digits.
+#[derive(Clone, Copy)]
+pub struct RequestId([u8; 16]);
+
+impl RequestId {
+    pub fn new(n: u64) -> RequestId {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let mut out = [0u8; 16];
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = HEX[((n >> (60 - 4 * i)) & 0xF) as usize];
+        }
+        RequestId(out)
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever written.
+        std::str::from_utf8(&self.0).unwrap_or("0000000000000000")
     }
 }
 
@@ -174,4 +193,22 @@ pub async fn accept_loop(shard: Rc<Shard>, listener: glommio::net::TcpListener) 
         open = shard.connections.get(),
         "shard stopped"
     );
+}
+
+#[cfg(test)]
+mod request_id_tests {
+    use super::RequestId;
+
+    #[test]
+    fn request_id_is_sixteen_upper_hex_digits() {
+        assert_eq!(RequestId::new(0).as_str(), "0000000000000000");
+        assert_eq!(
+            RequestId::new(0x0123_4567_89AB_CDEF).as_str(),
+            "0123456789ABCDEF"
+        );
+        assert_eq!(
+            RequestId::new(u64::MAX - 5).as_str(),
+            format!("{:016X}", u64::MAX - 5)
+        );
+    }
 }
