@@ -258,7 +258,7 @@ fn write_replication(out: &mut String, g: &Global, app: &App) {
         out,
         "replication_yielding",
         "gauge",
-        "1 while background copies run at replication.busy_bytes_per_sec because clients are active.",
+        "1 while background copies are running at replication.busy_bytes_per_sec because clients are active.",
     );
     let _ = writeln!(
         out,

@@ -147,6 +147,10 @@ impl BackgroundShard {
             did += replicate::run_once(self).await;
             did += scan::run_step(self).await;
             if did == 0 {
+                // No copies running: nothing is yielding (the gauge is set by copies only).
+                crate::metrics::global()
+                    .replication_yielding
+                    .store(0, std::sync::atomic::Ordering::Relaxed);
                 // Sleep until woken by new work, a shutdown, or the idle poll.
                 let app = self.app();
                 let listener = app.background.listen();
