@@ -72,6 +72,12 @@ pub enum PutWriter {
 }
 
 impl PutWriter {
+    /// Whether [`PutWriter::finish`] needs the body's MD5: a local backend makes its ETag from it;
+    /// an S3 backend computes its own.
+    pub fn needs_md5(&self) -> bool {
+        matches!(self, PutWriter::Local(_))
+    }
+
     pub async fn write(&mut self, data: &[u8]) -> S3Result<()> {
         match self {
             PutWriter::S3(u) => u.write(data).await,

@@ -48,17 +48,17 @@ pub fn check_copy_source_conditions(ctx: &RequestCtx<'_>, src: &ObjectRecord) ->
     Ok(())
 }
 
-/// Streams `size` bytes from `stream` into `writer`, computing the MD5 a local backend needs.
+/// Streams `size` bytes from `stream` into `writer`, computing the MD5 when the writer needs it
+/// (a local backend).
 /// `throttle` paces background copies (replication, rebalancing); client copies pass `None`.
 pub async fn pump(
     stream: &mut ObjectStream,
     mut writer: PutWriter,
     size: u64,
-    want_md5: bool,
     throttle: Option<&crate::replication::throttle::TokenBucket>,
 ) -> S3Result<String> {
     use md5::Digest;
-    let mut md5 = want_md5.then(md5::Md5::new);
+    let mut md5 = writer.needs_md5().then(md5::Md5::new);
     let mut buf = crate::util::bufpool::take(COPY_BUFFER_BYTES);
     let mut copied = 0u64;
     let result = loop {
@@ -158,7 +158,6 @@ pub async fn handle_copy_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
             let (r, writer) =
                 super::write::begin_write(ctx, src.size, &dst_key, &meta, &Integrity::default())
                     .await?;
-            let want_md5 = app.backends[r.backend_index].is_local();
             let mut stream = match super::read::open_object(ctx, &src, None).await {
                 Ok(s) => s,
                 Err(e) => {
@@ -166,7 +165,7 @@ pub async fn handle_copy_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
                     return Err(e);
                 }
             };
-            let etag = pump(&mut stream, writer, src.size, want_md5, None).await?;
+            let etag = pump(&mut stream, writer, src.size, None).await?;
             (r, etag)
         }
     };

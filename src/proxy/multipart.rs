@@ -180,10 +180,6 @@ pub async fn handle_upload_part(
             &integrity,
         )
         .await?;
-    if !backend.is_local() {
-        // The S3 backend returns the part's ETag; only a local backend needs the MD5.
-        body.skip_md5();
-    }
     let etag = super::write::stream_body(ctx, body, writer).await?;
     app.uploads.add(&upload.upload_id, reservation);
     let mut r = Response::new(200);
@@ -301,7 +297,7 @@ pub async fn handle_upload_part_copy(ctx: &RequestCtx<'_>) -> S3Result<Response>
                     &Integrity::default(),
                 )
                 .await?;
-            super::copy::pump(&mut stream, writer, size, backend.is_local(), None).await?
+            super::copy::pump(&mut stream, writer, size, None).await?
         }
     };
     app.uploads.add(&upload.upload_id, reservation);

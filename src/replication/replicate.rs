@@ -260,15 +260,9 @@ async fn stream_copy(
             .begin_put(&ctx, backend_key, rec.size, &meta, &Integrity::default())
             .await
             .map_err(|e| format!("writing to {}: {e}", target.name))?;
-        return crate::proxy::copy::pump(
-            &mut stream,
-            writer,
-            rec.size,
-            target.is_local(),
-            Some(&bg.throttle),
-        )
-        .await
-        .map_err(|e| e.message.to_string());
+        return crate::proxy::copy::pump(&mut stream, writer, rec.size, Some(&bg.throttle))
+            .await
+            .map_err(|e| e.message.to_string());
     }
     Err(last)
 }
