@@ -41,16 +41,27 @@ pub fn authenticate(shard: &Shard, app: &App, head: &RequestHead) -> S3Result<Ve
     )
 }
 
-/// The permission an operation needs in its bucket (`None`: decided by [`authorize`] or the
-/// handler).
-pub fn required_permission(op: S3Operation) -> Option<Permissions> {
+/// What an operation needs from the caller's grant in its bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Required {
+    /// Decided outside the bucket's grants: ListBuckets (answers with the caller's own buckets),
+    /// CreateBucket (its handler checks for an admin credential).
+    NotBucketScoped,
+    /// Any grant at all in the bucket.
+    AnyGrant,
+    /// All of these permissions.
+    All(Permissions),
+}
+
+/// What `op` needs in its bucket.
+pub fn required_permission(op: S3Operation) -> Required {
     use S3Operation::*;
-    Some(match op {
-        ListBuckets | CreateBucket => return None,
+    Required::All(match op {
+        ListBuckets | CreateBucket => return Required::NotBucketScoped,
         // HeadBucket only says that the bucket exists and may be used, which any grant in it
         // already tells: tools probe it before uploading (rclone) or listing, whatever the
-        // credential may do there (`authorize` accepts any permission).
-        HeadBucket => return None,
+        // credential may do there.
+        HeadBucket => return Required::AnyGrant,
         GetObject
         | HeadObject
         | GetObjectAcl
@@ -72,34 +83,32 @@ pub fn required_permission(op: S3Operation) -> Option<Permissions> {
         | CompleteMultipartUpload
         | AbortMultipartUpload => Permissions::WRITE,
         DeleteObject | DeleteObjects => Permissions::DELETE,
+        // DeleteBucket needs `admin` in the bucket: for an API bucket only its creator has it, so
+        // another admin credential cannot remove a bucket it can neither see nor empty (as in S3,
+        // where only the owner deletes a bucket).
         DeleteBucket => Permissions::ADMIN,
     })
 }
 
 /// A credential reaches only the buckets it is granted, and only for what its permissions allow.
 pub fn authorize(app: &App, access_key: &str, route: &Route) -> S3Result<()> {
+    let required = required_permission(route.operation);
     let Some(bucket) = route.bucket.as_deref() else {
         return Ok(()); // ListBuckets: answered with the caller's own buckets.
     };
-    if route.operation == S3Operation::CreateBucket {
-        return Ok(()); // Decided by the handler: needs an admin credential.
+    if required == Required::NotBucketScoped {
+        return Ok(());
     }
     if !app.bucket_exists(bucket) {
         return Err(S3Error::new(S3ErrorCode::NoSuchBucket));
     }
     let granted = app.permissions(access_key, bucket);
-    if route.operation == S3Operation::HeadBucket {
-        return if granted.is_empty() {
-            Err(S3Error::new(S3ErrorCode::AccessDenied))
-        } else {
-            Ok(())
-        };
-    }
-    let needed = required_permission(route.operation).unwrap_or(Permissions::ALL);
-    // DeleteBucket needs `admin` in the bucket: for an API bucket only its creator has it, so
-    // another admin credential cannot remove a bucket it can neither see nor empty (as in S3,
-    // where only the owner deletes a bucket).
-    if granted.contains(needed) {
+    let allowed = match required {
+        Required::NotBucketScoped => true,
+        Required::AnyGrant => !granted.is_empty(),
+        Required::All(needed) => granted.contains(needed),
+    };
+    if allowed {
         Ok(())
     } else {
         Err(S3Error::new(S3ErrorCode::AccessDenied))
