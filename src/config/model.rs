@@ -44,6 +44,11 @@ pub const DEFAULT_REPLICATION_MAX_BYTES_PER_SEC: u64 = 64 * 1024 * 1024;
 /// with copies at 64 MiB/s and stayed within ~1.2x at 8-16 MiB/s; the busy rate is still a floor,
 /// so a backlog drains under constant client load.
 pub const DEFAULT_REPLICATION_BUSY_DIVISOR: u64 = 8;
+
+/// `replication.busy_bytes_per_sec` when the config does not set it (0, unthrottled, stays 0).
+pub const fn default_busy_bytes_per_sec(max_bytes_per_sec: u64) -> u64 {
+    max_bytes_per_sec / DEFAULT_REPLICATION_BUSY_DIVISOR
+}
 /// Default `replication.worker_interval`: how often the whole catalog is scanned for objects
 /// under the target factor (copies on long-dead backends, a raised factor) and over it.
 pub const DEFAULT_REPLICATION_WORKER_INTERVAL: Duration = Duration::from_secs(5 * 60);
@@ -351,8 +356,7 @@ impl Default for ReplicationConfig {
             unhealthy_threshold: DEFAULT_UNHEALTHY_THRESHOLD,
             concurrency: DEFAULT_REPLICATION_CONCURRENCY,
             max_bytes_per_sec: DEFAULT_REPLICATION_MAX_BYTES_PER_SEC,
-            busy_bytes_per_sec: DEFAULT_REPLICATION_MAX_BYTES_PER_SEC
-                / DEFAULT_REPLICATION_BUSY_DIVISOR,
+            busy_bytes_per_sec: default_busy_bytes_per_sec(DEFAULT_REPLICATION_MAX_BYTES_PER_SEC),
             worker_interval: DEFAULT_REPLICATION_WORKER_INTERVAL,
             batch_size: DEFAULT_REPLICATION_BATCH_SIZE,
         }

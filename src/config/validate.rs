@@ -13,22 +13,21 @@ use std::time::Duration;
 use super::duration::{parse_duration, DurationError};
 use super::env::{expand, EnvLookup};
 use super::model::{
+    default_busy_bytes_per_sec, RateLimitConfig, UsageLimits, BACKEND_TIMEOUT_RANGE,
+    DEFAULT_BACKEND_TIMEOUT, DEFAULT_FAILURE_THRESHOLD, DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_OPEN_TIMEOUT, DEFAULT_RATE_LIMIT_BURST, DEFAULT_RATE_LIMIT_RPS,
+    DEFAULT_SUCCESS_THRESHOLD, MAX_CONCURRENT_REQUESTS, MAX_FAILURE_THRESHOLD,
+    MAX_RATE_LIMIT_BURST, MAX_SUCCESS_THRESHOLD, OPEN_TIMEOUT_RANGE,
+};
+use super::model::{
     AccessLogLevel, BackendConfig, BackendKind, BucketConfig, CatalogConfig, CircuitBreakerConfig,
     Config, CredentialConfig, Endpoint, LoggingConfig, Permissions, RebalanceConfig,
     ReplicationConfig, RoutingStrategy, Secret, ServerConfig, TlsConfig, UiConfig,
     DEFAULT_ADMIN_ADDR, DEFAULT_CATALOG_PATH, DEFAULT_LISTEN_ADDR, DEFAULT_REBALANCE_THRESHOLD,
-    DEFAULT_REGION, DEFAULT_REPLICATION_BATCH_SIZE, DEFAULT_REPLICATION_BUSY_DIVISOR,
-    DEFAULT_REPLICATION_CONCURRENCY, DEFAULT_REPLICATION_FACTOR,
-    DEFAULT_REPLICATION_MAX_BYTES_PER_SEC, DEFAULT_REPLICATION_WORKER_INTERVAL,
-    DEFAULT_UNHEALTHY_THRESHOLD, MAX_REPLICATION_BATCH_SIZE, MAX_REPLICATION_CONCURRENCY,
-    MAX_SHARDS,
-};
-use super::model::{
-    RateLimitConfig, UsageLimits, BACKEND_TIMEOUT_RANGE, DEFAULT_BACKEND_TIMEOUT,
-    DEFAULT_FAILURE_THRESHOLD, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_OPEN_TIMEOUT,
-    DEFAULT_RATE_LIMIT_BURST, DEFAULT_RATE_LIMIT_RPS, DEFAULT_SUCCESS_THRESHOLD,
-    MAX_CONCURRENT_REQUESTS, MAX_FAILURE_THRESHOLD, MAX_RATE_LIMIT_BURST, MAX_SUCCESS_THRESHOLD,
-    OPEN_TIMEOUT_RANGE,
+    DEFAULT_REGION, DEFAULT_REPLICATION_BATCH_SIZE, DEFAULT_REPLICATION_CONCURRENCY,
+    DEFAULT_REPLICATION_FACTOR, DEFAULT_REPLICATION_MAX_BYTES_PER_SEC,
+    DEFAULT_REPLICATION_WORKER_INTERVAL, DEFAULT_UNHEALTHY_THRESHOLD, MAX_REPLICATION_BATCH_SIZE,
+    MAX_REPLICATION_CONCURRENCY, MAX_SHARDS,
 };
 use super::raw::{
     RawBackend, RawBucket, RawCatalog, RawCircuitBreaker, RawConfig, RawCredential, RawLogging,
@@ -564,7 +563,7 @@ impl Checker<'_> {
                 }
                 b
             }
-            None => max_bytes_per_sec / DEFAULT_REPLICATION_BUSY_DIVISOR,
+            None => default_busy_bytes_per_sec(max_bytes_per_sec),
         };
         const INTERVAL: &str = "replication.worker_interval";
         let interval = self.duration(INTERVAL, raw.worker_interval.as_ref());

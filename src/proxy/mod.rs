@@ -61,11 +61,26 @@ impl RequestCtx<'_> {
 }
 
 fn resource_of(route: &Route) -> String {
-    Resource::display(route.bucket.as_deref(), route.key.as_deref()).to_string()
+    let mut s = String::new();
+    let _ = write_resource(&mut s, route.bucket.as_deref(), route.key.as_deref());
+    s
 }
 
-/// The resource a request concerns, formatted (`/bucket/key`) only when shown: in an error body
-/// or a log line, not on every request.
+/// `/bucket/key`, `/bucket` or `/`, as S3 reports in `<Resource>`.
+fn write_resource(
+    out: &mut impl std::fmt::Write,
+    bucket: Option<&str>,
+    key: Option<&str>,
+) -> std::fmt::Result {
+    match (bucket, key) {
+        (Some(b), Some(k)) => write!(out, "/{b}/{k}"),
+        (Some(b), None) => write!(out, "/{b}"),
+        _ => out.write_str("/"),
+    }
+}
+
+/// The resource a request concerns, formatted only when shown: in an error body or a log line,
+/// not on every request.
 pub enum Resource {
     /// Bucket and key moved out of the finished request's route.
     Route {
@@ -83,28 +98,12 @@ impl Resource {
             key: route.key,
         }
     }
-
-    fn display<'a>(bucket: Option<&'a str>, key: Option<&'a str>) -> impl std::fmt::Display + 'a {
-        struct Show<'a>(Option<&'a str>, Option<&'a str>);
-        impl std::fmt::Display for Show<'_> {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                match (self.0, self.1) {
-                    (Some(b), Some(k)) => write!(f, "/{b}/{k}"),
-                    (Some(b), None) => write!(f, "/{b}"),
-                    _ => f.write_str("/"),
-                }
-            }
-        }
-        Show(bucket, key)
-    }
 }
 
 impl std::fmt::Display for Resource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Resource::Route { bucket, key } => {
-                Resource::display(bucket.as_deref(), key.as_deref()).fmt(f)
-            }
+            Resource::Route { bucket, key } => write_resource(f, bucket.as_deref(), key.as_deref()),
             Resource::Text(t) => f.write_str(t),
         }
     }
