@@ -129,10 +129,7 @@ fn list_backend(cfg: &Config, backend: &str, prefix: &str) -> Result<Vec<Listed>
         if let Some(t) = &token {
             query.push(("continuation-token", t));
         }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let now = crate::util::clock::now_secs() as i64;
         let date = AmzDate::from_unix(now).ok_or("clock out of range")?;
         let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
         let headers = [

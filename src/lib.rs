@@ -61,7 +61,7 @@ pub struct Running {
     pub admin: admin::AdminHandle,
     pub background: replication::BackgroundHandle,
     pub health: health::HealthHandle,
-    pub shutdown: server::Shutdown,
+    pub shutdown: util::Shutdown,
 }
 
 impl Running {
@@ -96,7 +96,7 @@ pub fn run_with_limits(
     limits: server::ServerLimits,
 ) -> std::io::Result<Running> {
     let handle = proxy::AppHandle::new(proxy::App::new(cfg, limits)?);
-    let shutdown = server::Shutdown::default();
+    let shutdown = util::Shutdown::default();
     let server = server::start(handle.clone(), shutdown.clone())?;
     let background = replication::start(handle.clone(), shutdown.clone())?;
     let health = health::start(handle.clone(), shutdown.clone())?;

@@ -25,7 +25,7 @@ pub mod ui;
 
 use crate::metrics;
 use crate::proxy::{App, AppHandle};
-use crate::server::Shutdown;
+use crate::util::Shutdown;
 use http::{Request, Response};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};

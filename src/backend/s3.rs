@@ -52,10 +52,7 @@ pub struct S3Backend {
 }
 
 fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    crate::util::clock::now_secs() as i64
 }
 
 /// Maps a transport failure to an S3 error on the backend side (503: SDKs retry it).

@@ -5,7 +5,7 @@
 use super::usage::month_of;
 use crate::backend::{BackendCtx, BackendKind};
 use crate::proxy::App;
-use crate::server::Shutdown;
+use crate::util::Shutdown;
 use glommio::{LocalExecutorBuilder, Placement};
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -106,10 +106,7 @@ fn clip(s: &str) -> String {
 pub fn record_failover(bucket: &str, key: &str, from: &str, to: &str, reason: &str) {
     Global::inc(&global().failover_total);
     tracing::warn!(bucket, key, from, to, reason, "read failover");
-    let at_ms = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
+    let at_ms = crate::util::clock::now_ms() as u64;
     let ev = FailoverEvent {
         at_ms,
         bucket: clip(bucket),

@@ -251,11 +251,7 @@ impl App {
 
     /// The buckets `access_key` may use, with their creation time (ms), sorted by name.
     pub fn visible_buckets(&self, access_key: &str) -> Vec<(String, i64)> {
-        let started = self
-            .started
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let started = crate::util::clock::since_epoch_at(self.started).as_millis() as i64;
         let mut out: Vec<(String, i64)> = Vec::new();
         if let Some(cred) = self.credentials.get(access_key) {
             for (b, p) in &cred.grants {

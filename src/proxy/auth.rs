@@ -16,10 +16,7 @@ use crate::s3::router::{Route, S3Operation};
 use crate::server::shard::Shard;
 
 fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    crate::util::clock::now_secs() as i64
 }
 
 /// Verifies the request's signature (header or presigned).

@@ -17,12 +17,7 @@ pub const MAX_DELETE_DOCUMENT_BYTES: usize = 2 * 1024 * 1024;
 /// S3's cap on keys per DeleteObjects request.
 pub const MAX_DELETE_KEYS: usize = 1000;
 
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use crate::util::clock::now_ms;
 
 pub fn internal(e: impl std::fmt::Display) -> S3Error {
     S3Error::internal(format!("catalog: {e}"))

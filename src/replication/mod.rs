@@ -23,7 +23,7 @@ pub mod scan;
 pub mod throttle;
 
 use crate::proxy::{App, AppHandle};
-use crate::server::Shutdown;
+use crate::util::Shutdown;
 use glommio::{LocalExecutorBuilder, Placement};
 use std::sync::Arc;
 

@@ -13,11 +13,11 @@ pub mod stream;
 pub mod tls;
 
 use crate::proxy::AppHandle;
+pub use crate::util::Shutdown;
 use glommio::{LocalExecutorBuilder, Placement};
 use shard::Shard;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,37 +47,6 @@ impl Default for ServerLimits {
             idle_keepalive_timeout: l::IDLE_KEEPALIVE_TIMEOUT,
             body_stall_timeout: l::BODY_STALL_TIMEOUT,
             max_connections_per_shard: l::MAX_CONNECTIONS_PER_SHARD,
-        }
-    }
-}
-
-/// Shared shutdown switch: an atomic flag (read on every keep-alive turn) plus an event that wakes
-/// accept loops and idle connections on every shard.
-#[derive(Clone, Default)]
-pub struct Shutdown {
-    flag: Arc<AtomicBool>,
-    event: Arc<event_listener::Event>,
-}
-
-impl Shutdown {
-    pub fn trigger(&self) {
-        self.flag.store(true, Ordering::SeqCst);
-        self.event.notify(usize::MAX);
-    }
-    pub fn is_triggered(&self) -> bool {
-        self.flag.load(Ordering::SeqCst)
-    }
-    /// Resolves once shutdown has been triggered.
-    pub async fn wait(&self) {
-        loop {
-            if self.is_triggered() {
-                return;
-            }
-            let listener = self.event.listen();
-            if self.is_triggered() {
-                return;
-            }
-            listener.await;
         }
     }
 }

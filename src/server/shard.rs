@@ -4,7 +4,7 @@
 
 use super::conn;
 use super::stream::ClientStream;
-use super::Shutdown;
+use crate::util::Shutdown;
 use crate::proxy::{App, AppHandle};
 use crate::s3::auth::SigningKeyCache;
 use std::cell::{Cell, RefCell};
@@ -46,10 +46,7 @@ impl Shard {
         tls: Option<Arc<rustls::ServerConfig>>,
         shutdown: Shutdown,
     ) -> Shard {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
+        let nanos = crate::util::clock::since_epoch().as_nanos() as u64;
         let app = handle.load();
         let pool = crate::backend::client::ClientPool::new(
             app.health.client_limits.clone(),
