@@ -52,7 +52,7 @@ pub fn parse_list_page(doc: &[u8]) -> (Vec<Listed>, Option<String>) {
                 .unwrap_or(0),
             etag: etags
                 .get(i)
-                .map(|e| crate::proxy::meta::unquote_etag(e).to_owned())
+                .map(|e| crate::s3::etag::unquote_etag(e).to_owned())
                 .unwrap_or_default(),
             last_modified_ms: modified.get(i).map(|m| parse_iso8601_ms(m)).unwrap_or(0),
         })

@@ -254,7 +254,7 @@ impl LocalBackend {
         let mut buf = crate::util::bufpool::take(LOCAL_READ_BUFFER_BYTES);
         let result = async {
             for (n, etag) in parts {
-                let name = format!("{n}.{}", crate::proxy::meta::unquote_etag(etag));
+                let name = format!("{n}.{}", crate::s3::etag::unquote_etag(etag));
                 if name.contains('/') {
                     return Err(S3Error::new(S3ErrorCode::InvalidPart));
                 }

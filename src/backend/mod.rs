@@ -4,13 +4,15 @@
 
 pub mod client;
 pub mod local;
+pub mod meta;
 pub mod s3;
 pub mod xml;
 
+pub use meta::ObjectMeta;
+
 use crate::catalog::ObjectRecord;
 use crate::http::RequestHead;
-use crate::proxy::meta::ObjectMeta;
-use crate::proxy::object::ByteRange;
+use crate::s3::range::ByteRange;
 use crate::s3::auth::{PayloadMode, SigningKeyCache, VerifiedRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use std::cell::RefCell;
@@ -338,9 +340,29 @@ pub fn local_multipart_etag(parts: &[(u32, String)]) -> S3Result<String> {
     use md5::Digest;
     let mut h = md5::Md5::new();
     for (_, etag) in parts {
-        let raw = hex::decode(crate::proxy::meta::unquote_etag(etag))
+        let raw = hex::decode(crate::s3::etag::unquote_etag(etag))
             .map_err(|_| S3Error::new(S3ErrorCode::InvalidPart))?;
         h.update(&raw);
     }
     Ok(format!("{}-{}", hex::encode(h.finalize()), parts.len()))
+}
+
+/// Backend key of a virtual object: `<virtual bucket>/<key>` inside the backend's bucket.
+pub fn backend_key(bucket: &str, key: &str) -> String {
+    let mut s = String::with_capacity(bucket.len() + 1 + key.len());
+    s.push_str(bucket);
+    s.push('/');
+    s.push_str(key);
+    s
+}
+
+
+#[cfg(test)]
+mod key_tests {
+    use super::backend_key;
+
+    #[test]
+    fn backend_keys_keep_the_key_verbatim() {
+        assert_eq!(backend_key("b", "a//c"), "b/a//c");
+    }
 }

@@ -34,7 +34,6 @@ use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex};
-use std::time::SystemTime;
 
 /// Process-wide counters of background work. Each is incremented by one module (replication,
 /// failover); relaxed ordering suffices since each is read on its own.

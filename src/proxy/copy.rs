@@ -1,8 +1,9 @@
 //! CopyObject: server-side at the provider when source and destination can share a backend,
 //! streamed from a source copy to the destination backend otherwise.
 
-use super::meta::{quote_etag, unquote_etag, ObjectMeta};
-use super::object::{backend_key, internal, now_ms, MAX_SINGLE_PUT_BYTES};
+use super::object::{internal, now_ms, MAX_SINGLE_PUT_BYTES};
+use crate::backend::{backend_key, ObjectMeta};
+use crate::s3::etag::{quote_etag, unquote_etag};
 use super::{RequestCtx, Response};
 use crate::backend::{Integrity, ObjectStream, PutWriter};
 use crate::catalog::{Copy, CopyState, ObjectRecord};

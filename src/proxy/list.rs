@@ -2,7 +2,7 @@
 //! listing never fans out to backends.
 
 use super::bucket::{OWNER_DISPLAY_NAME, OWNER_ID};
-use super::meta::quote_etag;
+use crate::s3::etag::quote_etag;
 use super::object::internal;
 use super::{RequestCtx, Response};
 use crate::catalog::{ListPage, ListQuery, MAX_LIST_KEYS};

@@ -11,7 +11,6 @@ pub mod bucket;
 pub mod copy;
 pub mod keylock;
 pub mod list;
-pub mod meta;
 pub mod multipart;
 pub mod object;
 pub mod placement;

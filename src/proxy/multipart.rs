@@ -5,8 +5,9 @@
 //! Quota: every part reserves its size on the upload's backend; the reservations are held until
 //! the upload completes (then the object's size becomes usage) or is aborted.
 
-use super::meta::{quote_etag, ObjectMeta};
-use super::object::{backend_key, internal, now_ms};
+use super::object::{internal, now_ms};
+use crate::backend::{backend_key, ObjectMeta};
+use crate::s3::etag::quote_etag;
 use super::placement::Reservation;
 use super::{App, RequestCtx, Response};
 use crate::backend::{BackendKind, Integrity, PartInfo};
@@ -248,7 +249,7 @@ pub async fn handle_upload_part_copy(ctx: &RequestCtx<'_>) -> S3Result<Response>
     let range = match ctx.head.header_str("x-amz-copy-source-range") {
         None => None,
         Some(h) => Some(
-            super::object::parse_range(Some(h), src.size)?.ok_or_else(|| {
+            crate::s3::range::parse_range(Some(h), src.size)?.ok_or_else(|| {
                 S3Error::with_message(
                     S3ErrorCode::InvalidArgument,
                     "The x-amz-copy-source-range value must be of the form bytes=first-last",
@@ -334,7 +335,7 @@ fn parse_complete_document(doc: &[u8]) -> S3Result<Vec<(u32, String)>> {
                 if e.local_name().as_ref() == b"Part" {
                     in_part = false;
                     let n: u32 = num.trim().parse().map_err(|_| malformed())?;
-                    parts.push((n, super::meta::unquote_etag(&etag).to_owned()));
+                    parts.push((n, crate::s3::etag::unquote_etag(&etag).to_owned()));
                     if parts.len() > MAX_PART_NUMBER as usize {
                         return Err(malformed());
                     }

@@ -1,6 +1,8 @@
 //! Object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects, CopyObject.
 
-use super::meta::{http_date, quote_etag, unquote_etag, ObjectMeta};
+use crate::backend::{backend_key, ObjectMeta};
+use crate::s3::etag::{quote_etag, unquote_etag};
+use crate::s3::range::parse_range;
 use super::{RequestCtx, Response, ResponseBody};
 use crate::backend::Integrity;
 use crate::catalog::{Copy, CopyState, ObjectRecord};
@@ -21,15 +23,6 @@ pub use crate::util::clock::now_ms;
 
 pub fn internal(e: impl std::fmt::Display) -> S3Error {
     S3Error::internal(format!("catalog: {e}"))
-}
-
-/// Backend key of a virtual object: `<virtual bucket>/<key>` inside the backend's bucket.
-pub fn backend_key(bucket: &str, key: &str) -> String {
-    let mut s = String::with_capacity(bucket.len() + 1 + key.len());
-    s.push_str(bucket);
-    s.push('/');
-    s.push_str(key);
-    s
 }
 
 pub async fn handle_put_object(
@@ -88,61 +81,13 @@ pub fn base64_std(raw: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(raw)
 }
 
-/// A byte range resolved against the object size: `[start, end]` inclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ByteRange {
-    pub start: u64,
-    pub end: u64,
+/// `Last-Modified` form: IMF-fixdate.
+pub fn http_date(unix_ms: i64) -> String {
+    let mut buf = [0u8; crate::http::date::IMF_FIXDATE_LEN];
+    crate::http::format_imf_fixdate(unix_ms.max(0) as u64 / 1000, &mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
 }
 
-/// Parses a `Range` header. `Ok(None)`: serve the whole object (absent, not `bytes=`, several
-/// ranges, or syntactically invalid, which RFC 9110 says to ignore). Unsatisfiable → InvalidRange.
-pub fn parse_range(header: Option<&str>, size: u64) -> S3Result<Option<ByteRange>> {
-    let Some(h) = header else { return Ok(None) };
-    let Some(spec) = h.trim().strip_prefix("bytes=") else {
-        return Ok(None);
-    };
-    if spec.contains(',') {
-        return Ok(None);
-    }
-    let Some((a, b)) = spec.trim().split_once('-') else {
-        return Ok(None);
-    };
-    let (a, b) = (a.trim(), b.trim());
-    let unsatisfiable = || S3Error::new(S3ErrorCode::InvalidRange);
-    if a.is_empty() {
-        // Suffix: the last N bytes.
-        let Ok(n) = b.parse::<u64>() else {
-            return Ok(None);
-        };
-        if n == 0 || size == 0 {
-            return Err(unsatisfiable());
-        }
-        let n = n.min(size);
-        return Ok(Some(ByteRange {
-            start: size - n,
-            end: size - 1,
-        }));
-    }
-    let Ok(start) = a.parse::<u64>() else {
-        return Ok(None);
-    };
-    let end = if b.is_empty() {
-        u64::MAX
-    } else {
-        match b.parse::<u64>() {
-            Ok(e) if e >= start => e,
-            _ => return Ok(None),
-        }
-    };
-    if start >= size {
-        return Err(unsatisfiable());
-    }
-    Ok(Some(ByteRange {
-        start,
-        end: end.min(size - 1),
-    }))
-}
 
 /// Evaluates If-Match / If-None-Match / If-(Un)Modified-Since against the record (RFC 9110
 /// order, as S3 does). Returns `Err(PreconditionFailed)` or `Err(NotModified)`.
@@ -527,58 +472,6 @@ mod tests {
     }
 
     #[test]
-    fn ranges() {
-        let r = |h: &str, size| parse_range(Some(h), size);
-        assert_eq!(
-            r("bytes=0-9", 100).expect("ok"),
-            Some(ByteRange { start: 0, end: 9 })
-        );
-        assert_eq!(
-            r("bytes=90-", 100).expect("ok"),
-            Some(ByteRange { start: 90, end: 99 })
-        );
-        assert_eq!(
-            r("bytes=-10", 100).expect("ok"),
-            Some(ByteRange { start: 90, end: 99 })
-        );
-        assert_eq!(
-            r("bytes=-1000", 100).expect("ok"),
-            Some(ByteRange { start: 0, end: 99 })
-        );
-        assert_eq!(
-            r("bytes=50-1000", 100).expect("ok"),
-            Some(ByteRange { start: 50, end: 99 })
-        );
-        assert_eq!(
-            r("bytes=0-0", 1).expect("ok"),
-            Some(ByteRange { start: 0, end: 0 })
-        );
-        assert_eq!(
-            r("bytes=100-", 100).expect_err("416").code,
-            S3ErrorCode::InvalidRange
-        );
-        assert_eq!(
-            r("bytes=-0", 100).expect_err("416").code,
-            S3ErrorCode::InvalidRange
-        );
-        assert_eq!(
-            r("bytes=0-", 0).expect_err("416").code,
-            S3ErrorCode::InvalidRange
-        );
-        // Ignored forms serve the whole object.
-        for h in [
-            "bytes=5-1",
-            "items=0-1",
-            "bytes=a-b",
-            "bytes=0-1,5-6",
-            "bytes=",
-        ] {
-            assert_eq!(r(h, 100).expect("ignored"), None, "{h}");
-        }
-        assert_eq!(parse_range(None, 10).expect("ok"), None);
-    }
-
-    #[test]
     fn delete_document() {
         let doc = br#"<?xml version="1.0" encoding="UTF-8"?>
 <Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet>
@@ -605,8 +498,4 @@ mod tests {
         assert!(parse_delete_document(many.as_bytes()).is_err());
     }
 
-    #[test]
-    fn backend_keys_keep_the_key_verbatim() {
-        assert_eq!(backend_key("b", "a//c"), "b/a//c");
-    }
 }

@@ -7,7 +7,7 @@
 //! answered at once. Serving from another copy than the first is a failover: logged as one
 //! structured event (object, from, to, reason) and counted (`s3o_failover_total`).
 
-use super::object::ByteRange;
+use crate::s3::range::ByteRange;
 use super::RequestCtx;
 use crate::backend::ObjectStream;
 use crate::catalog::ObjectRecord;

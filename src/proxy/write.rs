@@ -2,7 +2,7 @@
 //! with room (failing over before any body byte is sent), stream the verified body, commit the
 //! catalog change durably, then settle usage and wake the background workers.
 
-use super::meta::ObjectMeta;
+use crate::backend::ObjectMeta;
 use super::object::internal;
 use super::{App, RequestCtx};
 use crate::backend::{Integrity, PutWriter};

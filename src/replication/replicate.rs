@@ -14,7 +14,7 @@ use crate::backend::{Backend, Integrity};
 use crate::catalog::{
     AddCopyOutcome, Copy, CopyState, ObjectRecord, QueueId, QueueItem, QueueKind,
 };
-use crate::proxy::meta::ObjectMeta;
+use crate::backend::ObjectMeta;
 use crate::proxy::App;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -207,7 +207,7 @@ pub async fn copy_to_new_backend(
     }
     .ok_or_else(|| "no healthy backend with room that lacks a copy".to_owned())?;
     let target = &app.backends[reservation.backend_index];
-    let backend_key = crate::proxy::object::backend_key(bucket, key);
+    let backend_key = crate::backend::backend_key(bucket, key);
     let etag = stream_copy(bg, rec, target, &backend_key).await?;
     let copy = Copy {
         backend: target.name.clone(),

@@ -107,23 +107,3 @@ impl ObjectMeta {
         r.user_metadata = self.user_metadata.clone();
     }
 }
-
-/// `Last-Modified` form: IMF-fixdate.
-pub fn http_date(unix_ms: i64) -> String {
-    let mut buf = [0u8; crate::http::date::IMF_FIXDATE_LEN];
-    crate::http::format_imf_fixdate(unix_ms.max(0) as u64 / 1000, &mut buf);
-    String::from_utf8_lossy(&buf).into_owned()
-}
-
-/// S3 ETags are quoted on the wire and stored unquoted here.
-pub fn quote_etag(etag: &str) -> String {
-    format!("\"{etag}\"")
-}
-
-pub fn unquote_etag(etag: &str) -> &str {
-    let t = etag.trim();
-    let t = t.strip_prefix("W/").unwrap_or(t);
-    t.strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .unwrap_or(t)
-}
