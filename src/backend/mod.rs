@@ -5,6 +5,7 @@
 pub mod client;
 pub mod local;
 pub mod meta;
+pub mod pump;
 pub mod s3;
 pub mod xml;
 

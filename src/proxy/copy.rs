@@ -5,13 +5,11 @@ use super::object::{internal, now_ms, MAX_SINGLE_PUT_BYTES};
 use crate::backend::{backend_key, ObjectMeta};
 use crate::s3::etag::{quote_etag, unquote_etag};
 use super::{RequestCtx, Response};
-use crate::backend::{Integrity, ObjectStream, PutWriter};
+use crate::backend::pump::{pump, Unpaced};
+use crate::backend::Integrity;
 use crate::catalog::{Copy, CopyState, ObjectRecord};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::xml::{iso8601_ms, XmlWriter};
-
-/// Buffer for streamed copies between backends.
-pub const COPY_BUFFER_BYTES: usize = 64 * 1024;
 
 /// `x-amz-copy-source-if-*` preconditions against the source record.
 pub fn check_copy_source_conditions(ctx: &RequestCtx<'_>, src: &ObjectRecord) -> S3Result<()> {
@@ -47,57 +45,6 @@ pub fn check_copy_source_conditions(ctx: &RequestCtx<'_>, src: &ObjectRecord) ->
         }
     }
     Ok(())
-}
-
-/// Streams `size` bytes from `stream` into `writer`, computing the MD5 when the writer needs it
-/// (a local backend).
-/// `throttle` paces background copies (replication, rebalancing); client copies pass `None`.
-pub async fn pump(
-    stream: &mut ObjectStream,
-    mut writer: PutWriter,
-    size: u64,
-    throttle: Option<&crate::replication::throttle::TokenBucket>,
-) -> S3Result<String> {
-    use md5::Digest;
-    let mut md5 = writer.needs_md5().then(md5::Md5::new);
-    let mut buf = crate::util::bufpool::take(COPY_BUFFER_BYTES);
-    let mut copied = 0u64;
-    let result = loop {
-        match stream.read(&mut buf).await {
-            Ok(0) => break Ok(()),
-            Ok(n) => {
-                if let Some(t) = throttle {
-                    t.take(n as u64).await;
-                }
-                if let Some(h) = md5.as_mut() {
-                    h.update(&buf[..n]);
-                }
-                copied += n as u64;
-                if let Err(e) = writer.write(&buf[..n]).await {
-                    break Err(e);
-                }
-            }
-            Err(e) => {
-                break Err(S3Error::backend(
-                    S3ErrorCode::ServiceUnavailable,
-                    format!("reading the source failed: {e}"),
-                ))
-            }
-        }
-    };
-    crate::util::bufpool::give(buf);
-    if let Err(e) = result {
-        writer.abort().await;
-        return Err(e);
-    }
-    if copied != size {
-        writer.abort().await;
-        return Err(S3Error::backend(
-            S3ErrorCode::ServiceUnavailable,
-            "the source ended early",
-        ));
-    }
-    writer.finish(md5.map(|h| h.finalize().into())).await
 }
 
 pub async fn handle_copy_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
@@ -166,7 +113,7 @@ pub async fn handle_copy_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
                     return Err(e);
                 }
             };
-            let etag = pump(&mut stream, writer, src.size, None).await?;
+            let etag = pump(&mut stream, writer, src.size, &Unpaced).await?;
             (r, etag)
         }
     };

@@ -298,7 +298,7 @@ pub async fn handle_upload_part_copy(ctx: &RequestCtx<'_>) -> S3Result<Response>
                     &Integrity::default(),
                 )
                 .await?;
-            super::copy::pump(&mut stream, writer, size, None).await?
+            crate::backend::pump::pump(&mut stream, writer, size, &crate::backend::pump::Unpaced).await?
         }
     };
     app.uploads.add(&upload.upload_id, reservation);

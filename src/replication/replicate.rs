@@ -22,8 +22,6 @@ use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-/// Buffer of one copy stream.
-pub const COPY_BUFFER_BYTES: usize = 64 * 1024;
 /// First retry delay of a failed copy; doubles per failure up to [`MAX_COPY_BACKOFF`].
 pub const FIRST_COPY_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest wait between retries of one copy (a backend that stays full or down).
@@ -260,7 +258,7 @@ async fn stream_copy(
             .begin_put(&ctx, backend_key, rec.size, &meta, &Integrity::default())
             .await
             .map_err(|e| format!("writing to {}: {e}", target.name))?;
-        return crate::proxy::copy::pump(&mut stream, writer, rec.size, Some(&bg.throttle))
+        return crate::backend::pump::pump(&mut stream, writer, rec.size, &bg.throttle)
             .await
             .map_err(|e| e.message.to_string());
     }

@@ -158,6 +158,12 @@ impl TokenBucket {
     }
 }
 
+impl crate::backend::pump::Pacer for TokenBucket {
+    async fn take(&self, n: u64) {
+        TokenBucket::take(self, n).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
