@@ -1,7 +1,7 @@
 //! The routing decision: choosing a backend for a new object and reserving its size (divan).
 
 use s3_orchestrator::config::RoutingStrategy;
-use s3_orchestrator::proxy::placement::Placement;
+use s3_orchestrator::state::placement::Placement;
 
 const GIB: u64 = 1 << 30;
 

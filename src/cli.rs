@@ -153,7 +153,7 @@ pub fn serve(cfg: Config, path: &std::path::Path) -> std::io::Result<()> {
 }
 
 /// Reloads the config file the instance started from; logs the outcome either way.
-pub fn reload(handle: &crate::proxy::AppHandle) -> bool {
+pub fn reload(handle: &crate::state::AppHandle) -> bool {
     match handle.reload_from_file() {
         Ok(()) => true,
         Err(e) => {

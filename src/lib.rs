@@ -49,6 +49,7 @@ pub mod proxy;
 pub mod replication;
 pub mod s3;
 pub mod server;
+pub mod state;
 pub mod util;
 
 use std::sync::Arc;
@@ -56,7 +57,7 @@ use std::sync::Arc;
 /// A running orchestrator: the S3 shards and the admin listener.
 pub struct Running {
     /// The current state; [`Running::reload`] swaps it.
-    pub handle: Arc<proxy::AppHandle>,
+    pub handle: Arc<state::AppHandle>,
     pub server: server::ServerHandle,
     pub admin: admin::AdminHandle,
     pub background: replication::BackgroundHandle,
@@ -95,7 +96,7 @@ pub fn run_with_limits(
     cfg: config::Config,
     limits: server::ServerLimits,
 ) -> std::io::Result<Running> {
-    let handle = proxy::AppHandle::new(proxy::App::new(cfg, limits)?);
+    let handle = state::AppHandle::new(state::App::new(cfg, limits)?);
     let shutdown = util::Shutdown::default();
     let server = server::start(handle.clone(), shutdown.clone())?;
     let background = replication::start(handle.clone(), shutdown.clone())?;

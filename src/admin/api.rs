@@ -4,7 +4,7 @@
 use crate::catalog::{CopyState, QueueKind, MAX_LIST_KEYS, MAX_QUEUE_PEEK};
 use crate::metrics::shard::BackendMerged;
 use crate::metrics::{self, FailoverEvent};
-use crate::proxy::App;
+use crate::state::App;
 use serde::Serialize;
 use std::sync::atomic::Ordering;
 

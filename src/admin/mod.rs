@@ -24,7 +24,7 @@ pub mod http;
 pub mod ui;
 
 use crate::metrics;
-use crate::proxy::{App, AppHandle};
+use crate::state::{App, AppHandle};
 use crate::util::Shutdown;
 use http::{Request, Response};
 use std::net::{SocketAddr, TcpListener, TcpStream};

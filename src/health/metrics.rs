@@ -2,7 +2,7 @@
 
 use super::breaker::BreakerState;
 use super::usage::Counter;
-use crate::proxy::App;
+use crate::state::App;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 

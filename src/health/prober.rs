@@ -4,7 +4,7 @@
 
 use super::usage::month_of;
 use crate::backend::{BackendCtx, BackendKind};
-use crate::proxy::App;
+use crate::state::App;
 use crate::util::Shutdown;
 use glommio::{LocalExecutorBuilder, Placement};
 use std::cell::RefCell;
@@ -32,7 +32,7 @@ impl HealthHandle {
 
 /// Starts the health thread; it ends (after a last usage flush) on shutdown.
 pub fn start(
-    handle: Arc<crate::proxy::AppHandle>,
+    handle: Arc<crate::state::AppHandle>,
     shutdown: Shutdown,
 ) -> std::io::Result<HealthHandle> {
     let thread = LocalExecutorBuilder::new(Placement::Unbound)
@@ -43,7 +43,7 @@ pub fn start(
 }
 
 struct Ctx {
-    handle: Arc<crate::proxy::AppHandle>,
+    handle: Arc<crate::state::AppHandle>,
     shutdown: Shutdown,
     pool: crate::backend::client::ClientPool,
     signing: RefCell<crate::s3::auth::SigningKeyCache>,
@@ -73,7 +73,7 @@ impl Ctx {
     }
 }
 
-async fn run(handle: Arc<crate::proxy::AppHandle>, shutdown: Shutdown) {
+async fn run(handle: Arc<crate::state::AppHandle>, shutdown: Shutdown) {
     let app = handle.load();
     let pool = crate::backend::client::ClientPool::new(
         app.health.client_limits.clone(),

@@ -4,7 +4,7 @@
 use super::latency::{Merged, TRANSPORT_ERROR};
 use super::shard::Snapshot;
 use super::{global, Global};
-use crate::proxy::App;
+use crate::state::App;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 

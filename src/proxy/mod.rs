@@ -5,23 +5,20 @@
 //! the handler named after the AWS operation. Handlers return a [`Response`]; errors are
 //! rendered in exactly one place, [`error_response`].
 
-pub mod app;
 pub mod auth;
 pub mod bucket;
 pub mod copy;
-pub mod keylock;
 pub mod list;
 pub mod multipart;
 pub mod object;
-pub mod placement;
 pub mod read;
 pub mod response;
 pub mod write;
 
-pub use app::{App, AppHandle};
 pub use response::{error_response, Response, ResponseBody};
 
 use crate::http::RequestHead;
+use crate::state::App;
 use crate::s3::auth::VerifiedRequest;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::router::{Route, S3Operation};

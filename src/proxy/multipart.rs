@@ -8,15 +8,12 @@
 use super::object::{internal, now_ms};
 use crate::backend::{backend_key, ObjectMeta};
 use crate::s3::etag::quote_etag;
-use super::placement::Reservation;
 use super::{App, RequestCtx, Response};
 use crate::backend::{BackendKind, Integrity, PartInfo};
 use crate::catalog::{Copy, CopyState, MultipartQuery, MultipartRecord, ObjectRecord};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::xml::{iso8601_ms, XmlWriter};
 use crate::server::body::BodyReader;
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 /// S3's part number range.
 pub const MAX_PART_NUMBER: u32 = 10_000;
@@ -26,28 +23,6 @@ pub const MAX_PART_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 pub const MAX_COMPLETE_DOCUMENT_BYTES: usize = 2 * 1024 * 1024;
 /// Default and maximum of ListParts / ListMultipartUploads pages.
 pub const MAX_LIST_PARTS: u32 = 1000;
-
-/// Bytes reserved by the parts of uploads in progress, by upload id.
-#[derive(Default)]
-pub struct UploadReservations {
-    held: Mutex<HashMap<String, Vec<Reservation>>>,
-}
-
-impl UploadReservations {
-    fn add(&self, upload_id: &str, r: Reservation) {
-        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        held.entry(upload_id.to_owned()).or_default().push(r);
-    }
-
-    /// Drops (releases) every reservation of the upload.
-    pub fn release(&self, upload_id: &str) {
-        let taken = {
-            let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-            held.remove(upload_id)
-        };
-        drop(taken);
-    }
-}
 
 fn new_upload_id() -> String {
     // Time first, so ListMultipartUploads of one key lists uploads in initiation order.

@@ -8,7 +8,7 @@ use super::{App, RequestCtx};
 use crate::backend::{Integrity, PutWriter};
 use crate::catalog::ObjectRecord;
 use crate::health::Skip;
-use crate::proxy::placement::Reservation;
+use crate::state::placement::Reservation;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result, Side};
 use crate::server::body::BodyReader;
 

@@ -22,7 +22,7 @@ pub mod replicate;
 pub mod scan;
 pub mod throttle;
 
-use crate::proxy::{App, AppHandle};
+use crate::state::{App, AppHandle};
 use crate::util::Shutdown;
 use glommio::{LocalExecutorBuilder, Placement};
 use std::sync::Arc;

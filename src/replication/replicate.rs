@@ -15,7 +15,7 @@ use crate::catalog::{
     AddCopyOutcome, Copy, CopyState, ObjectRecord, QueueId, QueueItem, QueueKind,
 };
 use crate::backend::ObjectMeta;
-use crate::proxy::App;
+use crate::state::App;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;

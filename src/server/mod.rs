@@ -12,7 +12,7 @@ pub mod shard;
 pub mod stream;
 pub mod tls;
 
-use crate::proxy::AppHandle;
+use crate::state::AppHandle;
 pub use crate::util::Shutdown;
 use glommio::{LocalExecutorBuilder, Placement};
 use shard::Shard;
@@ -29,27 +29,7 @@ pub const GRACEFUL_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Upper bound on shards; config validation enforces the same bound.
 pub const MAX_SHARDS: usize = 256;
 
-/// The time and size limits of the client listener. Defaults are the named constants in
-/// [`crate::http::limits`]; tests shorten the timeouts to exercise them quickly.
-#[derive(Debug, Clone, Copy)]
-pub struct ServerLimits {
-    pub head_read_timeout: Duration,
-    pub idle_keepalive_timeout: Duration,
-    pub body_stall_timeout: Duration,
-    pub max_connections_per_shard: usize,
-}
-
-impl Default for ServerLimits {
-    fn default() -> Self {
-        use crate::http::limits as l;
-        ServerLimits {
-            head_read_timeout: l::HEAD_READ_TIMEOUT,
-            idle_keepalive_timeout: l::IDLE_KEEPALIVE_TIMEOUT,
-            body_stall_timeout: l::BODY_STALL_TIMEOUT,
-            max_connections_per_shard: l::MAX_CONNECTIONS_PER_SHARD,
-        }
-    }
-}
+pub use crate::state::ServerLimits;
 
 /// A running server.
 pub struct ServerHandle {

@@ -5,7 +5,7 @@
 use super::conn;
 use super::stream::ClientStream;
 use crate::util::Shutdown;
-use crate::proxy::{App, AppHandle};
+use crate::state::{App, AppHandle};
 use crate::s3::auth::SigningKeyCache;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

@@ -33,11 +33,11 @@ pub struct App {
     /// Wakes the background shard when new durable work (cleanups, copies) was queued.
     pub background: Arc<event_listener::Event>,
     /// Quota reserved by the parts of multipart uploads in progress.
-    pub uploads: Arc<super::multipart::UploadReservations>,
+    pub uploads: Arc<super::reservations::UploadReservations>,
     /// TLS settings for `https://` backends (webpki roots; ring provider).
     pub backend_tls: Arc<rustls::ClientConfig>,
     /// Client listener limits.
-    pub limits: crate::server::ServerLimits,
+    pub limits: super::ServerLimits,
     /// Backends being drained (admin API): no new writes, their copies re-created elsewhere and
     /// then removed. Kept across reloads; not across restarts (drain again after one).
     pub draining: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
@@ -109,7 +109,7 @@ fn quotas(config: &Config) -> Vec<(String, Option<u64>)> {
 
 impl App {
     /// Opens the catalog and the backends named by a validated config.
-    pub fn new(config: Config, limits: crate::server::ServerLimits) -> std::io::Result<App> {
+    pub fn new(config: Config, limits: super::ServerLimits) -> std::io::Result<App> {
         let credentials = credential_index(&config);
         let catalog = Catalog::open(&config.catalog.path).map_err(|e| {
             std::io::Error::other(format!(

@@ -1,0 +1,16 @@
+//! Shared state, below the planes: the [`App`] every shard, the background plane and the control
+//! plane read (config-derived indexes, catalog, backends, health), swappable by a reload through
+//! [`AppHandle`]; placement and quota reservations ([`placement`], [`reservations`]); the per-key
+//! write locks ([`keylock`]); the client listener's limits ([`limits`]).
+//!
+//! Nothing here runs a loop or owns a thread: the planes (`server`, `replication`, `admin`) call
+//! into it.
+
+pub mod app;
+pub mod keylock;
+pub mod limits;
+pub mod placement;
+pub mod reservations;
+
+pub use app::{App, AppHandle, Credential};
+pub use limits::ServerLimits;
