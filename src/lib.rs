@@ -61,7 +61,7 @@ pub struct Running {
     pub server: server::ServerHandle,
     pub admin: admin::AdminHandle,
     pub background: replication::BackgroundHandle,
-    pub health: health::HealthHandle,
+    pub health: replication::prober::HealthHandle,
     pub shutdown: util::Shutdown,
 }
 
@@ -100,7 +100,7 @@ pub fn run_with_limits(
     let shutdown = util::Shutdown::default();
     let server = server::start(handle.clone(), shutdown.clone())?;
     let background = replication::start(handle.clone(), shutdown.clone())?;
-    let health = health::start(handle.clone(), shutdown.clone())?;
+    let health = replication::prober::start(handle.clone(), shutdown.clone())?;
     let admin = admin::start(handle.clone(), shutdown.clone())?;
     Ok(Running {
         handle,

@@ -20,7 +20,9 @@
 
 pub mod api;
 pub mod auth;
+pub mod health_metrics;
 pub mod http;
+pub mod prometheus;
 pub mod ui;
 
 use crate::metrics;
@@ -145,8 +147,8 @@ pub fn route(req: &Request, state: &AdminState) -> Response {
             let snap = metrics::snapshot(false);
             Response::new(
                 200,
-                metrics::prometheus::CONTENT_TYPE,
-                metrics::prometheus::render(app, &snap),
+                prometheus::CONTENT_TYPE,
+                prometheus::render(app, &snap),
             )
         }
         ("/stats", true) => stats(req),

@@ -52,6 +52,17 @@ pub struct S3Backend {
     health: Arc<BackendHealth>,
 }
 
+/// A transport failure: connect errors, TLS failures, timeouts, resets and malformed answers
+/// count against the breaker; a misuse of the client is our bug, not the backend's.
+fn record_client_failure(health: &BackendHealth, e: &ClientError) {
+    match e {
+        ClientError::Usage(_) => {}
+        ClientError::EarlyResponse { response, .. } => health.answered(response.status),
+        _ => health.breaker.record_failure(&e.to_string()),
+    }
+}
+
+
 fn now_unix() -> i64 {
     crate::util::clock::now_secs() as i64
 }
@@ -207,7 +218,7 @@ impl S3Backend {
             .start(&self.target, &head, out.body, out.expect_continue)
             .await
             .map_err(|e| {
-                self.health.client_failed(&e);
+                record_client_failure(&self.health, &e);
                 client_error(&self.name, &e)
             })?;
         if out.expect_continue {
@@ -218,7 +229,7 @@ impl S3Backend {
                     return Err(self.error_from_response(*response).await);
                 }
                 Err(e) => {
-                    self.health.client_failed(&e);
+                    record_client_failure(&self.health, &e);
                     return Err(client_error(&self.name, &e));
                 }
             }
@@ -282,7 +293,7 @@ impl S3Backend {
         if let Some(b) = body {
             self.health.count_ingress(b.len() as u64);
             req.write_body(b).await.map_err(|e| {
-                self.health.client_failed(&e);
+                record_client_failure(&self.health, &e);
                 client_error(&self.name, &e)
             })?;
         }
@@ -292,7 +303,7 @@ impl S3Backend {
                 Ok(resp)
             }
             Err(e) => {
-                self.health.client_failed(&e);
+                record_client_failure(&self.health, &e);
                 Err(client_error(&self.name, &e))
             }
         }
@@ -789,7 +800,7 @@ impl S3Upload {
             .ok_or_else(|| S3Error::internal("write after finish"))?;
         self.health.count_ingress(data.len() as u64);
         req.write_body(data).await.map_err(|e| {
-            self.health.client_failed(&e);
+            record_client_failure(&self.health, &e);
             client_error(&self.backend, &e)
         })
     }
@@ -803,7 +814,7 @@ impl S3Upload {
         let status = resp.as_ref().map_or(TRANSPORT_ERROR, |r| r.status);
         crate::metrics::record_backend(&self.backend, self.op, status, self.started.elapsed());
         let resp = resp.map_err(|e| {
-            self.health.client_failed(&e);
+            record_client_failure(&self.health, &e);
             client_error(&self.backend, &e)
         })?;
         self.health.answered(resp.status);

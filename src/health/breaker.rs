@@ -7,7 +7,7 @@
 //! transition is a compare-and-swap that exactly one thread wins (it logs and counts it).
 //!
 //! Client requests never probe: open and half-open backends are skipped by reads and writes, and
-//! the health prober ([`super::prober`]) sends the half-open probes. A client therefore never waits
+//! the health thread (`replication::prober`) sends the half-open probes. A client therefore never waits
 //! for a backend that is known to be down.
 
 use crate::config::CircuitBreakerConfig;

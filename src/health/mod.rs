@@ -1,6 +1,7 @@
 //! Backend health and client protection: circuit breakers ([`breaker`]), monthly usage limits
-//! ([`usage`]), admission control ([`admission`]), the prober thread that sends half-open probes
-//! and flushes usage to the catalog ([`prober`]), and their Prometheus lines ([`metrics`]).
+//! ([`usage`]) and admission control ([`admission`]). The health thread that sends half-open
+//! probes and flushes usage to the catalog runs in the background plane (`replication::prober`);
+//! the Prometheus lines are rendered by the control plane (`admin::prometheus`).
 //!
 //! [`Health`] is shared by every shard (`Arc`, atomics inside); each S3 backend holds its own
 //! [`BackendHealth`] and records there what its requests cost and how they ended, so the hooks in
@@ -9,14 +10,11 @@
 
 pub mod admission;
 pub mod breaker;
-pub mod metrics;
-pub mod prober;
+
 pub mod usage;
 
-pub use metrics::render_metrics;
-pub use prober::{start, HealthHandle};
 
-use crate::backend::client::{ClientError, ClientLimits};
+
 use crate::catalog::Catalog;
 use crate::config::Config;
 use breaker::Breaker;
@@ -44,16 +42,6 @@ impl BackendHealth {
 
     pub fn count_ingress(&self, bytes: u64) {
         self.usage.add(Counter::IngressBytes, bytes);
-    }
-
-    /// A transport failure: connect errors, TLS failures, timeouts, resets and malformed answers
-    /// count against the breaker; a misuse of the client is our bug, not the backend's.
-    pub fn client_failed(&self, e: &ClientError) {
-        match e {
-            ClientError::Usage(_) => {}
-            ClientError::EarlyResponse { response, .. } => self.answered(response.status),
-            _ => self.breaker.record_failure(&e.to_string()),
-        }
     }
 
     /// The backend answered with `status`: 5xx is a failure, anything else (404 and other 4xx
@@ -94,8 +82,6 @@ pub struct Health {
     /// Requests refused by the per-credential rate limit.
     pub rate_limited: AtomicU64,
     rate: Option<admission::RateLimiter>,
-    /// Timeouts and pool bounds of every backend client pool (`server.backend_timeout`).
-    pub client_limits: ClientLimits,
 }
 
 impl Health {
@@ -124,7 +110,6 @@ impl Health {
             shed: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
             rate: admission::RateLimiter::new(&cfg.rate_limit, keys),
-            client_limits: client_limits(cfg),
         })
     }
 
@@ -186,20 +171,5 @@ impl Health {
 
     pub fn count_shed(&self) {
         self.shed.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-/// The backend client limits for a config: `server.backend_timeout` bounds the wait for a response
-/// head and every stalled read or write, and caps the connect timeout, so a hung backend (accepts
-/// connections, never answers) fails over within about one `backend_timeout`.
-pub fn client_limits(cfg: &Config) -> ClientLimits {
-    let t = cfg.server.backend_timeout;
-    let d = ClientLimits::default();
-    ClientLimits {
-        connect_timeout: d.connect_timeout.min(t),
-        response_head_timeout: t,
-        io_timeout: t,
-        expect_continue_timeout: d.expect_continue_timeout.min(t),
-        ..d
     }
 }

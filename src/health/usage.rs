@@ -6,8 +6,8 @@
 //! other thread (background, prober) shares one extra slot. Reads (limit checks, metrics, the
 //! periodic flush) sum the slots, which for a handful of shards is a few loads.
 //!
-//! The totals of the current month are flushed to the catalog by the prober thread (see
-//! [`super::prober::USAGE_FLUSH_INTERVAL`]) and loaded back at start, so a restart resumes the
+//! The totals of the current month are flushed to the catalog by the health thread (every
+//! `USAGE_FLUSH_INTERVAL` of `replication::prober`) and loaded back at start, so a restart resumes the
 //! month's counts (losing at most one flush interval of counts after a crash). At a new calendar
 //! month (UTC) the flusher stores the old month's final totals and starts from zero.
 

@@ -20,7 +20,7 @@
 //! - [`global`]: replication (copies, errors, pending) and failover counters.
 
 pub mod latency;
-pub mod prometheus;
+
 pub mod shard;
 pub mod stats;
 

@@ -17,6 +17,7 @@
 //! unaffected: it slows copies to `replication.busy_bytes_per_sec` while clients are active.
 
 pub mod cleanup;
+pub mod prober;
 pub mod rebalance;
 pub mod replicate;
 pub mod scan;

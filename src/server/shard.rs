@@ -49,7 +49,7 @@ impl Shard {
         let nanos = crate::util::clock::since_epoch().as_nanos() as u64;
         let app = handle.load();
         let pool = crate::backend::client::ClientPool::new(
-            app.health.client_limits.clone(),
+            app.client_limits.clone(),
             Some(app.backend_tls.clone()),
         );
         crate::health::usage::bind_thread_slot(id);

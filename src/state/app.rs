@@ -4,6 +4,7 @@
 
 use super::keylock::KeyLocks;
 use super::placement::Placement;
+use crate::backend::client::ClientLimits;
 use crate::backend::{local::LocalBackend, s3::S3Backend, Backend, BackendKind};
 use crate::catalog::Catalog;
 use crate::config::{BackendKind as BackendConfigKind, Config, Permissions};
@@ -43,6 +44,8 @@ pub struct App {
     pub draining: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     /// Circuit breakers, usage limits and admission control, shared by all shards.
     pub health: Arc<crate::health::Health>,
+    /// Timeouts and pool bounds of every backend client pool (`server.backend_timeout`).
+    pub client_limits: ClientLimits,
 }
 
 /// The credential index a config defines.
@@ -128,7 +131,6 @@ impl App {
             placement.set_usage(&name, u.bytes_used, u.objects);
         }
         Ok(App {
-            config,
             credentials,
             started: SystemTime::now(),
             catalog,
@@ -140,7 +142,9 @@ impl App {
             backend_tls,
             limits,
             draining: Default::default(),
+            client_limits: client_limits(&config),
             health,
+            config,
         })
     }
 
@@ -191,7 +195,6 @@ impl App {
         }
         Ok(App {
             credentials: credential_index(&config),
-            config,
             started: self.started,
             catalog: self.catalog.clone(),
             backends,
@@ -202,7 +205,9 @@ impl App {
             backend_tls: self.backend_tls.clone(),
             limits: self.limits,
             draining: self.draining.clone(),
+            client_limits: client_limits(&config),
             health,
+            config,
         })
     }
 
@@ -408,5 +413,20 @@ impl AppHandle {
             "config reloaded"
         );
         Ok(())
+    }
+}
+
+/// The backend client limits for a config: `server.backend_timeout` bounds the wait for a response
+/// head and every stalled read or write, and caps the connect timeout, so a hung backend (accepts
+/// connections, never answers) fails over within about one `backend_timeout`.
+fn client_limits(cfg: &Config) -> ClientLimits {
+    let t = cfg.server.backend_timeout;
+    let d = ClientLimits::default();
+    ClientLimits {
+        connect_timeout: d.connect_timeout.min(t),
+        response_head_timeout: t,
+        io_timeout: t,
+        expect_continue_timeout: d.expect_continue_timeout.min(t),
+        ..d
     }
 }

@@ -2,7 +2,7 @@
 //! whose breaker is open, and flushes monthly usage to the catalog. It has its own backend
 //! connection pool, so a probe to a hung backend never occupies a shard.
 
-use super::usage::month_of;
+use crate::health::usage::month_of;
 use crate::backend::{BackendCtx, BackendKind};
 use crate::state::App;
 use crate::util::Shutdown;
@@ -76,7 +76,7 @@ impl Ctx {
 async fn run(handle: Arc<crate::state::AppHandle>, shutdown: Shutdown) {
     let app = handle.load();
     let pool = crate::backend::client::ClientPool::new(
-        app.health.client_limits.clone(),
+        app.client_limits.clone(),
         Some(app.backend_tls.clone()),
     );
     drop(app);

@@ -1,9 +1,9 @@
 //! `/metrics`: the Prometheus text exposition format (version 0.0.4), every name prefixed `s3o_`.
 //! Checked by `promtool check metrics` in the end-to-end suite.
 
-use super::latency::{Merged, TRANSPORT_ERROR};
-use super::shard::Snapshot;
-use super::{global, Global};
+use crate::metrics::latency::{Merged, TRANSPORT_ERROR};
+use crate::metrics::shard::Snapshot;
+use crate::metrics::{global, Global};
 use crate::state::App;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
@@ -189,7 +189,7 @@ pub fn render(app: &App, snap: &Snapshot) -> String {
     }
 
     write_replication(&mut out, global(), app);
-    write_usage_metrics(app, &mut out);
+    super::health_metrics::render(app, &mut out);
 
     header(
         &mut out,
@@ -294,14 +294,6 @@ fn write_replication(out: &mut String, g: &Global, app: &App) {
     }
 }
 
-/// `s3o_usage_*`: per-backend monthly usage (API requests, egress, ingress).
-///
-/// PLACE FOR THE HEALTH/USAGE WORK: append `s3o_usage_*` families here (with `# HELP`/`# TYPE`
-/// lines, one series per backend), read from the monthly usage counters once they exist. Nothing
-/// is written until then, which keeps the exposition valid.
-pub fn write_usage_metrics(app: &App, out: &mut String) {
-    crate::health::render_metrics(app, out);
-}
 
 #[cfg(test)]
 mod tests {
@@ -317,7 +309,7 @@ mod tests {
 
     #[test]
     fn histogram_lines() {
-        let mut s = super::super::latency::Series::new();
+        let mut s = crate::metrics::latency::Series::new();
         s.record(700, 200, 0);
         s.record(3_000_000, 200, 0);
         let mut m = Merged::default();

@@ -1,7 +1,7 @@
 //! Prometheus text lines of the health state, merged from the shared atomics at scrape time.
 
-use super::breaker::BreakerState;
-use super::usage::Counter;
+use crate::health::breaker::BreakerState;
+use crate::health::usage::Counter;
 use crate::state::App;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
@@ -20,7 +20,7 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
 
 /// Appends the health metrics: breaker transitions, shedding, rate limiting, and monthly usage
 /// with its limits (limits only for backends that have one).
-pub fn render_metrics(app: &App, out: &mut String) {
+pub fn render(app: &App, out: &mut String) {
     let h = &app.health;
     // s3o_circuit_breaker_state and s3o_failover_total are written by metrics::prometheus.
     header(
