@@ -98,7 +98,7 @@ pub fn run_with_limits(
 ) -> std::io::Result<Running> {
     let handle = state::AppHandle::new(state::App::new(cfg, limits)?);
     let shutdown = util::Shutdown::default();
-    let server = server::start(handle.clone(), shutdown.clone())?;
+    let server = server::start(handle.clone(), shutdown.clone(), || proxy::S3Api)?;
     let background = replication::start(handle.clone(), shutdown.clone())?;
     let health = replication::prober::start(handle.clone(), shutdown.clone())?;
     let admin = admin::start(handle.clone(), shutdown.clone())?;

@@ -294,7 +294,6 @@ fn write_replication(out: &mut String, g: &Global, app: &App) {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,9 +13,9 @@ pub use meta::ObjectMeta;
 
 use crate::catalog::ObjectRecord;
 use crate::http::RequestHead;
-use crate::s3::range::ByteRange;
 use crate::s3::auth::{PayloadMode, SigningKeyCache, VerifiedRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::range::ByteRange;
 use std::cell::RefCell;
 
 /// Per-thread resources a backend call needs (each shard and the background shard own one).
@@ -356,7 +356,6 @@ pub fn backend_key(bucket: &str, key: &str) -> String {
     s.push_str(key);
     s
 }
-
 
 #[cfg(test)]
 mod key_tests {

@@ -70,4 +70,3 @@ pub async fn pump(
     }
     writer.finish(md5.map(|h| h.finalize().into())).await
 }
-

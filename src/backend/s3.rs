@@ -5,15 +5,15 @@ use super::client::{
     BackendResponse, BodyLen, ClientError, RequestHeadOut, RequestInFlight, Target,
 };
 use super::xml::{self, MAX_BACKEND_XML_BYTES};
+use super::ObjectMeta;
 use super::{BackendCtx, Integrity, PartInfo};
 use crate::config::{BackendConfig, BackendKind as BackendConfigKind};
 use crate::health::BackendHealth;
 use crate::metrics::TRANSPORT_ERROR;
-use super::ObjectMeta;
-use crate::s3::etag::unquote_etag;
-use crate::s3::range::ByteRange;
 use crate::s3::auth::{sign_request, uri_encode, AmzDate, Credentials, SignableRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result, Side};
+use crate::s3::etag::unquote_etag;
+use crate::s3::range::ByteRange;
 use std::sync::Arc;
 
 /// Bodies at least this large are sent with `Expect: 100-continue`, so a backend that refuses
@@ -61,7 +61,6 @@ fn record_client_failure(health: &BackendHealth, e: &ClientError) {
         _ => health.breaker.record_failure(&e.to_string()),
     }
 }
-
 
 fn now_unix() -> i64 {
     crate::util::clock::now_secs() as i64

@@ -13,8 +13,6 @@ pub mod breaker;
 
 pub mod usage;
 
-
-
 use crate::catalog::Catalog;
 use crate::config::Config;
 use breaker::Breaker;

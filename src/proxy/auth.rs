@@ -6,12 +6,8 @@ use crate::config::Permissions;
 use crate::http::RequestHead;
 use crate::s3::auth::{self, PayloadMode, RequestView, VerifiedRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::payload::{
-    ChecksumAlgorithm, PayloadMode as PayloadEncoding, PayloadSpec, PayloadVerifier,
-};
-
-/// The verifier type a request body is read through.
-pub type BodyVerifier = PayloadVerifier<Box<dyn auth::ChunkVerifier>>;
+pub use crate::s3::payload::BodyVerifier;
+use crate::s3::payload::{ChecksumAlgorithm, PayloadMode as PayloadEncoding, PayloadSpec};
 use crate::s3::router::{Route, S3Operation};
 use crate::server::shard::Shard;
 

@@ -2,13 +2,13 @@
 //! streamed from a source copy to the destination backend otherwise.
 
 use super::object::{internal, now_ms, MAX_SINGLE_PUT_BYTES};
-use crate::backend::{backend_key, ObjectMeta};
-use crate::s3::etag::{quote_etag, unquote_etag};
 use super::{RequestCtx, Response};
 use crate::backend::pump::{pump, Unpaced};
 use crate::backend::Integrity;
+use crate::backend::{backend_key, ObjectMeta};
 use crate::catalog::{Copy, CopyState, ObjectRecord};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::etag::{quote_etag, unquote_etag};
 use crate::s3::xml::{iso8601_ms, XmlWriter};
 
 /// `x-amz-copy-source-if-*` preconditions against the source record.

@@ -2,12 +2,12 @@
 //! listing never fans out to backends.
 
 use super::bucket::{OWNER_DISPLAY_NAME, OWNER_ID};
-use crate::s3::etag::quote_etag;
 use super::object::internal;
 use super::{RequestCtx, Response};
 use crate::catalog::{ListPage, ListQuery, MAX_LIST_KEYS};
 use crate::s3::auth::uri_encode;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::etag::quote_etag;
 use crate::s3::xml::{iso8601_ms, XmlWriter};
 use base64::Engine;
 

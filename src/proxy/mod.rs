@@ -1,9 +1,11 @@
-//! The orchestration layer: ties the S3 protocol (`s3`) to placement, the catalog and backends.
+//! The S3 API: the application the data-plane transport (`server`) serves, tying the S3
+//! protocol (`s3`) to the shared state (placement, catalog, backends).
 //!
-//! [`prepare`] turns a parsed head into an authenticated, authorized [`RequestCtx`] (routing,
-//! SigV4, credential → virtual bucket) plus the payload verifier for its body; [`dispatch`] runs
-//! the handler named after the AWS operation. Handlers return a [`Response`]; errors are
-//! rendered in exactly one place, [`error_response`].
+//! [`S3Api`] is the [`Service`] each shard runs: [`prepare`] turns a parsed head into an
+//! authenticated, authorized [`RequestCtx`] (routing, SigV4, credential → virtual bucket) plus
+//! the payload verifier for its body; [`dispatch`] runs the handler named after the AWS
+//! operation. Handlers return a [`Response`]; errors are rendered in exactly one place,
+//! [`error_response`].
 
 pub mod auth;
 pub mod bucket;
@@ -12,18 +14,20 @@ pub mod list;
 pub mod multipart;
 pub mod object;
 pub mod read;
-pub mod response;
 pub mod write;
 
-pub use response::{error_response, Response, ResponseBody};
+pub use crate::server::response::{error_response, Response, ResponseBody};
 
 use crate::http::RequestHead;
-use crate::state::App;
 use crate::s3::auth::VerifiedRequest;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::router::Resource;
 use crate::s3::router::{Route, S3Operation};
 use crate::server::body::BodyReader;
+use crate::server::conn::BodyUse;
+use crate::server::service::{PendingBody, Request, Served, Service};
 use crate::server::shard::Shard;
+use crate::state::App;
 
 /// An authenticated request on its way to a handler.
 pub struct RequestCtx<'a> {
@@ -39,7 +43,7 @@ pub struct RequestCtx<'a> {
 impl RequestCtx<'_> {
     /// `/bucket/key` as S3 reports in `<Resource>`.
     pub fn resource(&self) -> String {
-        resource_of(&self.route)
+        self.route.resource()
     }
 
     pub fn bucket(&self) -> S3Result<&str> {
@@ -56,51 +60,30 @@ impl RequestCtx<'_> {
     }
 }
 
-fn resource_of(route: &Route) -> String {
-    let mut s = String::new();
-    let _ = write_resource(&mut s, route.bucket.as_deref(), route.key.as_deref());
-    s
-}
+/// The S3 API as the shards' service.
+pub struct S3Api;
 
-/// `/bucket/key`, `/bucket` or `/`, as S3 reports in `<Resource>`.
-fn write_resource(
-    out: &mut impl std::fmt::Write,
-    bucket: Option<&str>,
-    key: Option<&str>,
-) -> std::fmt::Result {
-    match (bucket, key) {
-        (Some(b), Some(k)) => write!(out, "/{b}/{k}"),
-        (Some(b), None) => write!(out, "/{b}"),
-        _ => out.write_str("/"),
-    }
-}
-
-/// The resource a request concerns, formatted only when shown: in an error body or a log line,
-/// not on every request.
-pub enum Resource {
-    /// Bucket and key moved out of the finished request's route.
-    Route {
-        bucket: Option<String>,
-        key: Option<String>,
-    },
-    /// Already a string (a request that failed before it was routed).
-    Text(String),
-}
-
-impl Resource {
-    pub fn of(route: Route) -> Resource {
-        Resource::Route {
-            bucket: route.bucket,
-            key: route.key,
-        }
-    }
-}
-
-impl std::fmt::Display for Resource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Resource::Route { bucket, key } => write_resource(f, bucket.as_deref(), key.as_deref()),
-            Resource::Text(t) => f.write_str(t),
+impl Service for S3Api {
+    async fn serve<'a>(&'a self, req: Request<'a>, body: PendingBody<'a>) -> Served {
+        let request_id = req.request_id;
+        let (ctx, verifier) = match prepare(req.shard, req.app, req.head, request_id) {
+            Ok(prepared) => prepared,
+            Err((err, resource)) => return Served::error(&err, resource, request_id),
+        };
+        let operation = ctx.route.operation.name();
+        let mut body = body.open(verifier);
+        let result = dispatch(&ctx, &mut body).await;
+        let body_state: BodyUse = body.state();
+        let resource = Resource::of(ctx.route);
+        let response = match result {
+            Ok(r) => r,
+            Err(e) => error_response(&e, &resource.to_string(), request_id),
+        };
+        Served {
+            response,
+            operation,
+            resource,
+            body: body_state,
         }
     }
 }
@@ -128,7 +111,7 @@ pub fn prepare<'a>(
     )
     .map_err(|e| (e, head.path().to_owned()))?;
     // The resource string only for an error (no allocation on the way to a handler).
-    let fail = |e: S3Error| (e, resource_of(&route));
+    let fail = |e: S3Error| (e, route.resource());
     let mut verified = auth::authenticate(shard, app, head).map_err(fail)?;
     auth::authorize(app, &verified.access_key_id, &route).map_err(fail)?;
     if !app.health.admit_credential(&verified.access_key_id) {

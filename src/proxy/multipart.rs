@@ -6,12 +6,12 @@
 //! the upload completes (then the object's size becomes usage) or is aborted.
 
 use super::object::{internal, now_ms};
-use crate::backend::{backend_key, ObjectMeta};
-use crate::s3::etag::quote_etag;
 use super::{App, RequestCtx, Response};
+use crate::backend::{backend_key, ObjectMeta};
 use crate::backend::{BackendKind, Integrity, PartInfo};
 use crate::catalog::{Copy, CopyState, MultipartQuery, MultipartRecord, ObjectRecord};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::etag::quote_etag;
 use crate::s3::xml::{iso8601_ms, XmlWriter};
 use crate::server::body::BodyReader;
 
@@ -273,7 +273,8 @@ pub async fn handle_upload_part_copy(ctx: &RequestCtx<'_>) -> S3Result<Response>
                     &Integrity::default(),
                 )
                 .await?;
-            crate::backend::pump::pump(&mut stream, writer, size, &crate::backend::pump::Unpaced).await?
+            crate::backend::pump::pump(&mut stream, writer, size, &crate::backend::pump::Unpaced)
+                .await?
         }
     };
     app.uploads.add(&upload.upload_id, reservation);

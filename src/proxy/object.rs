@@ -1,12 +1,12 @@
 //! Object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects, CopyObject.
 
-use crate::backend::{backend_key, ObjectMeta};
-use crate::s3::etag::{quote_etag, unquote_etag};
-use crate::s3::range::parse_range;
 use super::{RequestCtx, Response, ResponseBody};
 use crate::backend::Integrity;
+use crate::backend::{backend_key, ObjectMeta};
 use crate::catalog::{Copy, CopyState, ObjectRecord};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::etag::{quote_etag, unquote_etag};
+use crate::s3::range::parse_range;
 use crate::s3::xml::XmlWriter;
 use crate::server::body::BodyReader;
 
@@ -87,7 +87,6 @@ pub fn http_date(unix_ms: i64) -> String {
     crate::http::format_imf_fixdate(unix_ms.max(0) as u64 / 1000, &mut buf);
     String::from_utf8_lossy(&buf).into_owned()
 }
-
 
 /// Evaluates If-Match / If-None-Match / If-(Un)Modified-Since against the record (RFC 9110
 /// order, as S3 does). Returns `Err(PreconditionFailed)` or `Err(NotModified)`.
@@ -497,5 +496,4 @@ mod tests {
         );
         assert!(parse_delete_document(many.as_bytes()).is_err());
     }
-
 }

@@ -7,12 +7,12 @@
 //! answered at once. Serving from another copy than the first is a failover: logged as one
 //! structured event (object, from, to, reason) and counted (`s3o_failover_total`).
 
-use crate::s3::range::ByteRange;
 use super::RequestCtx;
 use crate::backend::ObjectStream;
 use crate::catalog::ObjectRecord;
 use crate::health::Skip;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result, Side};
+use crate::s3::range::ByteRange;
 
 pub async fn open_object(
     ctx: &RequestCtx<'_>,

@@ -2,15 +2,15 @@
 //! with room (failing over before any body byte is sent), stream the verified body, commit the
 //! catalog change durably, then settle usage and wake the background workers.
 
-use crate::backend::ObjectMeta;
 use super::object::internal;
 use super::{App, RequestCtx};
+use crate::backend::ObjectMeta;
 use crate::backend::{Integrity, PutWriter};
 use crate::catalog::ObjectRecord;
 use crate::health::Skip;
-use crate::state::placement::Reservation;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result, Side};
 use crate::server::body::BodyReader;
+use crate::state::placement::Reservation;
 
 /// Reserves room on the best backend and opens the upload there. A backend that fails before
 /// any body byte was consumed is skipped for the next eligible one, invisibly to the client.

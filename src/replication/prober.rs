@@ -2,8 +2,8 @@
 //! whose breaker is open, and flushes monthly usage to the catalog. It has its own backend
 //! connection pool, so a probe to a hung backend never occupies a shard.
 
-use crate::health::usage::month_of;
 use crate::backend::{BackendCtx, BackendKind};
+use crate::health::usage::month_of;
 use crate::state::App;
 use crate::util::Shutdown;
 use glommio::{LocalExecutorBuilder, Placement};

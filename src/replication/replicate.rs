@@ -10,11 +10,11 @@
 //! redo a no-op), so nothing is lost or counted twice.
 
 use super::BackgroundShard;
+use crate::backend::ObjectMeta;
 use crate::backend::{Backend, Integrity};
 use crate::catalog::{
     AddCopyOutcome, Copy, CopyState, ObjectRecord, QueueId, QueueItem, QueueKind,
 };
-use crate::backend::ObjectMeta;
 use crate::state::App;
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -113,5 +113,4 @@ mod tests {
         }
         assert_eq!(parse_range(None, 10).expect("ok"), None);
     }
-
 }

@@ -139,6 +139,56 @@ impl Route {
     pub fn has_query(&self, name: &str) -> bool {
         self.query.iter().any(|(k, _)| k == name)
     }
+
+    /// `/bucket/key` as S3 reports in `<Resource>`.
+    pub fn resource(&self) -> String {
+        let mut s = String::new();
+        let _ = write_resource(&mut s, self.bucket.as_deref(), self.key.as_deref());
+        s
+    }
+}
+
+/// `/bucket/key`, `/bucket` or `/`, as S3 reports in `<Resource>`.
+fn write_resource(
+    out: &mut impl std::fmt::Write,
+    bucket: Option<&str>,
+    key: Option<&str>,
+) -> std::fmt::Result {
+    match (bucket, key) {
+        (Some(b), Some(k)) => write!(out, "/{b}/{k}"),
+        (Some(b), None) => write!(out, "/{b}"),
+        _ => out.write_str("/"),
+    }
+}
+
+/// The resource a request concerns, formatted only when shown: in an error body or a log line,
+/// not on every request.
+pub enum Resource {
+    /// Bucket and key moved out of the finished request's route.
+    Route {
+        bucket: Option<String>,
+        key: Option<String>,
+    },
+    /// Already a string (a request that failed before it was routed).
+    Text(String),
+}
+
+impl Resource {
+    pub fn of(route: Route) -> Resource {
+        Resource::Route {
+            bucket: route.bucket,
+            key: route.key,
+        }
+    }
+}
+
+impl std::fmt::Display for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Resource::Route { bucket, key } => write_resource(f, bucket.as_deref(), key.as_deref()),
+            Resource::Text(t) => f.write_str(t),
+        }
+    }
 }
 
 /// Decodes `a=b&c&d=%20` into pairs. `+` is a literal plus, as SigV4 canonicalisation treats it

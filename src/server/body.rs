@@ -13,8 +13,8 @@
 
 use super::conn::{BodyUse, Conn, ReadError};
 use crate::http::ChunkedDecoder;
-use crate::proxy::auth::BodyVerifier;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::payload::BodyVerifier;
 use crate::s3::payload::PayloadSummary;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

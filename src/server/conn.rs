@@ -6,12 +6,13 @@
 //! was not fully read (an error answered early) ends the connection, since the bytes left on the
 //! wire cannot be trusted to be a next request.
 
-use super::body::{BodyFraming, BodyReader};
+use super::body::BodyFraming;
+use super::response::{error_response, Response, ResponseBody};
+use super::service::{PendingBody, Request, Served, Service};
 use super::shard::Shard;
 use super::stream::ClientStream;
 use crate::http::limits::MAX_HEAD_BYTES;
 use crate::http::{BodyKind, HttpError, ParseStatus, RequestHead};
-use crate::proxy::{self, Response, ResponseBody};
 use crate::s3::error::{S3Error, S3ErrorCode};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use std::net::SocketAddr;
@@ -172,7 +173,12 @@ async fn read_head(conn: &mut Conn, head: &mut RequestHead, shard: &Shard) -> He
 }
 
 /// Serves one client connection until it closes.
-pub async fn serve(stream: ClientStream, shard: Rc<Shard>, peer: Option<SocketAddr>) {
+pub async fn serve<S: Service>(
+    stream: ClientStream,
+    shard: Rc<Shard>,
+    peer: Option<SocketAddr>,
+    service: &S,
+) {
     let mut conn = Conn {
         stream,
         buf: vec![0u8; READ_BUF_BYTES],
@@ -197,13 +203,15 @@ pub async fn serve(stream: ClientStream, shard: Rc<Shard>, peer: Option<SocketAd
                     reason = e.reason,
                     "bad request head"
                 );
-                let resp = proxy::error_response(&err, "", request_id);
+                let resp = error_response(&err, "", request_id);
                 let _ = write_response(&mut conn, &shard, resp, request_id, false, false).await;
                 break;
             }
         };
         conn.start += head_len;
-        let keep_alive = handle_one(&mut conn, &head, &shard).await.unwrap_or(false);
+        let keep_alive = handle_one(&mut conn, &head, &shard, service)
+            .await
+            .unwrap_or(false);
         if !keep_alive || shard.shutdown.is_triggered() {
             break;
         }
@@ -224,10 +232,11 @@ fn http_error_to_s3(e: HttpError) -> S3Error {
 }
 
 /// Handles one request whose head is parsed. Returns whether the connection may be reused.
-async fn handle_one(
+async fn handle_one<S: Service>(
     conn: &mut Conn,
     head: &RequestHead,
     shard: &Rc<Shard>,
+    service: &S,
 ) -> std::io::Result<bool> {
     let started = Instant::now();
     let _inflight = crate::metrics::InflightGuard::enter();
@@ -243,34 +252,29 @@ async fn handle_one(
     let app = shard.app();
     // Admission control: past the shard's limit the request is shed before any work is done.
     let permit = shard.gate.try_enter();
-    let prepared = match permit {
-        Some(_) => proxy::prepare(shard, &app, head, request_id),
+    let served = match permit {
+        Some(_) => {
+            let req = Request {
+                shard,
+                app: &app,
+                head,
+                request_id,
+            };
+            let body = PendingBody::new(conn, framing, head.expects_continue());
+            service.serve(req, body).await
+        }
         None => {
             app.health.count_shed();
-            Err((S3Error::new(S3ErrorCode::SlowDown), head.path().to_owned()))
+            let err = S3Error::new(S3ErrorCode::SlowDown);
+            Served::error(&err, head.path().to_owned(), request_id)
         }
     };
-    // The resource (`/bucket/key`) is only formatted for an error body or a log line.
-    let (resp, resource, op_name, body_state) = match prepared {
-        Err((err, resource)) => (
-            proxy::error_response(&err, &resource, request_id),
-            proxy::Resource::Text(resource),
-            "Unknown",
-            BodyUse::Untouched,
-        ),
-        Ok((ctx, verifier)) => {
-            let op_name = ctx.route.operation.name();
-            let mut body = BodyReader::new(conn, framing, head.expects_continue(), verifier);
-            let result = proxy::dispatch(&ctx, &mut body).await;
-            let state = body.state();
-            let resource = proxy::Resource::of(ctx.route);
-            let resp = match result {
-                Ok(r) => r,
-                Err(e) => proxy::error_response(&e, &resource.to_string(), request_id),
-            };
-            (resp, resource, op_name, state)
-        }
-    };
+    let Served {
+        response: resp,
+        operation: op_name,
+        resource,
+        body: body_state,
+    } = served;
     // Whether the wire is in a known state for the next request.
     let mut reusable = client_keep_alive;
     match body_state {

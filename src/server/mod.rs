@@ -8,6 +8,8 @@
 
 pub mod body;
 pub mod conn;
+pub mod response;
+pub mod service;
 pub mod shard;
 pub mod stream;
 pub mod tls;
@@ -15,6 +17,7 @@ pub mod tls;
 use crate::state::AppHandle;
 pub use crate::util::Shutdown;
 use glommio::{LocalExecutorBuilder, Placement};
+use service::Service;
 use shard::Shard;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -59,8 +62,17 @@ pub fn shard_count(configured: usize) -> usize {
     n.clamp(1, MAX_SHARDS)
 }
 
-/// Starts the shards. Returns once every shard has bound its listener.
-pub fn start(handle: Arc<AppHandle>, shutdown: Shutdown) -> std::io::Result<ServerHandle> {
+/// Starts the shards, each serving the service `make_service` builds on its own thread. Returns
+/// once every shard has bound its listener.
+pub fn start<S, F>(
+    handle: Arc<AppHandle>,
+    shutdown: Shutdown,
+    make_service: F,
+) -> std::io::Result<ServerHandle>
+where
+    S: Service,
+    F: Fn() -> S + Clone + Send + 'static,
+{
     let app = handle.load();
     let cfg = app.config();
     let listen = cfg.server.listen_addr;
@@ -90,6 +102,7 @@ pub fn start(handle: Arc<AppHandle>, shutdown: Shutdown) -> std::io::Result<Serv
         let handle = handle.clone();
         let shutdown = shutdown.clone();
         let tls = tls.clone();
+        let make_service = make_service.clone();
         let handle = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{id}"))
             .spawn(move || async move {
@@ -103,7 +116,7 @@ pub fn start(handle: Arc<AppHandle>, shutdown: Shutdown) -> std::io::Result<Serv
                 let local = listener.local_addr().unwrap_or(addr);
                 let _ = ready_tx.send(Ok(local));
                 let shard = Rc::new(Shard::new(id, handle, tls, shutdown));
-                shard::accept_loop(shard, listener).await;
+                shard::accept_loop(shard, listener, Rc::new(make_service())).await;
             })
             .map_err(|e| std::io::Error::other(format!("cannot start shard {id}: {e}")))?;
         let got = ready_rx

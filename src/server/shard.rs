@@ -3,10 +3,11 @@
 //! this shard or merged at scrape time.
 
 use super::conn;
+use super::service::Service;
 use super::stream::ClientStream;
-use crate::util::Shutdown;
-use crate::state::{App, AppHandle};
 use crate::s3::auth::SigningKeyCache;
+use crate::state::{App, AppHandle};
+use crate::util::Shutdown;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -127,7 +128,11 @@ impl RequestId {
 }
 
 /// Accepts until shutdown, then waits (bounded) for in-flight connections.
-pub async fn accept_loop(shard: Rc<Shard>, listener: glommio::net::TcpListener) {
+pub async fn accept_loop<S: Service>(
+    shard: Rc<Shard>,
+    listener: glommio::net::TcpListener,
+    service: Rc<S>,
+) {
     loop {
         let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
             shard.shutdown.wait().await;
@@ -158,6 +163,7 @@ pub async fn accept_loop(shard: Rc<Shard>, listener: glommio::net::TcpListener) 
         let peer = stream.peer_addr().ok();
         shard.connections.set(shard.connections.get() + 1);
         let sh = shard.clone();
+        let service = service.clone();
         glommio::spawn_local(async move {
             let client = match &sh.tls {
                 None => Some(ClientStream::Plain(stream)),
@@ -174,7 +180,7 @@ pub async fn accept_loop(shard: Rc<Shard>, listener: glommio::net::TcpListener) 
                 }
             };
             if let Some(client) = client {
-                conn::serve(client, sh.clone(), peer).await;
+                conn::serve(client, sh.clone(), peer, &*service).await;
             }
             sh.connections.set(sh.connections.get() - 1);
         })

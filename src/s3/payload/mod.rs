@@ -31,6 +31,10 @@ pub use checksum::{
 };
 pub use verifier::{PayloadMode, PayloadSpec, PayloadSummary, PayloadVerifier};
 
+/// The verifier a request body is read through: its chunk signatures checked by whichever
+/// verifier the request's signing form needs.
+pub type BodyVerifier = PayloadVerifier<Box<dyn ChunkVerifier>>;
+
 use crate::s3::auth::ChunkVerifier;
 use sha2::{Digest as _, Sha256};
 
