@@ -9,7 +9,8 @@ use std::time::Instant;
 
 /// A shard's count of requests in progress. Owned by one executor thread, so a `Cell` suffices.
 pub struct ShardGate {
-    max: usize,
+    /// Changed by a reload (`server.max_concurrent_requests`) between requests.
+    max: Cell<usize>,
     in_flight: Cell<usize>,
 }
 
@@ -29,7 +30,7 @@ impl Drop for Permit<'_> {
 impl ShardGate {
     pub fn new(max: usize) -> ShardGate {
         ShardGate {
-            max: max.max(1),
+            max: Cell::new(max.max(1)),
             in_flight: Cell::new(0),
         }
     }
@@ -37,11 +38,16 @@ impl ShardGate {
     /// A place for one more request, or `None` when the shard is at its limit (shed it).
     pub fn try_enter(&self) -> Option<Permit<'_>> {
         let n = self.in_flight.get();
-        if n >= self.max {
+        if n >= self.max.get() {
             return None;
         }
         self.in_flight.set(n + 1);
         Some(Permit { gate: self })
+    }
+
+    /// A reloaded limit: requests in flight finish; new ones are admitted under `max`.
+    pub fn set_max(&self, max: usize) {
+        self.max.set(max.max(1));
     }
 
     pub fn in_flight(&self) -> usize {

@@ -11,7 +11,7 @@
 //! for a backend that is known to be down.
 
 use crate::config::CircuitBreakerConfig;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 /// Spacing of consecutive half-open probes (capped by `open_timeout`). One second lets a recovered
@@ -57,7 +57,8 @@ impl BreakerState {
 
 pub struct Breaker {
     name: String,
-    cfg: CircuitBreakerConfig,
+    /// The settings, replaced in place by a reload (the breaker's state carries on).
+    settings: Settings,
     /// Time origin of the `*_ms` fields.
     epoch: Instant,
     state: AtomicU8,
@@ -76,11 +77,55 @@ pub struct Breaker {
     down_since_ms: AtomicU64,
 }
 
+/// [`CircuitBreakerConfig`] in atomics, so a reload can change it under requests that read it.
+/// Each field is read on its own (relaxed): a request that sees half of a reload's new settings
+/// behaves as under either, which is harmless for thresholds and timeouts.
+struct Settings {
+    enabled: AtomicBool,
+    failure_threshold: AtomicU32,
+    success_threshold: AtomicU32,
+    open_timeout_ms: AtomicU64,
+}
+
+impl Settings {
+    fn new(cfg: CircuitBreakerConfig) -> Settings {
+        let s = Settings {
+            enabled: AtomicBool::new(false),
+            failure_threshold: AtomicU32::new(0),
+            success_threshold: AtomicU32::new(0),
+            open_timeout_ms: AtomicU64::new(0),
+        };
+        s.store(cfg);
+        s
+    }
+
+    fn store(&self, cfg: CircuitBreakerConfig) {
+        self.enabled.store(cfg.enabled, Ordering::Relaxed);
+        self.failure_threshold
+            .store(cfg.failure_threshold, Ordering::Relaxed);
+        self.success_threshold
+            .store(cfg.success_threshold, Ordering::Relaxed);
+        self.open_timeout_ms
+            .store(cfg.open_timeout.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn load(&self) -> CircuitBreakerConfig {
+        CircuitBreakerConfig {
+            enabled: self.enabled.load(Ordering::Relaxed),
+            failure_threshold: self.failure_threshold.load(Ordering::Relaxed),
+            success_threshold: self.success_threshold.load(Ordering::Relaxed),
+            open_timeout: std::time::Duration::from_millis(
+                self.open_timeout_ms.load(Ordering::Relaxed),
+            ),
+        }
+    }
+}
+
 impl Breaker {
     pub fn new(name: &str, cfg: CircuitBreakerConfig, epoch: Instant) -> Breaker {
         Breaker {
             name: name.to_owned(),
-            cfg,
+            settings: Settings::new(cfg),
             epoch,
             state: AtomicU8::new(BreakerState::Closed as u8),
             failures: AtomicU32::new(0),
@@ -92,8 +137,18 @@ impl Breaker {
         }
     }
 
+    /// The current settings.
+    fn cfg(&self) -> CircuitBreakerConfig {
+        self.settings.load()
+    }
+
+    /// Applies reloaded settings; the state (open, counts, down time) is kept.
+    pub fn set_config(&self, cfg: CircuitBreakerConfig) {
+        self.settings.store(cfg);
+    }
+
     pub fn enabled(&self) -> bool {
-        self.cfg.enabled
+        self.cfg().enabled
     }
 
     pub fn state(&self) -> BreakerState {
@@ -102,13 +157,13 @@ impl Breaker {
 
     /// Whether client traffic may go to the backend (always, when breakers are disabled).
     pub fn allows_traffic(&self) -> bool {
-        !self.cfg.enabled || self.state() == BreakerState::Closed
+        !self.cfg().enabled || self.state() == BreakerState::Closed
     }
 
     /// How long the backend has been continuously down (open or probing); `None` when closed
     /// or breakers are disabled. `replication.unhealthy_threshold` is measured against this.
     pub fn down_for(&self, now: Instant) -> Option<std::time::Duration> {
-        if !self.cfg.enabled || self.state() == BreakerState::Closed {
+        if !self.cfg().enabled || self.state() == BreakerState::Closed {
             return None;
         }
         let since = self.down_since_ms.load(Ordering::Acquire);
@@ -128,7 +183,7 @@ impl Breaker {
 
     /// A request to the backend succeeded (any answer below 500, 4xx included).
     pub fn record_success(&self) {
-        if self.cfg.enabled && self.state() == BreakerState::Closed {
+        if self.cfg().enabled && self.state() == BreakerState::Closed {
             // Only store when needed: keeps the cache line shared on the happy path.
             if self.failures.load(Ordering::Relaxed) != 0 {
                 self.failures.store(0, Ordering::Relaxed);
@@ -142,11 +197,11 @@ impl Breaker {
     }
 
     pub fn record_failure_at(&self, reason: &str, now: Instant) {
-        if !self.cfg.enabled || self.state() != BreakerState::Closed {
+        if !self.cfg().enabled || self.state() != BreakerState::Closed {
             return;
         }
         let n = self.failures.fetch_add(1, Ordering::AcqRel) + 1;
-        if n >= self.cfg.failure_threshold {
+        if n >= self.cfg().failure_threshold {
             self.transition(BreakerState::Closed, BreakerState::Open, reason, now);
         }
     }
@@ -195,7 +250,7 @@ impl Breaker {
     /// For the prober: whether to send a probe now. An open breaker whose `open_timeout` has
     /// passed turns half-open here.
     pub fn probe_due(&self, now: Instant) -> bool {
-        if !self.cfg.enabled {
+        if !self.cfg().enabled {
             return false;
         }
         let now_ms = self.now_ms(now);
@@ -203,7 +258,7 @@ impl Breaker {
             BreakerState::Closed => false,
             BreakerState::Open => {
                 let since = now_ms.saturating_sub(self.changed_ms.load(Ordering::Acquire));
-                since >= self.cfg.open_timeout.as_millis() as u64
+                since >= self.cfg().open_timeout.as_millis() as u64
                     && self.transition(
                         BreakerState::Open,
                         BreakerState::HalfOpen,
@@ -225,7 +280,7 @@ impl Breaker {
             return;
         }
         let n = self.probe_successes.fetch_add(1, Ordering::AcqRel) + 1;
-        if n >= self.cfg.success_threshold {
+        if n >= self.cfg().success_threshold {
             self.transition(
                 BreakerState::HalfOpen,
                 BreakerState::Closed,
@@ -233,7 +288,7 @@ impl Breaker {
                 now,
             );
         } else {
-            let spacing = HALF_OPEN_PROBE_INTERVAL.min(self.cfg.open_timeout);
+            let spacing = HALF_OPEN_PROBE_INTERVAL.min(self.cfg().open_timeout);
             self.next_probe_ms.store(
                 self.now_ms(now) + spacing.as_millis() as u64,
                 Ordering::Relaxed,

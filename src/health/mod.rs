@@ -111,12 +111,16 @@ impl Health {
         })
     }
 
-    /// The state for a reloaded config: backends that stay keep their breaker and usage
-    /// counters (by name), process-wide counters carry on; new backends start fresh.
+    /// The state for a reloaded config: backends that stay keep their breaker state and usage
+    /// counters (by name) under the reloaded breaker settings and usage limits; process-wide
+    /// counters carry on; new backends start fresh.
     pub fn reloaded(&self, cfg: &Config, catalog: &Catalog) -> std::io::Result<Health> {
         let mut next = Health::new(cfg, catalog)?;
-        for b in next.backends.iter_mut() {
+        for (b, b_cfg) in next.backends.iter_mut().zip(&cfg.backends) {
             if let Some(old) = self.backends.iter().find(|o| o.name == b.name) {
+                // Same counters and breaker state, the reloaded settings.
+                old.breaker.set_config(cfg.backend_circuit_breaker);
+                old.usage.set_limits(b_cfg.usage_limits);
                 *b = old.clone();
             }
         }

@@ -47,8 +47,17 @@ pub fn month_of(t: std::time::SystemTime) -> u32 {
     (dt.year().max(0) as u32) * 100 + u32::from(u8::from(dt.month()))
 }
 
+/// Stored for "no limit": no month can count this many requests or bytes.
+const NO_LIMIT: u64 = u64::MAX;
+
+/// The limits in [`Counter`] order.
+fn limit_values(l: UsageLimits) -> [u64; 3] {
+    [l.api_requests, l.egress_bytes, l.ingress_bytes].map(|v| v.unwrap_or(NO_LIMIT))
+}
+
 pub struct Usage {
-    limits: [Option<u64>; 3],
+    /// Limits by [`Counter`], [`NO_LIMIT`] where none is set; replaced in place by a reload.
+    limits: [AtomicU64; 3],
     /// The month the counters belong to (`yyyymm`).
     month: AtomicU32,
     /// Totals loaded from the catalog at start (or zero after a month change).
@@ -60,11 +69,7 @@ pub struct Usage {
 impl Usage {
     pub fn new(limits: UsageLimits, shards: usize, month: u32, stored: MonthlyUsage) -> Usage {
         Usage {
-            limits: [
-                limits.api_requests,
-                limits.egress_bytes,
-                limits.ingress_bytes,
-            ],
+            limits: limit_values(limits).map(AtomicU64::new),
             month: AtomicU32::new(month),
             base: [
                 AtomicU64::new(stored.api_requests),
@@ -105,11 +110,21 @@ impl Usage {
     }
 
     pub fn limit(&self, c: Counter) -> Option<u64> {
-        self.limits[c as usize]
+        let v = self.limits[c as usize].load(Ordering::Relaxed);
+        (v != NO_LIMIT).then_some(v)
+    }
+
+    /// Applies reloaded limits; the month's counts carry on.
+    pub fn set_limits(&self, limits: UsageLimits) {
+        for (slot, v) in self.limits.iter().zip(limit_values(limits)) {
+            slot.store(v, Ordering::Relaxed);
+        }
     }
 
     pub fn has_limits(&self) -> bool {
-        self.limits.iter().any(Option::is_some)
+        self.limits
+            .iter()
+            .any(|l| l.load(Ordering::Relaxed) != NO_LIMIT)
     }
 
     /// Whether `n` more of `c` stay within its limit.

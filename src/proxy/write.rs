@@ -11,6 +11,7 @@ use crate::health::Skip;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result, Side};
 use crate::server::body::BodyReader;
 use crate::state::placement::Reservation;
+use crate::state::WriteSkip;
 
 /// Reserves room on the best backend and opens the upload there. A backend that fails before
 /// any body byte was consumed is skipped for the next eligible one, invisibly to the client.
@@ -27,7 +28,7 @@ pub async fn begin_write(
         let reservation = app
             .placement
             .reserve(size, &|i| {
-                !tried.contains(&i) && app.health.write_skip(i, size).is_none()
+                !tried.contains(&i) && app.write_skip(i, size).is_none()
             })
             .ok_or_else(|| no_backend_error(app, size, &tried))?;
         let backend = &app.backends[reservation.backend_index];
@@ -66,10 +67,11 @@ fn no_backend_error(app: &App, size: u64, tried: &[usize]) -> S3Error {
         if !app.placement.has_room(i, size) {
             continue;
         }
-        match app.health.write_skip(i, size) {
-            Some(Skip::Down) => down = true,
-            Some(Skip::OverLimit) => over_limit = true,
-            None => {}
+        match app.write_skip(i, size) {
+            Some(WriteSkip::Health(Skip::Down)) => down = true,
+            Some(WriteSkip::Health(Skip::OverLimit)) => over_limit = true,
+            // A draining backend's room is not offered: with nothing else, the answer is 507.
+            Some(WriteSkip::Draining) | None => {}
         }
     }
     if down {

@@ -102,8 +102,10 @@ impl BackgroundShard {
         replication_queue: glommio::TaskQueueHandle,
     ) -> Self {
         let app = handle.load();
+        // The same backend timeouts as the client shards (`server.backend_timeout`), so a hung
+        // backend holds a copy no longer than it holds a client request.
         let pool = crate::backend::client::ClientPool::new(
-            crate::backend::client::ClientLimits::default(),
+            app.client_limits,
             Some(app.backend_tls.clone()),
         );
         let repl = app.config().replication;
@@ -137,11 +139,14 @@ impl BackgroundShard {
         while !self.shutdown.is_triggered() {
             let generation = self.handle.generation();
             if generation != self.app_generation.get() {
-                // A reload: new rate, and a scan to re-check factors and placement now.
+                // A reload: new rates and backend timeouts, and a scan to re-check factors and
+                // placement now.
                 self.app_generation.set(generation);
-                let repl = self.app().config().replication;
+                let app = self.app();
+                let repl = app.config().replication;
                 self.throttle
                     .set_rates(repl.max_bytes_per_sec, repl.busy_bytes_per_sec);
+                self.pool.set_limits(app.client_limits);
                 self.scan.request();
             }
             let mut did = cleanup::run_once(self).await;

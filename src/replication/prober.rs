@@ -75,10 +75,8 @@ impl Ctx {
 
 async fn run(handle: Arc<crate::state::AppHandle>, shutdown: Shutdown) {
     let app = handle.load();
-    let pool = crate::backend::client::ClientPool::new(
-        app.client_limits.clone(),
-        Some(app.backend_tls.clone()),
-    );
+    let pool =
+        crate::backend::client::ClientPool::new(app.client_limits, Some(app.backend_tls.clone()));
     drop(app);
     let ctx = Rc::new(Ctx {
         handle,
@@ -99,6 +97,8 @@ async fn run(handle: Arc<crate::state::AppHandle>, shutdown: Shutdown) {
 async fn probe_loop(ctx: Rc<Ctx>) {
     while ctx.sleep(PROBE_TICK).await {
         let app = ctx.handle.load();
+        // A reload's `server.backend_timeout` bounds probes too (cheap: a copy of a few fields).
+        ctx.pool.set_limits(app.client_limits);
         if !app.config().backend_circuit_breaker.enabled {
             continue;
         }

@@ -50,7 +50,7 @@ impl Shard {
         let nanos = crate::util::clock::since_epoch().as_nanos() as u64;
         let app = handle.load();
         let pool = crate::backend::client::ClientPool::new(
-            app.client_limits.clone(),
+            app.client_limits,
             Some(app.backend_tls.clone()),
         );
         crate::health::usage::bind_thread_slot(id);
@@ -83,9 +83,19 @@ impl Shard {
         let generation = self.handle.generation();
         if generation != self.app_generation.get() {
             self.app_generation.set(generation);
-            *self.app.borrow_mut() = Rc::new(self.handle.load());
+            let app = self.handle.load();
+            self.apply_reload(&app);
+            *self.app.borrow_mut() = Rc::new(app);
         }
         self.app.borrow().clone()
+    }
+
+    /// Applies what a reload changes in this shard's own resources: the admission limit and the
+    /// backend pool's timeouts. Requests in flight finish under the old ones.
+    fn apply_reload(&self, app: &App) {
+        self.gate
+            .set_max(app.config().server.max_concurrent_per_shard());
+        self.pool.set_limits(app.client_limits);
     }
 
     /// What backend calls from this shard use.

@@ -48,6 +48,15 @@ pub struct App {
     pub client_limits: ClientLimits,
 }
 
+/// Why a backend takes no new object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteSkip {
+    /// An operator is draining it (admin API): no new object of any kind.
+    Draining,
+    /// Its breaker is open or it reached a usage limit.
+    Health(crate::health::Skip),
+}
+
 /// The credential index a config defines.
 fn credential_index(config: &Config) -> HashMap<String, Credential> {
     let mut credentials: HashMap<String, Credential> = HashMap::new();
@@ -326,10 +335,19 @@ impl App {
         true
     }
 
-    /// Whether backend `i` may take new writes (not draining, breaker closed, usage limits not
-    /// reached).
+    /// Why backend `i` must not take a new object of `bytes`, if it must not: draining, breaker
+    /// open, or a usage limit reached. Every write path asks this one question (PutObject,
+    /// CopyObject, multipart uploads, replication and rebalancing copies).
+    pub fn write_skip(&self, i: usize, bytes: u64) -> Option<WriteSkip> {
+        if self.is_draining(i) {
+            return Some(WriteSkip::Draining);
+        }
+        self.health.write_skip(i, bytes).map(WriteSkip::Health)
+    }
+
+    /// Whether backend `i` may take new writes (see [`App::write_skip`]).
     pub fn writable(&self, i: usize) -> bool {
-        !self.is_draining(i) && self.health.write_skip(i, 0).is_none()
+        self.write_skip(i, 0).is_none()
     }
 
     /// Whether backend `i` may serve reads (breaker closed, usage limits not reached).

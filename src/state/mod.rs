@@ -12,5 +12,5 @@ pub mod limits;
 pub mod placement;
 pub mod reservations;
 
-pub use app::{App, AppHandle, Credential};
+pub use app::{App, AppHandle, Credential, WriteSkip};
 pub use limits::ServerLimits;

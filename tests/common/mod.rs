@@ -194,6 +194,23 @@ impl TestServer {
         );
     }
 
+    /// Reloads the running server with another config text, as SIGHUP and the admin API do.
+    pub fn reload_yaml(&self, yaml: &str) -> Result<(), String> {
+        let cfg = s3_orchestrator::config::Config::from_str_named(yaml, "test")
+            .map_err(|e| e.to_string())?;
+        self.running.as_ref().unwrap().reload(cfg)
+    }
+
+    /// The admin listener's address.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.running.as_ref().unwrap().admin_addr()
+    }
+
+    /// The directory the server's paths live in.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.as_ref().unwrap().path()
+    }
+
     /// The `Host` header value clients send (path-style addressing).
     pub fn host(&self) -> String {
         self.addr.to_string()

@@ -132,7 +132,7 @@ impl Target {
 }
 
 /// Timeouts and pool bounds of one [`ClientPool`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientLimits {
     pub connect_timeout: Duration,
     pub response_head_timeout: Duration,

@@ -46,7 +46,8 @@ struct Slot {
 }
 
 pub(crate) struct PoolInner {
-    pub(crate) limits: ClientLimits,
+    /// Replaced by a reload (`server.backend_timeout`); read at each use.
+    pub(crate) limits: Cell<ClientLimits>,
     tls: RefCell<Option<Arc<ClientConfig>>>,
     /// Few distinct backends per shard, so a linear scan beats hashing an owned key.
     slots: RefCell<Vec<Slot>>,
@@ -65,7 +66,7 @@ impl ClientPool {
     pub fn new(limits: ClientLimits, tls: Option<Arc<ClientConfig>>) -> Self {
         ClientPool {
             inner: Rc::new(PoolInner {
-                limits,
+                limits: Cell::new(limits),
                 tls: RefCell::new(tls),
                 slots: RefCell::new(Vec::new()),
                 stats: Cell::new(PoolStats::default()),
@@ -79,8 +80,13 @@ impl ClientPool {
         tls::client_config(extra_ca_pem)
     }
 
-    pub fn limits(&self) -> &ClientLimits {
-        &self.inner.limits
+    pub fn limits(&self) -> ClientLimits {
+        self.inner.limits.get()
+    }
+
+    /// Applies reloaded limits: new connections and the next wait of every request use them.
+    pub fn set_limits(&self, limits: ClientLimits) {
+        self.inner.limits.set(limits);
     }
 
     pub fn stats(&self) -> PoolStats {
@@ -140,7 +146,7 @@ impl ClientPool {
         } else {
             None
         };
-        let conn = Conn::connect(target, &self.inner.limits, config).await?;
+        let conn = Conn::connect(target, &self.inner.limits.get(), config).await?;
         self.bump(|s| s.connects += 1);
         Ok(conn)
     }
@@ -156,7 +162,7 @@ impl ClientPool {
 
     /// The most recently returned live connection to `target`, if any.
     async fn checkout(&self, target: &Target) -> Option<Conn> {
-        let idle_timeout = self.inner.limits.idle_timeout;
+        let idle_timeout = self.inner.limits.get().idle_timeout;
         loop {
             let mut conn = {
                 let mut slots = self.inner.slots.borrow_mut();
@@ -184,7 +190,7 @@ impl ClientPool {
 
     /// Returns a connection whose last response was complete and allowed keep-alive.
     pub(crate) fn checkin(&self, mut conn: Conn) {
-        let limits = &self.inner.limits;
+        let limits = self.inner.limits.get();
         if limits.max_idle_per_target == 0 || limits.max_idle_total == 0 {
             return;
         }
@@ -255,7 +261,7 @@ impl ClientPool {
 impl std::fmt::Debug for ClientPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientPool")
-            .field("limits", &self.inner.limits)
+            .field("limits", &self.inner.limits.get())
             .field("stats", &self.stats())
             .finish()
     }

@@ -94,7 +94,7 @@ impl RequestInFlight {
     /// [`ClientError::EarlyResponse`]. Called by the first `write_body`; call it yourself to learn
     /// the backend's verdict before reading the client's body. A no-op without `Expect`.
     pub async fn wait_for_continue(&mut self) -> Result<(), ClientError> {
-        let mut deadline = Instant::now() + self.pool.inner.limits.expect_continue_timeout;
+        let mut deadline = Instant::now() + self.pool.inner.limits.get().expect_continue_timeout;
         let mut interim = 0;
         while self.expect == Expect::Waiting {
             let conn = self.live_conn()?;
@@ -119,7 +119,8 @@ impl RequestInFlight {
                 Err(e) if self.may_retry_stale(e.is_stale_connection()) => {
                     self.reconnect().await?;
                     self.send(&[], &[]).await?;
-                    deadline = Instant::now() + self.pool.inner.limits.expect_continue_timeout;
+                    deadline =
+                        Instant::now() + self.pool.inner.limits.get().expect_continue_timeout;
                 }
                 Err(e) => {
                     self.conn = None;
@@ -186,7 +187,7 @@ impl RequestInFlight {
             if !self.head_flushed || !end.is_empty() {
                 self.send(end, &[]).await?;
             }
-            let deadline = Instant::now() + self.pool.inner.limits.response_head_timeout;
+            let deadline = Instant::now() + self.pool.inner.limits.get().response_head_timeout;
             let mut interim = 0;
             let failure = loop {
                 let conn = self.live_conn()?;
@@ -230,7 +231,7 @@ impl RequestInFlight {
     /// Sends the pending head (if any), `prefix` framing and `data` payload, switching once to a
     /// fresh connection when the reused one is found dead before any payload byte went out.
     async fn send(&mut self, prefix: &[u8], data: &[u8]) -> Result<(), ClientError> {
-        let limit = self.pool.inner.limits.io_timeout;
+        let limit = self.pool.inner.limits.get().io_timeout;
         loop {
             let head_pending = !self.head_flushed;
             let conn = self.live_conn()?;

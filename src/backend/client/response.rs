@@ -185,7 +185,7 @@ impl BackendResponse {
     }
 
     async fn read_inner(&mut self, buf: &mut [u8]) -> Result<usize, ClientError> {
-        let limit = self.pool.inner.limits.io_timeout;
+        let limit = self.pool.inner.limits.get().io_timeout;
         let sent = self.request_body_sent;
         let io_err = |e: io::Error| ClientError::io(Phase::ResponseBody, e, sent);
         let framing_err = |e: HeadError| e.into_client_error(Phase::ResponseBody, sent);
