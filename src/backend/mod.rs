@@ -5,7 +5,6 @@
 pub mod client;
 pub mod local;
 pub mod s3;
-pub mod xml;
 
 use crate::catalog::ObjectRecord;
 use crate::http::RequestHead;
