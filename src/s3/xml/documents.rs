@@ -854,6 +854,20 @@ mod tests {
     }
 
     #[test]
+    fn fuzz_entries_on_the_committed_seeds() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds/xml_documents");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).expect("seed directory") {
+            let data = std::fs::read(entry.expect("seed").path()).expect("seed file");
+            fuzz_parse_delete_document(&data);
+            fuzz_parse_complete_document(&data);
+            fuzz_parse_backend_answers(&data);
+            seen += 1;
+        }
+        assert!(seen >= 6, "seeds missing");
+    }
+
+    #[test]
     fn backend_answers_fuzz_entry_on_samples() {
         for input in [
             &b""[..],
