@@ -1,4 +1,4 @@
-//! S3's XML: the response writer ([`write`]), the one reader of the XML we receive ([`read`]:
+//! S3's XML: the response writer ([`mod@write`]), the one reader of the XML we receive ([`read`]:
 //! entities, character references, CDATA, limits) and the S3 documents parsed with it
 //! ([`documents`]: DeleteObjects and CompleteMultipartUpload request bodies, backends' answers).
 pub mod documents;
