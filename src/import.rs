@@ -13,6 +13,7 @@ use crate::config::{BackendKind, Config};
 use crate::s3::auth::{
     sign_request, uri_encode, AmzDate, Credentials, SignableRequest, SigningKeyCache,
 };
+use crate::s3::xml::XmlError;
 use std::io::Write;
 
 /// Keys per ListObjectsV2 page (S3's maximum).
@@ -35,36 +36,26 @@ fn parse_iso8601_ms(s: &str) -> i64 {
         .unwrap_or(0)
 }
 
-/// Parses one ListObjectsV2 page: the objects and the next continuation token.
-pub fn parse_list_page(doc: &[u8]) -> (Vec<Listed>, Option<String>) {
-    let keys = crate::backend::xml::all_texts(doc, "Key");
-    let sizes = crate::backend::xml::all_texts(doc, "Size");
-    let etags = crate::backend::xml::all_texts(doc, "ETag");
-    let modified = crate::backend::xml::all_texts(doc, "LastModified");
-    let items = keys
+/// Parses one ListObjectsV2 page: the objects and the next continuation token. Keys come back
+/// exactly as listed, character references resolved (`a&#xD;b` is `a\rb`).
+pub fn parse_list_page(doc: &[u8]) -> Result<(Vec<Listed>, Option<String>), XmlError> {
+    let page = crate::s3::xml::parse_list_objects_v2(doc)?;
+    let items = page
+        .objects
         .into_iter()
-        .enumerate()
-        .map(|(i, key)| Listed {
-            key,
-            size: sizes
-                .get(i)
-                .and_then(|s| s.trim().parse().ok())
-                .unwrap_or(0),
-            etag: etags
-                .get(i)
-                .map(|e| crate::s3::etag::unquote_etag(e).to_owned())
-                .unwrap_or_default(),
-            last_modified_ms: modified.get(i).map(|m| parse_iso8601_ms(m)).unwrap_or(0),
+        .map(|o| Listed {
+            size: o.size.unwrap_or(0),
+            etag: crate::s3::etag::unquote_etag(&o.etag).to_owned(),
+            last_modified_ms: o.last_modified.as_deref().map_or(0, parse_iso8601_ms),
+            key: o.key,
         })
         .collect();
-    let truncated =
-        crate::backend::xml::first_text(doc, "IsTruncated").is_some_and(|t| t.trim() == "true");
-    let next = if truncated {
-        crate::backend::xml::first_text(doc, "NextContinuationToken")
+    let next = if page.is_truncated {
+        page.next_continuation_token
     } else {
         None
     };
-    (items, next)
+    Ok((items, next))
 }
 
 /// The virtual key an adopted backend key gets.
@@ -163,10 +154,13 @@ fn list_backend(cfg: &Config, backend: &str, prefix: &str) -> Result<Vec<Listed>
             .read_to_string()
             .map_err(|e| format!("listing {backend}: {e}"))?;
         if status != 200 {
-            let code = crate::backend::xml::first_text(body.as_bytes(), "Code").unwrap_or_default();
+            let code = crate::s3::xml::parse_error(body.as_bytes())
+                .unwrap_or_default()
+                .code;
             return Err(format!("listing {backend}: HTTP {status} {code}"));
         }
-        let (items, next) = parse_list_page(body.as_bytes());
+        let (items, next) =
+            parse_list_page(body.as_bytes()).map_err(|e| format!("listing {backend}: {e}"))?;
         out.extend(items);
         match next {
             Some(t) => token = Some(t),
@@ -240,7 +234,7 @@ mod tests {
     #[test]
     fn list_page_parsing() {
         let doc = br#"<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>a/b</Key><LastModified>2024-05-01T10:00:00.000Z</LastModified><ETag>"abc"</ETag><Size>12</Size></Contents><Contents><Key>c</Key><LastModified>2024-05-01T10:00:01.000Z</LastModified><ETag>&quot;def&quot;</ETag><Size>0</Size></Contents><NextContinuationToken>tok</NextContinuationToken></ListBucketResult>"#;
-        let (items, next) = parse_list_page(doc);
+        let (items, next) = parse_list_page(doc).expect("parses");
         assert_eq!(next.as_deref(), Some("tok"));
         assert_eq!(items.len(), 2);
         assert_eq!(
@@ -255,8 +249,103 @@ mod tests {
         assert_eq!(items[1].size, 0);
         let (_, none) = parse_list_page(
             b"<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>",
-        );
+        )
+        .expect("parses");
         assert_eq!(none, None);
+        // A page that is not XML stops the import instead of adopting nothing.
+        assert!(parse_list_page(b"<ListBucketResult><Contents>").is_err());
+    }
+
+    /// A ListObjectsV2 page as a provider may write it: `\r` and `&` as character references.
+    const PAGE_1: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>src</Name><Prefix></Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated><Contents><Key>a&#x0D;b</Key><LastModified>2024-05-01T10:00:00.000Z</LastModified><ETag>&quot;e1&quot;</ETag><Size>3</Size><StorageClass>STANDARD</StorageClass></Contents><Contents><Key>x&#38;y</Key><LastModified>2024-05-01T10:00:01.000Z</LastModified><ETag>&#34;e2&#34;</ETag><Size>4</Size></Contents><NextContinuationToken>next&amp;page</NextContinuationToken></ListBucketResult>"#;
+    const PAGE_2: &str = r#"<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>vbk/ in&#x1F600;bucket </Key><ETag>"e3"</ETag><Size>5</Size></Contents></ListBucketResult>"#;
+
+    /// Regression: keys with `&#x0D;` and `&#38;` survive import. `run` lists a loopback fake
+    /// provider (signed ureq requests, two pages) and the catalog must hold the exact keys.
+    #[test]
+    fn a_key_with_character_references_survives_import() {
+        use crate::backend::client::test_server::{Reply, TestServer};
+        let provider = TestServer::start(|req| {
+            if req.path.contains("continuation-token=") {
+                Reply::ok(PAGE_2.as_bytes())
+            } else {
+                Reply::ok(PAGE_1.as_bytes())
+            }
+        });
+        let dir = tempfile::tempdir().expect("tempdir");
+        let yaml = format!(
+            r#"backends:
+  - name: prov
+    endpoint: http://127.0.0.1:{port}
+    region: us-east-1
+    bucket: src
+    access_key_id: AKIDPROVIDER
+    secret_access_key: provider-secret
+replication:
+  factor: 1
+buckets:
+  - name: vbk
+    credentials:
+      - access_key_id: AKIDCLIENT
+        secret_access_key: client-secret
+catalog:
+  path: {catalog}
+"#,
+            port = provider.port(),
+            catalog = dir.path().join("catalog").display(),
+        );
+        let cfg = Config::from_str_named(&yaml, "import-test").expect("config");
+        assert_eq!(run(&cfg, "prov", "vbk", ""), Ok((3, 0)));
+
+        // Both pages were asked for, signed, the second with the decoded token.
+        let requests = provider.requests();
+        assert_eq!(requests.len(), 2, "{requests:?}");
+        assert!(requests[0]
+            .path
+            .starts_with("/src?list-type=2&max-keys=1000&prefix="));
+        assert!(requests[1]
+            .path
+            .ends_with("&continuation-token=next%26page"));
+        assert!(requests.iter().all(|r| r
+            .header("authorization")
+            .is_some_and(|a| a.contains("AKIDPROVIDER/"))));
+
+        let catalog = Catalog::open(&cfg.catalog.path).expect("catalog");
+        let objects = catalog.scan_objects(None, 100).expect("scan");
+        let got: Vec<(&str, &str, &str, u64, &str)> = objects
+            .iter()
+            .map(|(bucket, key, rec)| {
+                let backend_key = rec.copies.first().map_or("", |c| c.backend_key.as_str());
+                (
+                    bucket.as_str(),
+                    key.as_str(),
+                    backend_key,
+                    rec.size,
+                    rec.etag.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "vbk",
+                    " in\u{1F600}bucket ",
+                    "vbk/ in\u{1F600}bucket ",
+                    5,
+                    "e3"
+                ),
+                ("vbk", "a\rb", "a\rb", 3, "e1"),
+                ("vbk", "x&y", "x&y", 4, "e2"),
+            ]
+        );
+        let rec = catalog
+            .get_object("vbk", "a\rb")
+            .expect("get")
+            .expect("a\\rb adopted");
+        assert_eq!(rec.last_modified_ms, 1_714_557_600_000);
+        assert!(catalog.get_object("vbk", "ab").expect("get").is_none());
     }
 
     #[test]

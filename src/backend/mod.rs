@@ -7,7 +7,6 @@ pub mod local;
 pub mod meta;
 pub mod pump;
 pub mod s3;
-pub mod xml;
 
 pub use meta::ObjectMeta;
 

@@ -4,7 +4,6 @@
 use super::client::{
     BackendResponse, BodyLen, ClientError, RequestHeadOut, RequestInFlight, Target,
 };
-use super::xml::{self, MAX_BACKEND_XML_BYTES};
 use super::ObjectMeta;
 use super::{BackendCtx, Integrity, PartInfo};
 use crate::config::{BackendConfig, BackendKind as BackendConfigKind};
@@ -14,6 +13,7 @@ use crate::s3::auth::{sign_request, uri_encode, AmzDate, Credentials, SignableRe
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result, Side};
 use crate::s3::etag::unquote_etag;
 use crate::s3::range::ByteRange;
+use crate::s3::xml::{self, EtagAnswer};
 use std::sync::Arc;
 
 /// Bodies at least this large are sent with `Expect: 100-continue`, so a backend that refuses
@@ -24,6 +24,10 @@ pub const EXPECT_CONTINUE_MIN_BYTES: u64 = 1024 * 1024;
 
 const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// Largest backend XML answer we read into memory (error documents, ListParts pages of 1000
+/// parts at ~250 bytes each).
+pub const MAX_BACKEND_XML_BYTES: usize = 1024 * 1024;
 
 /// One request to send: what `start` signs and opens.
 struct Outgoing<'a> {
@@ -512,20 +516,17 @@ impl S3Backend {
             .read_to_vec(MAX_BACKEND_XML_BYTES)
             .await
             .map_err(|e| client_error(&self.name, &e))?;
-        if let Some(code) = xml::first_text(&body, "Code") {
-            return Err(S3Error::backend(
+        match xml::parse_etag_answer(&body) {
+            Ok(EtagAnswer::Etag(etag)) => Ok(unquote_etag(&etag).to_owned()),
+            Ok(EtagAnswer::Error(e)) => Err(S3Error::backend(
                 S3ErrorCode::ServiceUnavailable,
-                format!("backend {} failed {what}: {code}", self.name),
-            ));
+                format!("backend {} failed {what}: {}", self.name, e.code),
+            )),
+            Err(e) => Err(S3Error::backend(
+                S3ErrorCode::InternalError,
+                format!("backend {} answered {what} without an ETag: {e}", self.name),
+            )),
         }
-        xml::first_text(&body, "ETag")
-            .map(|e| unquote_etag(&e).to_owned())
-            .ok_or_else(|| {
-                S3Error::backend(
-                    S3ErrorCode::InternalError,
-                    format!("backend {} answered {what} without an ETag", self.name),
-                )
-            })
     }
 
     pub async fn create_multipart(
@@ -547,10 +548,10 @@ impl S3Backend {
             .read_to_vec(MAX_BACKEND_XML_BYTES)
             .await
             .map_err(|e| client_error(&self.name, &e))?;
-        xml::first_text(&body, "UploadId").ok_or_else(|| {
+        xml::parse_upload_id(&body).map_err(|e| {
             S3Error::backend(
                 S3ErrorCode::InternalError,
-                "backend answered CreateMultipartUpload without an UploadId",
+                format!("backend answered CreateMultipartUpload without an UploadId: {e}"),
             )
         })
     }
@@ -702,22 +703,26 @@ impl S3Backend {
             .read_to_vec(MAX_BACKEND_XML_BYTES)
             .await
             .map_err(|e| client_error(&self.name, &e))?;
-        let parts: Vec<PartInfo> = xml::parts(&body)
+        let page = xml::parse_list_parts(&body).map_err(|e| {
+            S3Error::backend(
+                S3ErrorCode::InternalError,
+                format!("backend {} answered ListParts with {e}", self.name),
+            )
+        })?;
+        let parts: Vec<PartInfo> = page
+            .parts
             .into_iter()
-            .filter_map(|(n, etag, size, lm)| {
+            .filter_map(|p| {
                 Some(PartInfo {
-                    part_number: n.trim().parse().ok()?,
-                    etag: unquote_etag(&etag).to_owned(),
-                    size: size.trim().parse().ok()?,
-                    last_modified: if lm.is_empty() { None } else { Some(lm) },
+                    part_number: p.part_number?,
+                    etag: unquote_etag(&p.etag).to_owned(),
+                    size: p.size?,
+                    last_modified: p.last_modified,
                 })
             })
             .collect();
-        let truncated = xml::first_text(&body, "IsTruncated").is_some_and(|t| t.trim() == "true");
-        let next = xml::first_text(&body, "NextPartNumberMarker")
-            .and_then(|t| t.trim().parse().ok())
-            .unwrap_or(0);
-        Ok((parts, truncated, next))
+        let next = page.next_part_number_marker.unwrap_or(0);
+        Ok((parts, page.is_truncated, next))
     }
 }
 
@@ -730,8 +735,7 @@ pub async fn error_from_response(backend: &str, resp: BackendResponse) -> S3Erro
         .read_to_vec(MAX_BACKEND_XML_BYTES)
         .await
         .unwrap_or_default();
-    let code = xml::first_text(&body, "Code").unwrap_or_default();
-    let message = xml::first_text(&body, "Message").unwrap_or_default();
+    let xml::ErrorDocument { code, message } = xml::parse_error(&body).unwrap_or_default();
     let client_fault = match code.as_str() {
         "BadDigest" => Some(S3ErrorCode::BadDigest),
         "InvalidDigest" => Some(S3ErrorCode::InvalidDigest),

@@ -39,7 +39,7 @@ pub mod tls;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod test_server;
+pub(crate) mod test_server;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;

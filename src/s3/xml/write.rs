@@ -2,8 +2,7 @@
 //!
 //! Responses are built into a reused `String` with a tiny element writer rather than a serializer:
 //! S3's documents are flat and fixed, and this keeps the hot listing path free of intermediate trees.
-//! Request bodies (DeleteObjects, CompleteMultipartUpload) are parsed with `quick-xml` in the
-//! handlers that need them.
+//! XML we receive (request bodies, backends' answers) is read by [`super::read`].
 
 use std::fmt::Write as _;
 
