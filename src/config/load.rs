@@ -29,16 +29,13 @@ pub const MAX_DIAGNOSTICS: usize = 50;
 /// Reads and validates the file at `path`.
 pub fn load_file(path: &Path, env: EnvLookup<'_>) -> Result<Config, ConfigError> {
     let name = path.display().to_string();
-    let read_error = |message: String, io: Option<std::io::Error>| ConfigError {
-        file: name.clone(),
-        kind: ConfigErrorKind::Read,
-        diagnostics: vec![Diagnostic {
-            key_path: String::new(),
-            line: None,
-            column: None,
-            message,
-        }],
-        io,
+    let read_error = |message: String, io: Option<std::io::Error>| {
+        ConfigError::new(
+            &name,
+            ConfigErrorKind::Read,
+            vec![Diagnostic::for_file(message)],
+            io,
+        )
     };
     let file =
         std::fs::File::open(path).map_err(|e| read_error(format!("cannot open: {e}"), Some(e)))?;
@@ -63,29 +60,30 @@ pub fn load_file(path: &Path, env: EnvLookup<'_>) -> Result<Config, ConfigError>
 /// Parses and validates configuration text; `name` is used in messages in place of a file name.
 pub fn parse_str(text: &str, name: &str, env: EnvLookup<'_>) -> Result<Config, ConfigError> {
     if text.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(ConfigError {
-            file: name.to_owned(),
-            kind: ConfigErrorKind::Read,
-            diagnostics: vec![Diagnostic {
-                key_path: String::new(),
-                line: None,
-                column: None,
-                message: format!("larger than {MAX_CONFIG_BYTES} bytes"),
-            }],
-            io: None,
-        });
+        return Err(ConfigError::new(
+            name,
+            ConfigErrorKind::Read,
+            vec![Diagnostic::for_file(format!(
+                "larger than {MAX_CONFIG_BYTES} bytes"
+            ))],
+            None,
+        ));
     }
-    let raw: RawConfig = serde_norway::from_str(text).map_err(|e| ConfigError {
-        file: name.to_owned(),
-        kind: ConfigErrorKind::Syntax,
-        diagnostics: vec![syntax_diagnostic(&e, text)],
-        io: None,
+    let raw: RawConfig = serde_norway::from_str(text).map_err(|e| {
+        ConfigError::new(
+            name,
+            ConfigErrorKind::Syntax,
+            vec![syntax_diagnostic(&e, text)],
+            None,
+        )
     })?;
-    validate(&raw, env).map_err(|problems| ConfigError {
-        file: name.to_owned(),
-        kind: ConfigErrorKind::Invalid,
-        diagnostics: locate_problems(problems, text),
-        io: None,
+    validate(&raw, env).map_err(|problems| {
+        ConfigError::new(
+            name,
+            ConfigErrorKind::Invalid,
+            locate_problems(problems, text),
+            None,
+        )
     })
 }
 
@@ -109,12 +107,9 @@ fn locate_problems(problems: Vec<Problem>, text: &str) -> Vec<Diagnostic> {
     if out.len() > MAX_DIAGNOSTICS {
         let more = out.len() - MAX_DIAGNOSTICS;
         out.truncate(MAX_DIAGNOSTICS);
-        out.push(Diagnostic {
-            key_path: String::new(),
-            line: None,
-            column: None,
-            message: format!("... and {more} more problems"),
-        });
+        out.push(Diagnostic::for_file(format!(
+            "... and {more} more problems"
+        )));
     }
     out
 }
