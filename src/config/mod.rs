@@ -26,6 +26,10 @@ mod model;
 mod raw;
 mod validate;
 
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
+
 use std::path::Path;
 
 pub use duration::{format_duration, parse_duration, DurationError, MAX_DURATION_TEXT_LEN};
