@@ -17,6 +17,7 @@
 //! `config/x.yaml:14:5: backends[1]: unknown field `quota_byte`, expected one of ...`; the line is left
 //! out only when the problem has no place in the file (e.g. a required section that is missing).
 
+mod diagnose;
 mod duration;
 mod env;
 mod error;
@@ -32,10 +33,11 @@ mod tests;
 
 use std::path::Path;
 
+pub use diagnose::MAX_DIAGNOSTICS;
 pub use duration::{format_duration, parse_duration, DurationError, MAX_DURATION_TEXT_LEN};
 pub use env::{EnvLookup, ExpandError, MAX_ENV_NAME_LEN};
 pub use error::{ConfigError, ConfigErrorKind, Diagnostic};
-pub use load::{MAX_CONFIG_BYTES, MAX_DIAGNOSTICS};
+pub use load::MAX_CONFIG_BYTES;
 pub use model::{
     AccessLogLevel, BackendConfig, BackendKind, BucketConfig, CatalogConfig, CircuitBreakerConfig,
     Config, CredentialConfig, Endpoint, LoggingConfig, Permissions, RebalanceConfig,
