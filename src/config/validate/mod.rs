@@ -1,0 +1,100 @@
+//! Turns the parsed file ([`RawConfig`]) into the typed [`Config`], checking every value.
+//!
+//! Each scalar is `${VAR}`-expanded, converted and range-checked here; every problem is collected (not
+//! just the first) with the key path it belongs to, so an operator sees all mistakes in one run. The
+//! caller (`load.rs`) attaches file lines to the paths. Limits that the file may not exceed are the
+//! `MAX_*` constants below.
+//!
+//! One file per group of sections, the same groups as `model/`: `backends.rs`, `buckets.rs`,
+//! `replication.rs`, `health.rs`, `server.rs`. `scalars.rs` reads single values as a type,
+//! `names.rs` checks names and addresses. This file runs the sections in order.
+
+mod backends;
+mod buckets;
+mod health;
+mod names;
+mod replication;
+mod scalars;
+mod server;
+
+use std::collections::HashMap;
+
+use super::env::EnvLookup;
+use super::model::{Config, Secret};
+use super::raw::RawConfig;
+
+pub use backends::{MAX_BACKENDS, MAX_BACKEND_BUCKET_LEN, MAX_REGION_LEN};
+pub use buckets::{MAX_BUCKETS, MAX_CREDENTIALS};
+pub use names::{bucket_name_problem, parse_endpoint, MAX_BACKEND_NAME_LEN, MAX_HOST_LEN};
+pub use scalars::{MAX_ACCESS_KEY_ID_LEN, MAX_SECRET_LEN};
+
+/// One problem found in the file: the key path it concerns and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// e.g. `backends[1].quota_bytes`.
+    pub path: String,
+    /// e.g. "must not be negative".
+    pub message: String,
+}
+
+/// Checks and converts `raw`; all problems at once on failure.
+pub fn validate(raw: &RawConfig, env: EnvLookup<'_>) -> Result<Config, Vec<Problem>> {
+    let mut c = Checker {
+        env,
+        problems: Vec::new(),
+    };
+    let routing_strategy = c.routing_strategy(raw.routing_strategy.as_ref());
+    let backends = c.backends(raw.backends.as_deref());
+    let replication = c.replication(
+        raw.replication.as_ref(),
+        raw.backends.as_ref().map(Vec::len),
+    );
+    let backend_circuit_breaker = c.circuit_breaker(raw.backend_circuit_breaker.as_ref());
+    let rate_limit = c.rate_limit(raw.rate_limit.as_ref());
+    let rebalance = c.rebalance(raw.rebalance.as_ref());
+    // access key id → (path of its first secret, the secret), across buckets and admins.
+    let mut keys: HashMap<String, (String, Secret)> = HashMap::new();
+    let buckets = c.buckets(
+        raw.buckets.as_deref(),
+        raw.admin_credentials.is_some(),
+        &mut keys,
+    );
+    let admin_credentials = c.admin_credentials(raw.admin_credentials.as_deref(), &mut keys);
+    let server = c.server(raw.server.as_ref());
+    let catalog = c.catalog(raw.catalog.as_ref());
+    let ui = c.ui(raw.ui.as_ref());
+    let logging = c.logging(raw.logging.as_ref());
+    if c.problems.is_empty() {
+        Ok(Config {
+            routing_strategy,
+            backends,
+            replication,
+            backend_circuit_breaker,
+            rebalance,
+            rate_limit,
+            buckets,
+            admin_credentials,
+            server,
+            catalog,
+            ui,
+            logging,
+        })
+    } else {
+        Err(c.problems)
+    }
+}
+
+/// Collects problems while converting.
+struct Checker<'e> {
+    env: EnvLookup<'e>,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+}
