@@ -160,49 +160,14 @@ impl Checker<'_> {
                     .ok()
             });
 
-        let region_path = format!("{base}.region");
-        let region = match b.region {
-            None => Some(DEFAULT_REGION.to_owned()),
-            Some(_) => self.required_text(&region_path, b.region.as_ref()),
-        };
-        if let Some(r) = &region {
-            if r.len() > MAX_REGION_LEN || !r.bytes().all(|c| c.is_ascii_graphic() && c != b'/') {
-                self.problem(
-                    &region_path,
-                    format!(
-                        "invalid region `{r}`: at most {MAX_REGION_LEN} visible characters, no `/`"
-                    ),
-                );
-            }
-        }
-
+        let region = self.backend_region(base, b.region.as_ref());
         let path_style = self
             .boolean(
                 &format!("{base}.force_path_style"),
                 b.force_path_style.as_ref(),
             )
             .unwrap_or(true);
-
-        let bucket_path = format!("{base}.bucket");
-        let bucket = self.required_text(&bucket_path, b.bucket.as_ref());
-        if let Some(bk) = &bucket {
-            if !path_style {
-                if let Some(why) = bucket_name_problem(bk) {
-                    self.problem(
-                        &bucket_path,
-                        format!("`{bk}` cannot be used with `force_path_style: false` (it becomes a host name): {why}"),
-                    );
-                }
-            } else if bk.len() > MAX_BACKEND_BUCKET_LEN
-                || !bk.bytes().all(|c| c.is_ascii_graphic() && c != b'/')
-            {
-                self.problem(
-                    &bucket_path,
-                    format!("invalid bucket `{bk}`: at most {MAX_BACKEND_BUCKET_LEN} visible characters, no `/`"),
-                );
-            }
-        }
-
+        let bucket = self.backend_bucket(base, b.bucket.as_ref(), path_style);
         let access_key_id =
             self.access_key_id(&format!("{base}.access_key_id"), b.access_key_id.as_ref());
         let secret_access_key = self.secret(
@@ -218,5 +183,56 @@ impl Checker<'_> {
             secret_access_key: secret_access_key?,
             path_style,
         })
+    }
+
+    /// `region` of an S3 backend: [`DEFAULT_REGION`] when absent; it is part of every SigV4
+    /// credential scope, so no `/`.
+    fn backend_region(&mut self, base: &str, value: Option<&Scalar>) -> Option<String> {
+        let path = format!("{base}.region");
+        let region = match value {
+            None => Some(DEFAULT_REGION.to_owned()),
+            Some(_) => self.required_text(&path, value),
+        };
+        if let Some(r) = &region {
+            if r.len() > MAX_REGION_LEN || !r.bytes().all(|c| c.is_ascii_graphic() && c != b'/') {
+                self.problem(
+                    &path,
+                    format!(
+                        "invalid region `{r}`: at most {MAX_REGION_LEN} visible characters, no `/`"
+                    ),
+                );
+            }
+        }
+        region
+    }
+
+    /// `bucket` of an S3 backend: any visible text in path style, a valid S3 bucket name when
+    /// virtual-hosted (`force_path_style: false`), where it becomes part of the host name.
+    fn backend_bucket(
+        &mut self,
+        base: &str,
+        value: Option<&Scalar>,
+        path_style: bool,
+    ) -> Option<String> {
+        let path = format!("{base}.bucket");
+        let bucket = self.required_text(&path, value);
+        if let Some(bk) = &bucket {
+            if !path_style {
+                if let Some(why) = bucket_name_problem(bk) {
+                    self.problem(
+                        &path,
+                        format!("`{bk}` cannot be used with `force_path_style: false` (it becomes a host name): {why}"),
+                    );
+                }
+            } else if bk.len() > MAX_BACKEND_BUCKET_LEN
+                || !bk.bytes().all(|c| c.is_ascii_graphic() && c != b'/')
+            {
+                self.problem(
+                    &path,
+                    format!("invalid bucket `{bk}`: at most {MAX_BACKEND_BUCKET_LEN} visible characters, no `/`"),
+                );
+            }
+        }
+        bucket
     }
 }

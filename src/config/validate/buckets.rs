@@ -15,12 +15,16 @@ pub const MAX_BUCKETS: usize = 1024;
 /// Most client credentials over all buckets, for the same reason as [`MAX_BUCKETS`].
 pub const MAX_CREDENTIALS: usize = 4096;
 
+/// Access key id → (key path of its first secret, that secret), over buckets and admin
+/// credentials: one access key id has one secret wherever it appears.
+pub(super) type KeySecrets = HashMap<String, (String, Secret)>;
+
 impl Checker<'_> {
     pub(super) fn buckets(
         &mut self,
         raw: Option<&[RawBucket]>,
         has_admins: bool,
-        keys: &mut HashMap<String, (String, Secret)>,
+        keys: &mut KeySecrets,
     ) -> Vec<BucketConfig> {
         let raw = raw.unwrap_or_default();
         if raw.is_empty() {
@@ -83,7 +87,7 @@ impl Checker<'_> {
         &mut self,
         base: &str,
         b: &RawBucket,
-        keys: &mut HashMap<String, (String, Secret)>,
+        keys: &mut KeySecrets,
     ) -> Vec<CredentialConfig> {
         let list_path = format!("{base}.credentials");
         let raw = b.credentials.as_deref().unwrap_or_default();
@@ -109,20 +113,7 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            match keys.get(&id) {
-                Some((first_path, first_secret)) if *first_secret != secret => {
-                    self.problem(
-                        &secret_path,
-                        format!(
-                            "access key id `{id}` is also used at {first_path} with a different secret_access_key; one access key id has one secret"
-                        ),
-                    );
-                }
-                Some(_) => {}
-                None => {
-                    keys.insert(id.clone(), (secret_path.clone(), secret.clone()));
-                }
-            }
+            self.one_secret_per_key(keys, &id, &secret_path, &secret);
             let permissions = self.permissions(&cbase, c.permissions.as_deref());
             out.push(CredentialConfig {
                 access_key_id: id,
@@ -161,9 +152,6 @@ impl Checker<'_> {
                 ),
             }
         }
-        if p.is_empty() && !list.is_empty() {
-            return Permissions::NONE;
-        }
         if list.is_empty() {
             self.problem(&path, "an empty list grants nothing; give at least one of read, write, list, delete, admin");
         }
@@ -174,7 +162,7 @@ impl Checker<'_> {
     pub(super) fn admin_credentials(
         &mut self,
         raw: Option<&[RawCredential]>,
-        keys: &mut HashMap<String, (String, Secret)>,
+        keys: &mut KeySecrets,
     ) -> Vec<CredentialConfig> {
         let raw = raw.unwrap_or_default();
         let mut out = Vec::with_capacity(raw.len());
@@ -193,18 +181,7 @@ impl Checker<'_> {
             let (Some(id), Some(secret)) = (id, secret) else {
                 continue;
             };
-            match keys.get(&id) {
-                Some((first_path, first_secret)) if *first_secret != secret => {
-                    self.problem(
-                        &secret_path,
-                        format!("access key id `{id}` is also used at {first_path} with a different secret_access_key; one access key id has one secret"),
-                    );
-                }
-                Some(_) => {}
-                None => {
-                    keys.insert(id.clone(), (secret_path.clone(), secret.clone()));
-                }
-            }
+            self.one_secret_per_key(keys, &id, &secret_path, &secret);
             out.push(CredentialConfig {
                 access_key_id: id,
                 secret_access_key: secret,
@@ -212,5 +189,30 @@ impl Checker<'_> {
             });
         }
         out
+    }
+
+    /// Records `id`'s secret (written at `secret_path`) the first time the id is seen; a later
+    /// different secret for the same id is a problem.
+    fn one_secret_per_key(
+        &mut self,
+        keys: &mut KeySecrets,
+        id: &str,
+        secret_path: &str,
+        secret: &Secret,
+    ) {
+        match keys.get(id) {
+            Some((first_path, first_secret)) if first_secret != secret => {
+                self.problem(
+                    secret_path,
+                    format!(
+                        "access key id `{id}` is also used at {first_path} with a different secret_access_key; one access key id has one secret"
+                    ),
+                );
+            }
+            Some(_) => {}
+            None => {
+                keys.insert(id.to_owned(), (secret_path.to_owned(), secret.clone()));
+            }
+        }
     }
 }

@@ -17,11 +17,10 @@ mod replication;
 mod scalars;
 mod server;
 
-use std::collections::HashMap;
-
 use super::env::EnvLookup;
-use super::model::{Config, Secret};
+use super::model::Config;
 use super::raw::RawConfig;
+use buckets::KeySecrets;
 
 pub use backends::{MAX_BACKENDS, MAX_BACKEND_BUCKET_LEN, MAX_REGION_LEN};
 pub use buckets::{MAX_BUCKETS, MAX_CREDENTIALS};
@@ -52,8 +51,7 @@ pub fn validate(raw: &RawConfig, env: EnvLookup<'_>) -> Result<Config, Vec<Probl
     let backend_circuit_breaker = c.circuit_breaker(raw.backend_circuit_breaker.as_ref());
     let rate_limit = c.rate_limit(raw.rate_limit.as_ref());
     let rebalance = c.rebalance(raw.rebalance.as_ref());
-    // access key id → (path of its first secret, the secret), across buckets and admins.
-    let mut keys: HashMap<String, (String, Secret)> = HashMap::new();
+    let mut keys = KeySecrets::new();
     let buckets = c.buckets(
         raw.buckets.as_deref(),
         raw.admin_credentials.is_some(),

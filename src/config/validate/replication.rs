@@ -21,8 +21,54 @@ impl Checker<'_> {
         let Some(raw) = raw else {
             return ReplicationConfig::default();
         };
+        let factor = self.replication_factor(raw.factor.as_ref(), backend_count);
+        let threshold = self.nonzero_duration(
+            "replication.unhealthy_threshold",
+            raw.unhealthy_threshold.as_ref(),
+            "must be greater than zero (a zero threshold would re-copy on every brief failure)",
+        );
+        let concurrency = self.one_to(
+            "replication.concurrency",
+            raw.concurrency.as_ref(),
+            MAX_REPLICATION_CONCURRENCY,
+        );
+        let max_bytes_per_sec = self
+            .uint(
+                "replication.max_bytes_per_sec",
+                raw.max_bytes_per_sec.as_ref(),
+            )
+            .unwrap_or(DEFAULT_REPLICATION_MAX_BYTES_PER_SEC);
+        let busy_bytes_per_sec = self.busy_rate(raw.busy_bytes_per_sec.as_ref(), max_bytes_per_sec);
+        let interval = self.nonzero_duration(
+            "replication.worker_interval",
+            raw.worker_interval.as_ref(),
+            "must be greater than zero",
+        );
+        let batch = self.one_to(
+            "replication.batch_size",
+            raw.batch_size.as_ref(),
+            MAX_REPLICATION_BATCH_SIZE,
+        );
+        ReplicationConfig {
+            concurrency: concurrency.unwrap_or(DEFAULT_REPLICATION_CONCURRENCY),
+            max_bytes_per_sec,
+            busy_bytes_per_sec,
+            worker_interval: interval.unwrap_or(DEFAULT_REPLICATION_WORKER_INTERVAL),
+            batch_size: batch.unwrap_or(DEFAULT_REPLICATION_BATCH_SIZE),
+            factor: factor.unwrap_or(DEFAULT_REPLICATION_FACTOR),
+            unhealthy_threshold: threshold.unwrap_or(DEFAULT_UNHEALTHY_THRESHOLD),
+        }
+    }
+
+    /// `replication.factor`: at least 1, and at most the number of backends (each copy needs its
+    /// own). `backend_count` is `None` when `backends` is missing (reported there).
+    fn replication_factor(
+        &mut self,
+        value: Option<&Scalar>,
+        backend_count: Option<usize>,
+    ) -> Option<usize> {
         const FACTOR: &str = "replication.factor";
-        let factor = self.uint(FACTOR, raw.factor.as_ref()).map(|f| {
+        self.uint(FACTOR, value).map(|f| {
             let f = usize::try_from(f).unwrap_or(usize::MAX);
             if f == 0 {
                 self.problem(
@@ -38,34 +84,14 @@ impl Checker<'_> {
                 );
             }
             f
-        });
-        const THRESHOLD: &str = "replication.unhealthy_threshold";
-        let threshold = self.duration(THRESHOLD, raw.unhealthy_threshold.as_ref());
-        if threshold == Some(Duration::ZERO) {
-            self.problem(
-                THRESHOLD,
-                "must be greater than zero (a zero threshold would re-copy on every brief failure)",
-            );
-        }
-        const CONCURRENCY: &str = "replication.concurrency";
-        let concurrency = self.uint(CONCURRENCY, raw.concurrency.as_ref()).map(|c| {
-            let c = usize::try_from(c).unwrap_or(usize::MAX);
-            if c == 0 || c > MAX_REPLICATION_CONCURRENCY {
-                self.problem(
-                    CONCURRENCY,
-                    format!("must be between 1 and {MAX_REPLICATION_CONCURRENCY}"),
-                );
-            }
-            c
-        });
-        let max_bytes_per_sec = self
-            .uint(
-                "replication.max_bytes_per_sec",
-                raw.max_bytes_per_sec.as_ref(),
-            )
-            .unwrap_or(DEFAULT_REPLICATION_MAX_BYTES_PER_SEC);
+        })
+    }
+
+    /// `replication.busy_bytes_per_sec`: at most `max_bytes_per_sec` (0, unthrottled, is at most
+    /// only an unthrottled idle rate); by default a fraction of it.
+    fn busy_rate(&mut self, value: Option<&Scalar>, max_bytes_per_sec: u64) -> u64 {
         const BUSY: &str = "replication.busy_bytes_per_sec";
-        let busy_bytes_per_sec = match self.uint(BUSY, raw.busy_bytes_per_sec.as_ref()) {
+        match self.uint(BUSY, value) {
             Some(b) => {
                 // 0 = unthrottled, which is only "not above" an unthrottled idle rate.
                 let above = max_bytes_per_sec != 0 && (b == 0 || b > max_bytes_per_sec);
@@ -81,32 +107,33 @@ impl Checker<'_> {
                 b
             }
             None => default_busy_bytes_per_sec(max_bytes_per_sec),
-        };
-        const INTERVAL: &str = "replication.worker_interval";
-        let interval = self.duration(INTERVAL, raw.worker_interval.as_ref());
-        if interval == Some(Duration::ZERO) {
-            self.problem(INTERVAL, "must be greater than zero");
         }
-        const BATCH: &str = "replication.batch_size";
-        let batch = self.uint(BATCH, raw.batch_size.as_ref()).map(|b| {
-            let b = usize::try_from(b).unwrap_or(usize::MAX);
-            if b == 0 || b > MAX_REPLICATION_BATCH_SIZE {
-                self.problem(
-                    BATCH,
-                    format!("must be between 1 and {MAX_REPLICATION_BATCH_SIZE}"),
-                );
+    }
+
+    /// A duration that must not be zero (`why_not_zero` is the message when it is).
+    fn nonzero_duration(
+        &mut self,
+        path: &str,
+        value: Option<&Scalar>,
+        why_not_zero: &str,
+    ) -> Option<Duration> {
+        let d = self.duration(path, value);
+        if d == Some(Duration::ZERO) {
+            self.problem(path, why_not_zero);
+        }
+        d
+    }
+
+    /// A whole number in `1..=max`. Unlike [`Checker::count`] it keeps an out-of-range value (the
+    /// problem refuses the file anyway), and its message names both bounds.
+    fn one_to(&mut self, path: &str, value: Option<&Scalar>, max: usize) -> Option<usize> {
+        self.uint(path, value).map(|n| {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            if n == 0 || n > max {
+                self.problem(path, format!("must be between 1 and {max}"));
             }
-            b
-        });
-        ReplicationConfig {
-            concurrency: concurrency.unwrap_or(DEFAULT_REPLICATION_CONCURRENCY),
-            max_bytes_per_sec,
-            busy_bytes_per_sec,
-            worker_interval: interval.unwrap_or(DEFAULT_REPLICATION_WORKER_INTERVAL),
-            batch_size: batch.unwrap_or(DEFAULT_REPLICATION_BATCH_SIZE),
-            factor: factor.unwrap_or(DEFAULT_REPLICATION_FACTOR),
-            unhealthy_threshold: threshold.unwrap_or(DEFAULT_UNHEALTHY_THRESHOLD),
-        }
+            n
+        })
     }
 
     pub(super) fn rebalance(&mut self, raw: Option<&RawRebalance>) -> RebalanceConfig {
