@@ -8,7 +8,7 @@ use super::Diagnostic;
 
 /// Most problems reported at once. The first few are what an operator fixes; a wholly wrong file should
 /// not flood the terminal.
-pub const MAX_DIAGNOSTICS: usize = 50;
+pub(crate) const MAX_DIAGNOSTICS: usize = 50;
 
 /// Attaches lines to validation problems, sorts them by line and caps their number.
 pub(crate) fn locate_problems(problems: Vec<Problem>, text: &str) -> Vec<Diagnostic> {

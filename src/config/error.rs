@@ -39,7 +39,7 @@ impl Diagnostic {
 }
 
 /// Why a configuration was refused: one or more [`Diagnostic`]s (at most
-/// [`MAX_DIAGNOSTICS`](super::MAX_DIAGNOSTICS) and a summary line). Display prints one line per diagnostic.
+/// `MAX_DIAGNOSTICS` and a summary line). Display prints one line per diagnostic.
 #[derive(Debug)]
 pub struct ConfigError {
     file: String,

@@ -22,10 +22,10 @@ use super::{ConfigError, ConfigErrorKind, Diagnostic};
 
 /// Largest configuration file read. Real files are a few KiB; the bound stops a wrong path (a log,
 /// a disk image) from being read into memory whole.
-pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Reads and validates the file at `path`.
-pub fn load_file(path: &Path, env: EnvLookup<'_>) -> Result<Config, ConfigError> {
+pub(crate) fn load_file(path: &Path, env: EnvLookup<'_>) -> Result<Config, ConfigError> {
     let name = path.display().to_string();
     let read_error = |message: String, io: Option<std::io::Error>| {
         ConfigError::new(
@@ -56,7 +56,7 @@ pub fn load_file(path: &Path, env: EnvLookup<'_>) -> Result<Config, ConfigError>
 }
 
 /// Parses and validates configuration text; `name` is used in messages in place of a file name.
-pub fn parse_str(text: &str, name: &str, env: EnvLookup<'_>) -> Result<Config, ConfigError> {
+pub(crate) fn parse_str(text: &str, name: &str, env: EnvLookup<'_>) -> Result<Config, ConfigError> {
     if text.len() as u64 > MAX_CONFIG_BYTES {
         return Err(ConfigError::new(
             name,

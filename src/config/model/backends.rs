@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::Secret;
 
 /// Default backend signing region, the one S3 itself assumes when none is given.
-pub const DEFAULT_REGION: &str = "us-east-1";
+pub(crate) const DEFAULT_REGION: &str = "us-east-1";
 
 /// `routing_strategy`: where a new object's first copy goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -63,7 +63,7 @@ pub enum BackendKind {
     S3 {
         /// Parsed `endpoint` URL.
         endpoint: Endpoint,
-        /// Signing region (`region`, default [`DEFAULT_REGION`]).
+        /// Signing region (`region`, default `DEFAULT_REGION`).
         region: String,
         /// The provider-side bucket all objects go into (`bucket`).
         bucket: String,

@@ -10,53 +10,54 @@ use super::Secret;
 
 /// Default S3 listener: all interfaces, port 9000 (the Go s3-orchestrator's `listen_addr` and the port
 /// the user's guide points clients at).
-pub const DEFAULT_LISTEN_ADDR: SocketAddr =
+pub(crate) const DEFAULT_LISTEN_ADDR: SocketAddr =
     SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 9000);
 
 /// Default control-plane listener (metrics, admin API, dashboard): loopback only, so the admin API is
 /// never exposed by accident; port 9001 as in the Go project's example for its metrics listener.
-pub const DEFAULT_ADMIN_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9001);
+pub(crate) const DEFAULT_ADMIN_ADDR: SocketAddr =
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9001);
 
 /// Upper bound for `server.shards`. One shard per core; more than this many cores is beyond what the
 /// per-shard pools and the merge of per-shard statistics were sized for.
-pub const MAX_SHARDS: usize = 256;
+pub(crate) const MAX_SHARDS: usize = 256;
 
 /// Default `server.max_concurrent_requests` (the Go project's): requests in progress at once over
 /// all shards; more are shed with 503 SlowDown instead of queueing.
-pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 1000;
+pub(crate) const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 1000;
 
 /// Most `server.max_concurrent_requests`: each request in progress holds buffers (about 128 KiB),
 /// so a million would already allow over 100 GiB.
-pub const MAX_CONCURRENT_REQUESTS: usize = 1_000_000;
+pub(crate) const MAX_CONCURRENT_REQUESTS: usize = 1_000_000;
 
 /// Default `server.backend_timeout` (the Go project's): the longest a backend may stay silent (no
 /// response head, or no progress on a read or write) before the request fails over.
-pub const DEFAULT_BACKEND_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_BACKEND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Bounds of `server.backend_timeout`: under 100 ms healthy backends over a WAN would time out;
 /// over 10 minutes a hung backend would hold client requests hostage.
-pub const BACKEND_TIMEOUT_RANGE: (Duration, Duration) =
+pub(crate) const BACKEND_TIMEOUT_RANGE: (Duration, Duration) =
     (Duration::from_millis(100), Duration::from_secs(600));
 
 /// `server`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
-    /// `listen_addr`: the S3 listener (default [`DEFAULT_LISTEN_ADDR`]).
+    /// `listen_addr`: the S3 listener (default `DEFAULT_LISTEN_ADDR`).
     pub listen_addr: SocketAddr,
-    /// `admin_addr`: metrics, admin API and dashboard (default [`DEFAULT_ADMIN_ADDR`]).
+    /// `admin_addr`: metrics, admin API and dashboard (default `DEFAULT_ADMIN_ADDR`).
     pub admin_addr: SocketAddr,
-    /// `shards`: executors serving requests; `0` (default) = one per core. At most [`MAX_SHARDS`].
+    /// `shards`: executors serving requests; `0` (default) = one per core. At most `MAX_SHARDS`.
     pub shards: usize,
     /// `domain`: when set, `bucket.<domain>` Host headers address buckets (virtual-hosted style).
     /// Lowercase, without a trailing dot.
     pub domain: Option<String>,
     /// `tls`: serve HTTPS on `listen_addr` instead of plain HTTP.
     pub tls: Option<TlsConfig>,
-    /// `max_concurrent_requests` (default [`DEFAULT_MAX_CONCURRENT_REQUESTS`]): requests in
+    /// `max_concurrent_requests` (default `DEFAULT_MAX_CONCURRENT_REQUESTS`): requests in
     /// progress at once, over all shards (each shard admits its share, rounded up); more are shed
     /// with 503 `SlowDown`.
     pub max_concurrent_requests: usize,
-    /// `backend_timeout` (default [`DEFAULT_BACKEND_TIMEOUT`]): longest wait for a backend's
+    /// `backend_timeout` (default `DEFAULT_BACKEND_TIMEOUT`): longest wait for a backend's
     /// response head and for progress of any backend read or write; also caps the connect
     /// timeout. A hung backend fails over after this long.
     pub backend_timeout: Duration,
@@ -64,7 +65,7 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     /// The number of shards to start: `shards`, or the number of cores when it is `0`, capped at
-    /// [`MAX_SHARDS`].
+    /// `MAX_SHARDS`.
     pub fn shard_count(&self) -> usize {
         let n = if self.shards == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -106,12 +107,12 @@ pub struct TlsConfig {
 }
 
 /// Default directory of the fjall catalog, relative to the working directory.
-pub const DEFAULT_CATALOG_PATH: &str = "./data/catalog";
+pub(crate) const DEFAULT_CATALOG_PATH: &str = "./data/catalog";
 
 /// `catalog`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogConfig {
-    /// `path`: directory of the fjall database (default [`DEFAULT_CATALOG_PATH`]).
+    /// `path`: directory of the fjall database (default `DEFAULT_CATALOG_PATH`).
     pub path: PathBuf,
 }
 

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use super::*;
-use crate::config::{ConfigErrorKind, MAX_DIAGNOSTICS};
+use crate::config::diagnose::MAX_DIAGNOSTICS;
+use crate::config::ConfigErrorKind;
 
 #[test]
 fn unknown_key_names_line_column_and_path() {

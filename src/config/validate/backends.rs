@@ -13,14 +13,14 @@ use super::Checker;
 
 /// Most backends in one configuration. Every write scans all backends to place a copy and every
 /// catalog entry lists the backends holding it; 64 keeps both cheap (a backend set fits a `u64`).
-pub const MAX_BACKENDS: usize = 64;
+const MAX_BACKENDS: usize = 64;
 
 /// Longest signing region name (part of every SigV4 credential scope).
-pub const MAX_REGION_LEN: usize = 64;
+const MAX_REGION_LEN: usize = 64;
 
 /// Longest provider-side bucket name. AWS allows 63, some providers (OCI) allow 256; path-style
 /// requests carry it in every URL.
-pub const MAX_BACKEND_BUCKET_LEN: usize = 256;
+const MAX_BACKEND_BUCKET_LEN: usize = 256;
 
 impl Checker<'_> {
     pub(super) fn routing_strategy(&mut self, value: Option<&Scalar>) -> RoutingStrategy {

@@ -10,10 +10,10 @@ use super::Checker;
 
 /// Most virtual buckets. The router resolves buckets from an in-memory table; a thousand is far beyond
 /// real deployments yet keeps the table small.
-pub const MAX_BUCKETS: usize = 1024;
+const MAX_BUCKETS: usize = 1024;
 
 /// Most client credentials over all buckets, for the same reason as [`MAX_BUCKETS`].
-pub const MAX_CREDENTIALS: usize = 4096;
+const MAX_CREDENTIALS: usize = 4096;
 
 /// Access key id → (key path of its first secret, that secret), over buckets and admin
 /// credentials: one access key id has one secret wherever it appears.

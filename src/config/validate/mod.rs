@@ -22,22 +22,19 @@ use super::model::Config;
 use super::raw::RawConfig;
 use buckets::KeySecrets;
 
-pub use backends::{MAX_BACKENDS, MAX_BACKEND_BUCKET_LEN, MAX_REGION_LEN};
-pub use buckets::{MAX_BUCKETS, MAX_CREDENTIALS};
-pub use names::{bucket_name_problem, parse_endpoint, MAX_BACKEND_NAME_LEN, MAX_HOST_LEN};
-pub use scalars::{MAX_ACCESS_KEY_ID_LEN, MAX_SECRET_LEN};
+pub(crate) use names::bucket_name_problem;
 
 /// One problem found in the file: the key path it concerns and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
+pub(crate) struct Problem {
     /// e.g. `backends[1].quota_bytes`.
-    pub path: String,
+    pub(crate) path: String,
     /// e.g. "must not be negative".
-    pub message: String,
+    pub(crate) message: String,
 }
 
 /// Checks and converts `raw`; all problems at once on failure.
-pub fn validate(raw: &RawConfig, env: EnvLookup<'_>) -> Result<Config, Vec<Problem>> {
+pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>) -> Result<Config, Vec<Problem>> {
     let mut c = Checker {
         env,
         problems: Vec::new(),

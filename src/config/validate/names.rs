@@ -7,10 +7,10 @@ use super::super::model::Endpoint;
 
 /// Longest backend name. Names are Prometheus label values and parts of catalog keys; short names keep
 /// both compact.
-pub const MAX_BACKEND_NAME_LEN: usize = 64;
+const MAX_BACKEND_NAME_LEN: usize = 64;
 
 /// Longest DNS name (RFC 1035), for endpoint hosts and `server.domain`.
-pub const MAX_HOST_LEN: usize = 253;
+const MAX_HOST_LEN: usize = 253;
 
 /// Longest label of a DNS name (RFC 1035).
 const MAX_LABEL_LEN: usize = 63;
@@ -37,7 +37,7 @@ pub(super) fn backend_name_problem(name: &str) -> Option<String> {
 }
 
 /// Why `name` is not a valid S3 bucket name (AWS's general-purpose bucket naming rules), if it is not.
-pub fn bucket_name_problem(name: &str) -> Option<&'static str> {
+pub(crate) fn bucket_name_problem(name: &str) -> Option<&'static str> {
     if !BUCKET_NAME_LEN.contains(&name.len()) {
         return Some("must be 3 to 63 characters long");
     }
@@ -111,7 +111,7 @@ fn parse_hostname(host: &str) -> Result<String, String> {
 }
 
 /// Parses an `http://` or `https://` endpoint URL.
-pub fn parse_endpoint(url: &str) -> Result<Endpoint, String> {
+pub(super) fn parse_endpoint(url: &str) -> Result<Endpoint, String> {
     let (scheme_https, rest) = if let Some(r) = strip_prefix_ignore_case(url, "https://") {
         (true, r)
     } else if let Some(r) = strip_prefix_ignore_case(url, "http://") {

@@ -12,10 +12,10 @@ use super::super::raw::Scalar;
 use super::Checker;
 
 /// Longest access key id, AWS's documented maximum; it is parsed out of every Authorization header.
-pub const MAX_ACCESS_KEY_ID_LEN: usize = 128;
+const MAX_ACCESS_KEY_ID_LEN: usize = 128;
 
 /// Longest secret access key. AWS secrets are 40 characters; other providers' are longer, none near this.
-pub const MAX_SECRET_LEN: usize = 256;
+const MAX_SECRET_LEN: usize = 256;
 
 impl Checker<'_> {
     /// A string value, `${VAR}`-expanded. `None` when absent or wrong (the problem is recorded).
