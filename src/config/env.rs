@@ -14,7 +14,7 @@ use std::fmt;
 
 /// Longest variable name accepted in `${...}`. Real names are short; the bound keeps error messages
 /// (which quote the name) readable when a `}` is simply missing.
-pub(crate) const MAX_ENV_NAME_LEN: usize = 128;
+const MAX_ENV_NAME_LEN: usize = 128;
 
 /// How variables are looked up: `std::env::var_os` in production, a closure in tests.
 pub(crate) type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<OsString>;

@@ -22,7 +22,7 @@ use super::{ConfigError, ConfigErrorKind, Diagnostic};
 
 /// Largest configuration file read. Real files are a few KiB; the bound stops a wrong path (a log,
 /// a disk image) from being read into memory whole.
-pub(crate) const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Reads and validates the file at `path`.
 pub(crate) fn load_file(path: &Path, env: EnvLookup<'_>) -> Result<Config, ConfigError> {

@@ -2,7 +2,7 @@
 //!
 //! Every struct refuses unknown keys (`deny_unknown_fields`), so a typo such as `quota_byte` is an
 //! error with its line rather than a silently ignored setting. Every leaf is an `Option<Scalar>`: serde
-//! checks only the structure (which keys, mapping or list or scalar), and `validate.rs` converts the
+//! checks only the structure (which keys, mapping or list or scalar), and `validate/` converts the
 //! scalars after `${VAR}` expansion, so that `quota_bytes: ${QUOTA}` works as well as a literal number
 //! and every value error is reported the same way. None of these types derive `Debug`: they hold
 //! secrets as plain strings.

@@ -21,7 +21,7 @@ pub(crate) const DEFAULT_REPLICATION_MAX_BYTES_PER_SEC: u64 = 64 * 1024 * 1024;
 /// cores with co-located backends (`loadtest/replication_latency.py`): small-GET p99 rose ~2.5x
 /// with copies at 64 MiB/s and stayed within ~1.2x at 8-16 MiB/s; the busy rate is still a floor,
 /// so a backlog drains under constant client load.
-pub(crate) const DEFAULT_REPLICATION_BUSY_DIVISOR: u64 = 8;
+const DEFAULT_REPLICATION_BUSY_DIVISOR: u64 = 8;
 
 /// `replication.busy_bytes_per_sec` when the config does not set it (0, unthrottled, stays 0).
 pub(crate) const fn default_busy_bytes_per_sec(max_bytes_per_sec: u64) -> u64 {

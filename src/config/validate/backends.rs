@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::super::model::{
-    BackendConfig, BackendKind, RoutingStrategy, UsageLimits, DEFAULT_REGION,
-};
-use super::super::raw::{RawBackend, Scalar};
 use super::names::{backend_name_problem, bucket_name_problem, parse_endpoint};
 use super::Checker;
+use crate::config::model::{
+    BackendConfig, BackendKind, RoutingStrategy, UsageLimits, DEFAULT_REGION,
+};
+use crate::config::raw::{RawBackend, Scalar};
 
 /// Most backends in one configuration. Every write scans all backends to place a copy and every
 /// catalog entry lists the backends holding it; 64 keeps both cheap (a backend set fits a `u64`).

@@ -3,10 +3,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::super::model::{BucketConfig, CredentialConfig, Permissions, Secret};
-use super::super::raw::{RawBucket, RawCredential, Scalar};
 use super::names::bucket_name_problem;
 use super::Checker;
+use crate::config::model::{BucketConfig, CredentialConfig, Permissions, Secret};
+use crate::config::raw::{RawBucket, RawCredential, Scalar};
 
 /// Most virtual buckets. The router resolves buckets from an in-memory table; a thousand is far beyond
 /// real deployments yet keeps the table small.

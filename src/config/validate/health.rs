@@ -1,13 +1,13 @@
 //! `backend_circuit_breaker` and `rate_limit`: thresholds, the open timeout, the request rate and
 //! burst.
 
-use super::super::model::{
+use super::Checker;
+use crate::config::model::{
     CircuitBreakerConfig, RateLimitConfig, DEFAULT_FAILURE_THRESHOLD, DEFAULT_OPEN_TIMEOUT,
     DEFAULT_RATE_LIMIT_BURST, DEFAULT_RATE_LIMIT_RPS, DEFAULT_SUCCESS_THRESHOLD,
     MAX_FAILURE_THRESHOLD, MAX_RATE_LIMIT_BURST, MAX_SUCCESS_THRESHOLD, OPEN_TIMEOUT_RANGE,
 };
-use super::super::raw::{RawCircuitBreaker, RawRateLimit, Scalar};
-use super::Checker;
+use crate::config::raw::{RawCircuitBreaker, RawRateLimit, Scalar};
 
 impl Checker<'_> {
     pub(super) fn circuit_breaker(

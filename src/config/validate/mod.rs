@@ -1,13 +1,13 @@
 //! Turns the parsed file ([`RawConfig`]) into the typed [`Config`], checking every value.
 //!
 //! Each scalar is `${VAR}`-expanded, converted and range-checked here; every problem is collected (not
-//! just the first) with the key path it belongs to, so an operator sees all mistakes in one run. The
-//! caller (`load.rs`) attaches file lines to the paths. Limits that the file may not exceed are the
-//! `MAX_*` constants below.
+//! just the first) with the key path it belongs to, so an operator sees all mistakes in one run.
+//! `diagnose.rs` attaches file lines to the paths afterwards.
 //!
 //! One file per group of sections, the same groups as `model/`: `backends.rs`, `buckets.rs`,
-//! `replication.rs`, `health.rs`, `server.rs`. `scalars.rs` reads single values as a type,
-//! `names.rs` checks names and addresses. This file runs the sections in order.
+//! `replication.rs`, `health.rs`, `server.rs`, each with the `MAX_*` limits it enforces.
+//! `scalars.rs` reads single values as a type, `names.rs` checks names and addresses. This file
+//! runs the sections in order.
 
 mod backends;
 mod buckets;

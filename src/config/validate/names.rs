@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::super::model::Endpoint;
+use crate::config::model::Endpoint;
 
 /// Longest backend name. Names are Prometheus label values and parts of catalog keys; short names keep
 /// both compact.

@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
-use super::super::model::{
+use super::Checker;
+use crate::config::model::{
     default_busy_bytes_per_sec, RebalanceConfig, ReplicationConfig, DEFAULT_REBALANCE_THRESHOLD,
     DEFAULT_REPLICATION_BATCH_SIZE, DEFAULT_REPLICATION_CONCURRENCY, DEFAULT_REPLICATION_FACTOR,
     DEFAULT_REPLICATION_MAX_BYTES_PER_SEC, DEFAULT_REPLICATION_WORKER_INTERVAL,
     DEFAULT_UNHEALTHY_THRESHOLD, MAX_REPLICATION_BATCH_SIZE, MAX_REPLICATION_CONCURRENCY,
 };
-use super::super::raw::{RawRebalance, RawReplication, Scalar};
-use super::Checker;
+use crate::config::raw::{RawRebalance, RawReplication, Scalar};
 
 impl Checker<'_> {
     pub(super) fn replication(

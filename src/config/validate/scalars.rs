@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use super::super::duration::{format_duration, parse_duration, DurationError};
-use super::super::env::expand;
-use super::super::model::Secret;
-use super::super::raw::Scalar;
 use super::Checker;
+use crate::config::duration::{format_duration, parse_duration, DurationError};
+use crate::config::env::expand;
+use crate::config::model::Secret;
+use crate::config::raw::Scalar;
 
 /// Longest access key id, AWS's documented maximum; it is parsed out of every Authorization header.
 const MAX_ACCESS_KEY_ID_LEN: usize = 128;

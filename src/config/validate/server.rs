@@ -4,14 +4,14 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use super::super::model::{
+use super::names::{parse_domain, parse_socket_addr};
+use super::Checker;
+use crate::config::model::{
     AccessLogLevel, CatalogConfig, LoggingConfig, ServerConfig, TlsConfig, UiConfig,
     BACKEND_TIMEOUT_RANGE, DEFAULT_ADMIN_ADDR, DEFAULT_BACKEND_TIMEOUT, DEFAULT_CATALOG_PATH,
     DEFAULT_LISTEN_ADDR, DEFAULT_MAX_CONCURRENT_REQUESTS, MAX_CONCURRENT_REQUESTS, MAX_SHARDS,
 };
-use super::super::raw::{RawCatalog, RawLogging, RawServer, RawUi, Scalar};
-use super::names::{parse_domain, parse_socket_addr};
-use super::Checker;
+use crate::config::raw::{RawCatalog, RawLogging, RawServer, RawUi, Scalar};
 
 impl Checker<'_> {
     pub(super) fn server(&mut self, raw: Option<&RawServer>) -> ServerConfig {
