@@ -12,8 +12,9 @@
 //! - `env`: `${VAR}` expansion; `locate`: key path → line; `duration`: `10m`-style durations;
 //! - `tests/`: whole-file tests, by topic.
 //!
-//! Each config section has one file in `model/` (its types and defaults) and the file of the same
-//! name in `validate/` (its checks); a new key also needs its field in `raw.rs`:
+//! Each config section has one file in `model/` (its types and defaults), the file of the same name
+//! in `validate/` (its checks) and in `tests/` (its whole-file tests); a new key also needs its field
+//! in `raw.rs`:
 //!
 //! | sections                                   | file              |
 //! |--------------------------------------------|-------------------|
