@@ -3,18 +3,19 @@
 //! The grammar follows Go's `time.ParseDuration` (which the Go s3-orchestrator's YAML files use) minus
 //! fractions: one or more `<integer><unit>` groups, units `ns`, `us` (or `µs`), `ms`, `s`, `m`, `h`,
 //! plus `d` for days. A bare `0` is accepted as zero; any other bare number is refused because its unit
-//! would be a guess. [`format_duration`] writes the same grammar back, for messages and the admin API.
+//! would be a guess. [`format_duration`] writes the same grammar back, for validation messages
+//! (`must be between 100ms and 10m`).
 
 use std::fmt;
 use std::time::Duration;
 
 /// Longest duration text accepted. A config duration is a handful of characters; the bound keeps error
 /// messages (which quote the text) short and parsing trivially bounded.
-pub const MAX_DURATION_TEXT_LEN: usize = 64;
+const MAX_DURATION_TEXT_LEN: usize = 64;
 
 /// Why a duration text was refused. Display gives a sentence suitable after `key: `.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DurationError {
+pub(crate) enum DurationError {
     /// The text was empty.
     Empty,
     /// Longer than [`MAX_DURATION_TEXT_LEN`].
@@ -72,7 +73,7 @@ fn unit_nanos(unit: &str) -> Option<u128> {
 }
 
 /// Parses a duration such as `10m`, `500ms` or `1h30m`.
-pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let text = text.trim();
     if text.is_empty() {
         return Err(DurationError::Empty);
@@ -118,8 +119,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
 }
 
 /// Writes a duration in the grammar [`parse_duration`] reads, largest units first: `1h30m`, `500ms`,
-/// `0s`. Days are not used (an hour count reads more plainly in logs).
-pub fn format_duration(d: Duration) -> String {
+/// `0s`. Days are not used (an hour count reads more plainly).
+pub(crate) fn format_duration(d: Duration) -> String {
     if d.is_zero() {
         return "0s".to_owned();
     }

@@ -14,14 +14,14 @@ use std::fmt;
 
 /// Longest variable name accepted in `${...}`. Real names are short; the bound keeps error messages
 /// (which quote the name) readable when a `}` is simply missing.
-pub const MAX_ENV_NAME_LEN: usize = 128;
+const MAX_ENV_NAME_LEN: usize = 128;
 
 /// How variables are looked up: `std::env::var_os` in production, a closure in tests.
-pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<OsString>;
+pub(crate) type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<OsString>;
 
 /// Why a value could not be expanded. Display is a sentence naming the variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExpandError {
+pub(crate) enum ExpandError {
     /// `${NAME}` where `NAME` is not set.
     Unset(String),
     /// `${...}` whose content is not a variable name (empty, bad characters, too long).
@@ -66,7 +66,10 @@ fn is_valid_name(name: &str) -> bool {
 }
 
 /// Expands `${NAME}` references in `text`; borrows when there is nothing to expand.
-pub fn expand<'t>(text: &'t str, lookup: EnvLookup<'_>) -> Result<Cow<'t, str>, ExpandError> {
+pub(crate) fn expand<'t>(
+    text: &'t str,
+    lookup: EnvLookup<'_>,
+) -> Result<Cow<'t, str>, ExpandError> {
     if !text.contains("${") {
         return Ok(Cow::Borrowed(text));
     }

@@ -15,16 +15,16 @@ use std::collections::HashMap;
 
 /// A 1-based line and column in the configuration text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pos {
+pub(crate) struct Pos {
     /// 1-based line.
-    pub line: usize,
+    pub(crate) line: usize,
     /// 1-based column (characters are counted as bytes, which is exact for the ASCII keys used here).
-    pub column: usize,
+    pub(crate) column: usize,
 }
 
 /// Key path → position of the key (or of the `-` of a sequence item).
 #[derive(Debug, Default)]
-pub struct Locator {
+pub(crate) struct Locator {
     first: HashMap<String, Pos>,
     duplicates: Vec<(String, Pos)>,
 }
@@ -51,7 +51,7 @@ enum Skip {
 
 impl Locator {
     /// Scans `text` once.
-    pub fn new(text: &str) -> Self {
+    pub(crate) fn new(text: &str) -> Self {
         let mut loc = Locator::default();
         let mut stack: Vec<Frame> = Vec::new();
         let mut root_items = 0usize;
@@ -181,13 +181,13 @@ impl Locator {
 
     /// Where exactly this path is written.
     #[cfg(test)]
-    pub fn exact(&self, path: &str) -> Option<Pos> {
+    pub(crate) fn exact(&self, path: &str) -> Option<Pos> {
         self.first.get(path).copied()
     }
 
     /// Where this path is written, or else its nearest written ancestor (a missing key is reported at
     /// the mapping that lacks it).
-    pub fn find(&self, path: &str) -> Option<Pos> {
+    pub(crate) fn find(&self, path: &str) -> Option<Pos> {
         let mut p = path;
         loop {
             if let Some(pos) = self.first.get(p) {
@@ -199,7 +199,7 @@ impl Locator {
 
     /// The second occurrence of `key` directly under `parent` (`""` for the top level), for
     /// serde's `duplicate field` errors, which carry no position at the top level.
-    pub fn duplicate(&self, parent: &str, key: &str) -> Option<Pos> {
+    pub(crate) fn duplicate(&self, parent: &str, key: &str) -> Option<Pos> {
         self.duplicates
             .iter()
             .find(|(p, _)| {
@@ -216,7 +216,7 @@ impl Locator {
 }
 
 /// `backends[1].name` → `backends[1]` → `backends` → none.
-pub fn parent_path(path: &str) -> Option<&str> {
+fn parent_path(path: &str) -> Option<&str> {
     if path.ends_with(']') {
         return path
             .rfind('[')

@@ -2,7 +2,7 @@
 //!
 //! Every struct refuses unknown keys (`deny_unknown_fields`), so a typo such as `quota_byte` is an
 //! error with its line rather than a silently ignored setting. Every leaf is an `Option<Scalar>`: serde
-//! checks only the structure (which keys, mapping or list or scalar), and `validate.rs` converts the
+//! checks only the structure (which keys, mapping or list or scalar), and `validate/` converts the
 //! scalars after `${VAR}` expansion, so that `quota_bytes: ${QUOTA}` works as well as a literal number
 //! and every value error is reported the same way. None of these types derive `Debug`: they hold
 //! secrets as plain strings.
@@ -13,7 +13,7 @@ use std::fmt;
 
 /// A YAML scalar as written, before expansion and conversion.
 #[derive(Clone, PartialEq)]
-pub enum Scalar {
+pub(crate) enum Scalar {
     /// A string (plain or quoted). The only form `${VAR}` expansion applies to.
     Str(String),
     /// An integer (a plain scalar such as `10737418240` or `-5`).
@@ -28,13 +28,13 @@ pub enum Scalar {
 
 impl Scalar {
     /// Written without a value.
-    pub fn is_null(&self) -> bool {
+    pub(crate) fn is_null(&self) -> bool {
         matches!(self, Scalar::Null)
     }
 
     /// What the value is, for "expected X, found Y" messages. Quotes the value except for strings,
     /// which may be secrets.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Scalar::Str(_) => "a string".to_owned(),
             Scalar::Int(i) => format!("the integer `{i}`"),
@@ -99,20 +99,20 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Scalar>,
 /// The whole file.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, expecting = "a mapping of configuration sections")]
-pub struct RawConfig {
+pub(crate) struct RawConfig {
     #[serde(default, deserialize_with = "present")]
-    pub routing_strategy: Option<Scalar>,
-    pub backends: Option<Vec<RawBackend>>,
-    pub replication: Option<RawReplication>,
-    pub backend_circuit_breaker: Option<RawCircuitBreaker>,
-    pub rebalance: Option<RawRebalance>,
-    pub rate_limit: Option<RawRateLimit>,
-    pub buckets: Option<Vec<RawBucket>>,
-    pub admin_credentials: Option<Vec<RawCredential>>,
-    pub server: Option<RawServer>,
-    pub catalog: Option<RawCatalog>,
-    pub ui: Option<RawUi>,
-    pub logging: Option<RawLogging>,
+    pub(crate) routing_strategy: Option<Scalar>,
+    pub(crate) backends: Option<Vec<RawBackend>>,
+    pub(crate) replication: Option<RawReplication>,
+    pub(crate) backend_circuit_breaker: Option<RawCircuitBreaker>,
+    pub(crate) rebalance: Option<RawRebalance>,
+    pub(crate) rate_limit: Option<RawRateLimit>,
+    pub(crate) buckets: Option<Vec<RawBucket>>,
+    pub(crate) admin_credentials: Option<Vec<RawCredential>>,
+    pub(crate) server: Option<RawServer>,
+    pub(crate) catalog: Option<RawCatalog>,
+    pub(crate) ui: Option<RawUi>,
+    pub(crate) logging: Option<RawLogging>,
 }
 
 /// One entry of `backends`: S3 keys, or `path` for a local directory.
@@ -121,31 +121,31 @@ pub struct RawConfig {
     deny_unknown_fields,
     expecting = "a backend mapping (name, endpoint, ...)"
 )]
-pub struct RawBackend {
+pub(crate) struct RawBackend {
     #[serde(default, deserialize_with = "present")]
-    pub name: Option<Scalar>,
+    pub(crate) name: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub endpoint: Option<Scalar>,
+    pub(crate) endpoint: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub path: Option<Scalar>,
+    pub(crate) path: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub region: Option<Scalar>,
+    pub(crate) region: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub bucket: Option<Scalar>,
+    pub(crate) bucket: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub access_key_id: Option<Scalar>,
+    pub(crate) access_key_id: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub secret_access_key: Option<Scalar>,
+    pub(crate) secret_access_key: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub force_path_style: Option<Scalar>,
+    pub(crate) force_path_style: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub quota_bytes: Option<Scalar>,
+    pub(crate) quota_bytes: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub api_request_limit: Option<Scalar>,
+    pub(crate) api_request_limit: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub egress_byte_limit: Option<Scalar>,
+    pub(crate) egress_byte_limit: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub ingress_byte_limit: Option<Scalar>,
+    pub(crate) ingress_byte_limit: Option<Scalar>,
 }
 
 /// `replication`.
@@ -154,31 +154,31 @@ pub struct RawBackend {
     deny_unknown_fields,
     expecting = "a mapping (factor, unhealthy_threshold, concurrency, max_bytes_per_sec, busy_bytes_per_sec, worker_interval, batch_size)"
 )]
-pub struct RawReplication {
+pub(crate) struct RawReplication {
     #[serde(default, deserialize_with = "present")]
-    pub factor: Option<Scalar>,
+    pub(crate) factor: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub unhealthy_threshold: Option<Scalar>,
+    pub(crate) unhealthy_threshold: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub concurrency: Option<Scalar>,
+    pub(crate) concurrency: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub max_bytes_per_sec: Option<Scalar>,
+    pub(crate) max_bytes_per_sec: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub busy_bytes_per_sec: Option<Scalar>,
+    pub(crate) busy_bytes_per_sec: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub worker_interval: Option<Scalar>,
+    pub(crate) worker_interval: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub batch_size: Option<Scalar>,
+    pub(crate) batch_size: Option<Scalar>,
 }
 
 /// `rebalance`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a mapping (enabled, threshold)")]
-pub struct RawRebalance {
+pub(crate) struct RawRebalance {
     #[serde(default, deserialize_with = "present")]
-    pub enabled: Option<Scalar>,
+    pub(crate) enabled: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub threshold: Option<Scalar>,
+    pub(crate) threshold: Option<Scalar>,
 }
 
 /// `backend_circuit_breaker`.
@@ -187,15 +187,15 @@ pub struct RawRebalance {
     deny_unknown_fields,
     expecting = "a mapping (enabled, failure_threshold, open_timeout, success_threshold)"
 )]
-pub struct RawCircuitBreaker {
+pub(crate) struct RawCircuitBreaker {
     #[serde(default, deserialize_with = "present")]
-    pub enabled: Option<Scalar>,
+    pub(crate) enabled: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub failure_threshold: Option<Scalar>,
+    pub(crate) failure_threshold: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub open_timeout: Option<Scalar>,
+    pub(crate) open_timeout: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub success_threshold: Option<Scalar>,
+    pub(crate) success_threshold: Option<Scalar>,
 }
 
 /// `rate_limit` (per client credential).
@@ -204,13 +204,13 @@ pub struct RawCircuitBreaker {
     deny_unknown_fields,
     expecting = "a mapping (enabled, requests_per_sec, burst)"
 )]
-pub struct RawRateLimit {
+pub(crate) struct RawRateLimit {
     #[serde(default, deserialize_with = "present")]
-    pub enabled: Option<Scalar>,
+    pub(crate) enabled: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub requests_per_sec: Option<Scalar>,
+    pub(crate) requests_per_sec: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub burst: Option<Scalar>,
+    pub(crate) burst: Option<Scalar>,
 }
 
 /// One entry of `buckets`.
@@ -219,10 +219,10 @@ pub struct RawRateLimit {
     deny_unknown_fields,
     expecting = "a bucket mapping (name, credentials)"
 )]
-pub struct RawBucket {
+pub(crate) struct RawBucket {
     #[serde(default, deserialize_with = "present")]
-    pub name: Option<Scalar>,
-    pub credentials: Option<Vec<RawCredential>>,
+    pub(crate) name: Option<Scalar>,
+    pub(crate) credentials: Option<Vec<RawCredential>>,
 }
 
 /// One entry of `buckets[].credentials`.
@@ -231,13 +231,13 @@ pub struct RawBucket {
     deny_unknown_fields,
     expecting = "a credential mapping (access_key_id, secret_access_key, permissions)"
 )]
-pub struct RawCredential {
+pub(crate) struct RawCredential {
     #[serde(default, deserialize_with = "present")]
-    pub access_key_id: Option<Scalar>,
+    pub(crate) access_key_id: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub secret_access_key: Option<Scalar>,
+    pub(crate) secret_access_key: Option<Scalar>,
     #[serde(default)]
-    pub permissions: Option<Vec<Scalar>>,
+    pub(crate) permissions: Option<Vec<Scalar>>,
 }
 
 /// `server`.
@@ -246,38 +246,38 @@ pub struct RawCredential {
     deny_unknown_fields,
     expecting = "a mapping (listen_addr, admin_addr, shards, domain, tls, max_concurrent_requests, backend_timeout)"
 )]
-pub struct RawServer {
+pub(crate) struct RawServer {
     #[serde(default, deserialize_with = "present")]
-    pub max_concurrent_requests: Option<Scalar>,
+    pub(crate) max_concurrent_requests: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub backend_timeout: Option<Scalar>,
+    pub(crate) backend_timeout: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub listen_addr: Option<Scalar>,
+    pub(crate) listen_addr: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub admin_addr: Option<Scalar>,
+    pub(crate) admin_addr: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub shards: Option<Scalar>,
+    pub(crate) shards: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub domain: Option<Scalar>,
-    pub tls: Option<RawTls>,
+    pub(crate) domain: Option<Scalar>,
+    pub(crate) tls: Option<RawTls>,
 }
 
 /// `server.tls`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a mapping (cert_file, key_file)")]
-pub struct RawTls {
+pub(crate) struct RawTls {
     #[serde(default, deserialize_with = "present")]
-    pub cert_file: Option<Scalar>,
+    pub(crate) cert_file: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub key_file: Option<Scalar>,
+    pub(crate) key_file: Option<Scalar>,
 }
 
 /// `catalog`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a mapping (path)")]
-pub struct RawCatalog {
+pub(crate) struct RawCatalog {
     #[serde(default, deserialize_with = "present")]
-    pub path: Option<Scalar>,
+    pub(crate) path: Option<Scalar>,
 }
 
 /// `ui`: the web dashboard and the admin credentials (the Go project's `ui` block names).
@@ -286,21 +286,21 @@ pub struct RawCatalog {
     deny_unknown_fields,
     expecting = "a mapping (enabled, admin_key, admin_secret, admin_token)"
 )]
-pub struct RawUi {
+pub(crate) struct RawUi {
     #[serde(default, deserialize_with = "present")]
-    pub enabled: Option<Scalar>,
+    pub(crate) enabled: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub admin_key: Option<Scalar>,
+    pub(crate) admin_key: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub admin_secret: Option<Scalar>,
+    pub(crate) admin_secret: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
-    pub admin_token: Option<Scalar>,
+    pub(crate) admin_token: Option<Scalar>,
 }
 
 /// `logging`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a mapping (access_log_level)")]
-pub struct RawLogging {
+pub(crate) struct RawLogging {
     #[serde(default, deserialize_with = "present")]
-    pub access_log_level: Option<Scalar>,
+    pub(crate) access_log_level: Option<Scalar>,
 }

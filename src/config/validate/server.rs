@@ -1,0 +1,196 @@
+//! `server` (listen and admin addresses, shards, domain, TLS, admission, backend timeout), and the
+//! small sections `ui` (dashboard and admin credentials), `logging` and `catalog`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use super::names::{parse_domain, parse_socket_addr};
+use super::Checker;
+use crate::config::model::{
+    AccessLogLevel, CatalogConfig, LoggingConfig, ServerConfig, TlsConfig, UiConfig,
+    BACKEND_TIMEOUT_RANGE, DEFAULT_ADMIN_ADDR, DEFAULT_BACKEND_TIMEOUT, DEFAULT_CATALOG_PATH,
+    DEFAULT_LISTEN_ADDR, DEFAULT_MAX_CONCURRENT_REQUESTS, MAX_CONCURRENT_REQUESTS, MAX_SHARDS,
+};
+use crate::config::raw::{RawCatalog, RawLogging, RawServer, RawUi, Scalar};
+
+impl Checker<'_> {
+    pub(super) fn server(&mut self, raw: Option<&RawServer>) -> ServerConfig {
+        let Some(raw) = raw else {
+            return ServerConfig::default();
+        };
+        let listen_addr = self.socket_addr("server.listen_addr", raw.listen_addr.as_ref());
+        let admin_addr = self.socket_addr("server.admin_addr", raw.admin_addr.as_ref());
+        let listen = listen_addr.unwrap_or(DEFAULT_LISTEN_ADDR);
+        let admin = admin_addr.unwrap_or(DEFAULT_ADMIN_ADDR);
+        if listens_overlap(listen, admin) {
+            self.problem(
+                if raw.admin_addr.is_some() { "server.admin_addr" } else { "server.listen_addr" },
+                format!("the S3 listener ({listen}) and the admin listener ({admin}) would share a port; give them different ports"),
+            );
+        }
+
+        const SHARDS: &str = "server.shards";
+        let shards = self.uint(SHARDS, raw.shards.as_ref()).map(|s| {
+            let s = usize::try_from(s).unwrap_or(usize::MAX);
+            if s > MAX_SHARDS {
+                self.problem(
+                    SHARDS,
+                    format!("at most {MAX_SHARDS} (0 = one per core), found {s}"),
+                );
+            }
+            s
+        });
+
+        const DOMAIN: &str = "server.domain";
+        let domain = self.text(DOMAIN, raw.domain.as_ref()).and_then(|d| {
+            parse_domain(&d)
+                .map_err(|why| self.problem(DOMAIN, format!("invalid domain `{d}`: {why}")))
+                .ok()
+        });
+
+        let tls = raw.tls.as_ref().and_then(|t| {
+            let cert = self.required_text("server.tls.cert_file", t.cert_file.as_ref());
+            let key = self.required_text("server.tls.key_file", t.key_file.as_ref());
+            Some(TlsConfig {
+                cert_file: PathBuf::from(cert?),
+                key_file: PathBuf::from(key?),
+            })
+        });
+
+        let max_concurrent_requests = self.count(
+            "server.max_concurrent_requests",
+            raw.max_concurrent_requests.as_ref(),
+            MAX_CONCURRENT_REQUESTS as u64,
+            DEFAULT_MAX_CONCURRENT_REQUESTS as u64,
+        ) as usize;
+        let backend_timeout = self.bounded_duration(
+            "server.backend_timeout",
+            raw.backend_timeout.as_ref(),
+            BACKEND_TIMEOUT_RANGE,
+            DEFAULT_BACKEND_TIMEOUT,
+        );
+
+        ServerConfig {
+            listen_addr: listen,
+            admin_addr: admin,
+            shards: shards.unwrap_or(0),
+            domain,
+            tls,
+            max_concurrent_requests,
+            backend_timeout,
+        }
+    }
+
+    fn socket_addr(&mut self, path: &str, value: Option<&Scalar>) -> Option<SocketAddr> {
+        if value.is_some_and(|v| !matches!(v, Scalar::Str(_))) {
+            self.problem(
+                path,
+                "expected an address `IP:port` such as `127.0.0.1:9000`",
+            );
+            return None;
+        }
+        let text = self.text(path, value)?;
+        parse_socket_addr(&text)
+            .map_err(|why| self.problem(path, format!("invalid address `{text}`: {why}")))
+            .ok()
+    }
+
+    pub(super) fn ui(&mut self, raw: Option<&RawUi>) -> UiConfig {
+        let Some(raw) = raw else {
+            return UiConfig::default();
+        };
+        let enabled = self
+            .boolean("ui.enabled", raw.enabled.as_ref())
+            .unwrap_or(false);
+        let admin_key = raw
+            .admin_key
+            .as_ref()
+            .and_then(|v| self.access_key_id("ui.admin_key", Some(v)));
+        let admin_secret = raw
+            .admin_secret
+            .as_ref()
+            .and_then(|v| self.secret("ui.admin_secret", Some(v)));
+        let admin_token = raw
+            .admin_token
+            .as_ref()
+            .and_then(|v| self.secret("ui.admin_token", Some(v)));
+        match (raw.admin_key.is_some(), raw.admin_secret.is_some()) {
+            (true, false) => self.problem(
+                "ui.admin_secret",
+                "missing: admin_key and admin_secret go together",
+            ),
+            (false, true) => self.problem(
+                "ui.admin_key",
+                "missing: admin_key and admin_secret go together",
+            ),
+            (false, false) if enabled => self.problem(
+                "ui.enabled",
+                "the dashboard needs ui.admin_key and ui.admin_secret to log in",
+            ),
+            _ => {}
+        }
+        UiConfig {
+            enabled,
+            admin_key,
+            admin_secret,
+            admin_token,
+        }
+    }
+
+    pub(super) fn logging(&mut self, raw: Option<&RawLogging>) -> LoggingConfig {
+        const LEVEL: &str = "logging.access_log_level";
+        let access_log_level = raw
+            .and_then(|r| r.access_log_level.as_ref())
+            .and_then(|v| self.text(LEVEL, Some(v)))
+            .and_then(|t| {
+                AccessLogLevel::parse(&t)
+                    .ok_or_else(|| {
+                        self.problem(
+                            LEVEL,
+                            format!(
+                                "expected one of {}, found `{t}`",
+                                AccessLogLevel::WORDS.join(", ")
+                            ),
+                        )
+                    })
+                    .ok()
+            })
+            .unwrap_or_default();
+        LoggingConfig { access_log_level }
+    }
+
+    pub(super) fn catalog(&mut self, raw: Option<&RawCatalog>) -> CatalogConfig {
+        let path = raw
+            .and_then(|r| r.path.as_ref())
+            .and_then(|p| self.required_text("catalog.path", Some(p)))
+            .unwrap_or_else(|| DEFAULT_CATALOG_PATH.to_owned());
+        CatalogConfig {
+            path: PathBuf::from(path),
+        }
+    }
+}
+
+/// Whether binding both addresses would collide. glommio binds with SO_REUSEPORT, so a collision
+/// would not even fail: the two listeners would silently share connections.
+fn listens_overlap(a: SocketAddr, b: SocketAddr) -> bool {
+    // Port 0 asks the OS for a fresh port each time (tests).
+    a.port() != 0
+        && a.port() == b.port()
+        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlap() {
+        let a = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert!(listens_overlap(a("0.0.0.0:9000"), a("127.0.0.1:9000")));
+        assert!(listens_overlap(a("127.0.0.1:9000"), a("127.0.0.1:9000")));
+        assert!(!listens_overlap(a("127.0.0.1:9000"), a("127.0.0.2:9000")));
+        assert!(!listens_overlap(a("127.0.0.1:9000"), a("127.0.0.1:9001")));
+        assert!(!listens_overlap(a("127.0.0.1:0"), a("127.0.0.1:0")));
+    }
+}
