@@ -10,7 +10,7 @@ use crate::config::{BackendConfig, BackendKind as BackendConfigKind};
 use crate::health::BackendHealth;
 use crate::metrics::TRANSPORT_ERROR;
 use crate::s3::auth::{sign_request, uri_encode, AmzDate, Credentials, SignableRequest};
-use crate::s3::error::{S3Error, S3ErrorCode, S3Result, Side};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::etag::unquote_etag;
 use crate::s3::range::ByteRange;
 use crate::s3::xml::{self, EtagAnswer};
@@ -749,11 +749,7 @@ pub async fn error_from_response(backend: &str, resp: BackendResponse) -> S3Erro
     };
     let detail = format!("backend {backend} answered {status} {code}: {message}");
     match client_fault {
-        Some(c) => S3Error {
-            code: c,
-            message: detail.into(),
-            side: Side::Client,
-        },
+        Some(c) => S3Error::client(c, detail),
         None if status == 404 || code == "NoSuchKey" => {
             S3Error::backend(S3ErrorCode::NoSuchKey, detail)
         }

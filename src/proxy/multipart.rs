@@ -78,7 +78,7 @@ pub async fn handle_create_multipart_upload(ctx: &RequestCtx<'_>) -> S3Result<Re
             .await
         {
             Ok(id) => break (backend, id),
-            Err(e) if e.side == crate::s3::error::Side::Backend => {
+            Err(e) if e.retry_elsewhere => {
                 tracing::warn!(request_id = ctx.request_id, backend = backend.name, error = %e, "CreateMultipartUpload failed; trying the next backend");
                 tried.push(choice.backend_index);
             }
@@ -289,7 +289,12 @@ pub async fn handle_upload_part_copy(ctx: &RequestCtx<'_>) -> S3Result<Response>
 fn parse_complete_document(doc: &[u8]) -> S3Result<Vec<(u32, String)>> {
     Ok(crate::s3::xml::parse_complete_multipart_upload(doc)?
         .into_iter()
-        .map(|p| (p.part_number, crate::s3::etag::unquote_etag(&p.etag).to_owned()))
+        .map(|p| {
+            (
+                p.part_number,
+                crate::s3::etag::unquote_etag(&p.etag).to_owned(),
+            )
+        })
         .collect())
 }
 

@@ -61,6 +61,7 @@ pub async fn open_object(
                 }
                 return Ok(stream);
             }
+            // Reads are idempotent: anything but the request's own fault tries the next copy.
             Err(e) if e.side == Side::Client => return Err(e),
             Err(e) => {
                 tracing::warn!(request_id = ctx.request_id, backend = backend.name, error = %e, "copy unreadable");

@@ -8,7 +8,7 @@ use crate::backend::ObjectMeta;
 use crate::backend::{Integrity, PutWriter};
 use crate::catalog::ObjectRecord;
 use crate::health::Skip;
-use crate::s3::error::{S3Error, S3ErrorCode, S3Result, Side};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::server::body::BodyReader;
 use crate::state::placement::Reservation;
 use crate::state::WriteSkip;
@@ -37,7 +37,7 @@ pub async fn begin_write(
             .await
         {
             Ok(w) => return Ok((reservation, w)),
-            Err(e) if e.side == Side::Backend => {
+            Err(e) if e.retry_elsewhere => {
                 tracing::warn!(
                     request_id = ctx.request_id,
                     backend = backend.name,
