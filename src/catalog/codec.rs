@@ -787,6 +787,130 @@ mod tests {
         }
     }
 
+    /// The on-disk format, byte for byte: existing databases must keep opening, so any change
+    /// here needs a new format byte (and a decoder for the old one), not an edit of this test.
+    #[test]
+    fn on_disk_format_is_pinned() {
+        let hex = |b: &[u8]| hex::encode(b);
+        let mut buf = Vec::new();
+        let r = ObjectRecord {
+            size: 1 << 40,
+            etag: "\"abc-3\"".into(),
+            content_type: Some("text/plain".into()),
+            cache_control: Some("no-cache".into()),
+            content_disposition: None,
+            content_encoding: Some("gzip".into()),
+            content_language: Some("en".into()),
+            expires: Some("Thu, 01 Dec 1994 16:00:00 GMT".into()),
+            user_metadata: vec![("a".into(), "1".into())],
+            last_modified_ms: 1_700_000_000_123,
+            checksum: Some(("CRC32".into(), "AAAAAA==".into())),
+            parts_count: Some(3),
+            generation: 300,
+            copies: vec![
+                Copy {
+                    backend: "b1".into(),
+                    backend_key: "k/1".into(),
+                    state: CopyState::Complete,
+                },
+                Copy {
+                    backend: "b2".into(),
+                    backend_key: "k/2".into(),
+                    state: CopyState::Stale,
+                },
+            ],
+        };
+        encode_object(&r, &mut buf);
+        assert_eq!(
+            hex(&buf),
+            "018080808080200000018bcfe5687b07226162632d3322ac02010a746578742f706c61696e01086e6f\
+             2d6361636865000104677a69700102656e011d5468752c2030312044656320313939342031363a30\
+             303a303020474d54010161013101054352433332084141414141413d3d010302026231036b2f3100\
+             026232036b2f3201"
+        );
+        encode_usage(
+            &BackendUsage {
+                bytes_used: 12345,
+                objects: 7,
+            },
+            &mut buf,
+        );
+        assert_eq!(hex(&buf), "01b96007");
+        encode_monthly_usage(
+            &MonthlyUsage {
+                api_requests: 1,
+                egress_bytes: 200,
+                ingress_bytes: 70000,
+            },
+            &mut buf,
+        );
+        assert_eq!(hex(&buf), "0101c801f0a204");
+        encode_queue_item(
+            &QueueItem::Replicate {
+                bucket: "b".into(),
+                key: "k".into(),
+                generation: 9,
+            },
+            &mut buf,
+        );
+        assert_eq!(hex(&buf), "01010162016b09");
+        encode_queue_item(
+            &QueueItem::Cleanup {
+                backend: "x".into(),
+                backend_key: "y".into(),
+                generation: 130,
+            },
+            &mut buf,
+        );
+        assert_eq!(hex(&buf), "0102017801798201");
+        encode_bucket(
+            &BucketRecord {
+                name: "n".into(),
+                owner_access_key: "AK".into(),
+                created_ms: 17,
+            },
+            &mut buf,
+        );
+        assert_eq!(hex(&buf), "01016e02414b0000000000000011");
+        let m = MultipartRecord {
+            bucket: "b".into(),
+            key: "k".into(),
+            upload_id: "u".into(),
+            backend: "be".into(),
+            backend_key: "bk".into(),
+            backend_upload_id: "bu".into(),
+            initiated_ms: 5,
+            content_type: Some("x/y".into()),
+            expires: Some("e".into()),
+            checksum_algorithm: Some("SHA256".into()),
+            user_metadata: vec![("m".into(), "v".into())],
+            ..Default::default()
+        };
+        encode_multipart(&m, &mut buf);
+        assert_eq!(
+            hex(&buf),
+            "010162016b017502626502626b02627500000000000000050103782f79000000000101650106534841\
+             32353601016d0176"
+        );
+        encode_u64(1, &mut buf);
+        assert_eq!(hex(&buf), "0101");
+        assert_eq!(
+            hex(ObjectKey::new("bkt", "a/b").unwrap().as_ref()),
+            "03626b74612f62"
+        );
+        let qid = QueueId {
+            kind: QueueKind::Cleanup,
+            seq: 258,
+        };
+        assert_eq!(hex(&queue_key(qid)), "020000000000000102");
+        assert_eq!(hex(&mp_record_key("up1")), "01757031");
+        assert_eq!(
+            hex(&mp_index_key("bkt", "a\0b", "up1").unwrap()),
+            "0203626b746100ff620000757031"
+        );
+        assert_eq!(hex(&monthly_usage_key("b1", 202501)), "0062310000031705");
+    }
+
     #[test]
     fn varint_edges() {
         for v in [0u64, 1, 127, 128, 16383, 16384, u64::MAX - 1, u64::MAX] {
