@@ -1,7 +1,7 @@
 //! The catalog's data model: the records stored in each keyspace and the
 //! inputs and outcomes of catalog operations.
 //!
-//! These are plain values; their on-disk form lives in the private `codec` module.
+//! These are plain values; the fjall store's on-disk form of them is in `fjall::codec`.
 //! They derive serde so the admin API can render them (e.g. object locations)
 //! without a second set of types.
 
@@ -118,25 +118,6 @@ pub enum QueueKind {
     Replicate,
     /// Backend objects that are no longer referenced and must be deleted.
     Cleanup,
-}
-
-impl QueueKind {
-    /// The one-byte tag that leads this queue's keys (keeps each queue a
-    /// contiguous, id-ordered range).
-    pub(crate) fn tag(self) -> u8 {
-        match self {
-            QueueKind::Replicate => 1,
-            QueueKind::Cleanup => 2,
-        }
-    }
-
-    pub(crate) fn from_tag(tag: u8) -> Option<Self> {
-        match tag {
-            1 => Some(QueueKind::Replicate),
-            2 => Some(QueueKind::Cleanup),
-            _ => None,
-        }
-    }
 }
 
 /// Identity of a queued item: its queue and a sequence number that orders items
@@ -291,7 +272,7 @@ pub struct ListQuery {
     /// prefix of this query (ends at a delimiter), everything under it is skipped,
     /// so feeding `next_start_after` back continues without repeating it.
     pub start_after: Option<String>,
-    /// Page size; capped at [`crate::catalog::MAX_LIST_KEYS`].
+    /// Page size; capped at `MAX_LIST_KEYS`.
     pub max_keys: usize,
 }
 
@@ -318,7 +299,7 @@ pub struct MultipartQuery {
     pub key_marker: Option<String>,
     /// See `key_marker`; ignored without it, as in S3.
     pub upload_id_marker: Option<String>,
-    /// Page size; capped at [`crate::catalog::MAX_LIST_KEYS`].
+    /// Page size; capped at `MAX_LIST_KEYS`.
     pub max_uploads: usize,
 }
 
