@@ -24,7 +24,8 @@
 //! - **Atomicity.** Every write method is one atomic batch: the record change, the usage
 //!   deltas and the queue intents `rules` derives from it become visible and durable
 //!   together, or not at all. `complete_multipart` removes the upload and puts the object in
-//!   one batch. A failed write changes nothing (fjall: even when it was grouped with others).
+//!   one batch. A write that fails on its own account (invalid input, a corrupt record)
+//!   changes nothing, even when the store batched it with others.
 //! - **Serialisation.** Writes are decided one after another, each against every write ordered
 //!   before it: put returns the record it replaced, delete the one it removed, create-if-absent
 //!   and delete-bucket-if-empty cannot race, generation checks are compare-and-set. A read
@@ -58,8 +59,8 @@
 //!   executor, so they may not wait on anything slower than a local disk read. Writes are
 //!   `Send` futures that wait for an answer produced elsewhere and never block the executor.
 //!   Dropping the last handle closes the store; it can then be reopened.
-//! - **Limits.** The handle refuses writes over the [`limits`](MAX_LIST_KEYS) (bucket name,
-//!   key, upload id, backend name, replication intents) with `InvalidInput` before the store
+//! - **Limits.** The handle refuses writes over the size limits (bucket name, key, upload id,
+//!   backend name, replication intents; see `limits`) with `InvalidInput` before the store
 //!   sees them.
 
 pub mod model;

@@ -1,4 +1,4 @@
-//! The catalog's data model: the records stored in each keyspace and the
+//! The catalog's data model, shared by every store implementation: the records, and the
 //! inputs and outcomes of catalog operations.
 //!
 //! These are plain values; the fjall store's on-disk form of them is in `fjall::codec`.
@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 pub enum CopyState {
     /// The backend holds the complete, current body under `backend_key`.
     Complete,
-    /// The copy exists but must not be served (e.g. it failed verification or a
-    /// newer write could not reach that backend); replication replaces it.
+    /// The copy is recorded but must not be served, and does not count toward the
+    /// replication factor. Nothing marks copies stale yet; `add_copy` at the same
+    /// backend + key can set it.
     Stale,
 }
 
@@ -33,7 +34,8 @@ pub struct Copy {
 pub struct ObjectRecord {
     /// Body length in bytes.
     pub size: u64,
-    /// ETag as returned to clients, including the surrounding quotes.
+    /// ETag without the surrounding quotes (e.g. hex MD5, or `<hex>-<parts>` for a
+    /// multipart object); the S3 layer adds the quotes when it answers.
     pub etag: String,
     /// `Content-Type`.
     pub content_type: Option<String>,
@@ -55,9 +57,10 @@ pub struct ObjectRecord {
     pub checksum: Option<(String, String)>,
     /// Number of parts when the object was created by a multipart upload.
     pub parts_count: Option<u32>,
-    /// Version of this record, assigned by the writer thread from a persistent
-    /// counter; strictly increasing across all writes, never reused. The value a
-    /// caller passes to `put_object` is ignored.
+    /// Version of this record, assigned by the catalog on every put from a
+    /// persistent counter: greater than every generation acknowledged before, across
+    /// all keys, never reused. `add_copy`/`remove_copy` keep it. The value a caller
+    /// passes to `put_object` is ignored.
     pub generation: u64,
     /// Backends holding a copy of the body.
     pub copies: Vec<Copy>,
@@ -84,7 +87,7 @@ impl ObjectRecord {
 pub struct ObjectSummary {
     /// Body length in bytes.
     pub size: u64,
-    /// ETag including quotes.
+    /// ETag without the surrounding quotes, as in [`ObjectRecord::etag`].
     pub etag: String,
     /// Last-Modified, milliseconds since the Unix epoch.
     pub last_modified_ms: i64,
@@ -121,12 +124,12 @@ pub enum QueueKind {
 }
 
 /// Identity of a queued item: its queue and a sequence number that orders items
-/// by creation (from a persistent counter, so ids are never reused).
+/// by creation (from a persistent counter, so acknowledged ids are never reused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct QueueId {
     /// The queue holding the item.
     pub kind: QueueKind,
-    /// Creation order within the database.
+    /// Creation order within the catalog (one counter for both queues).
     pub seq: u64,
 }
 

@@ -60,7 +60,7 @@ pub(crate) fn copy(backend: &str, backend_key: &str) -> Copy {
 pub(crate) fn rec(size: u64, copies: &[(&str, &str)]) -> ObjectRecord {
     ObjectRecord {
         size,
-        etag: format!("\"etag-{size}\""),
+        etag: format!("etag-{size}"),
         last_modified_ms: 1_700_000_000_000 + size as i64,
         copies: copies.iter().map(|(b, k)| copy(b, k)).collect(),
         ..Default::default()
@@ -519,7 +519,7 @@ fn model_list(keys: &[String], q: &ListQuery) -> ListPage {
                 s.clone(),
                 ObjectSummary {
                     size: s.len() as u64,
-                    etag: format!("\"etag-{}\"", s.len()),
+                    etag: format!("etag-{}", s.len()),
                     last_modified_ms: 1_700_000_000_000 + s.len() as i64,
                 },
             ));

@@ -1,5 +1,6 @@
 //! The fjall database behind the catalog: opening it, checking the schema,
-//! reading the counters back, and the point and queue reads (range reads are in `list`).
+//! reading the counters back, the point reads, the whole-keyspace reads (buckets, usage) and
+//! the queue reads. Listings with a query are in `list`.
 //!
 //! Reads take no lock of ours: fjall serves them from memtables and the block
 //! cache (reading a block from disk on a miss), so they are safe to call from executor threads.

@@ -16,7 +16,7 @@ const CASES: usize = 2000;
 fn sample_record() -> ObjectRecord {
     ObjectRecord {
         size: 1 << 40,
-        etag: "\"abc-3\"".into(),
+        etag: "abc-3".into(),
         content_type: Some("text/plain; charset=utf-8".into()),
         cache_control: None,
         content_disposition: Some("attachment; filename=\"ü.txt\"".into()),
@@ -139,7 +139,7 @@ fn on_disk_format_is_pinned() {
     let mut buf = Vec::new();
     let r = ObjectRecord {
         size: 1 << 40,
-        etag: "\"abc-3\"".into(),
+        etag: "abc-3".into(),
         content_type: Some("text/plain".into()),
         cache_control: Some("no-cache".into()),
         content_disposition: None,
@@ -167,7 +167,7 @@ fn on_disk_format_is_pinned() {
     encode_object(&r, &mut buf);
     assert_eq!(
         hex(&buf),
-        "018080808080200000018bcfe5687b07226162632d3322ac02010a746578742f706c61696e01086e6f\
+        "018080808080200000018bcfe5687b056162632d33ac02010a746578742f706c61696e01086e6f\
          2d6361636865000104677a69700102656e011d5468752c2030312044656320313939342031363a30\
          303a303020474d54010161013101054352433332084141414141413d3d010302026231036b2f3100\
          026232036b2f3201"
