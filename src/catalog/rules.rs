@@ -178,3 +178,121 @@ pub(crate) fn remove_copy(
         effects,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::model::CopyState;
+
+    fn copy(backend: &str, backend_key: &str) -> Copy {
+        Copy {
+            backend: backend.into(),
+            backend_key: backend_key.into(),
+            state: CopyState::Complete,
+        }
+    }
+
+    fn rec(size: u64, generation: u64, copies: &[(&str, &str)]) -> ObjectRecord {
+        ObjectRecord {
+            size,
+            generation,
+            copies: copies.iter().map(|(b, k)| copy(b, k)).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn added(backend: &str, size: u64) -> Effect {
+        Effect::CopyAdded {
+            backend: backend.into(),
+            size,
+        }
+    }
+
+    fn dropped(backend: &str, size: u64) -> Effect {
+        Effect::CopyDropped {
+            backend: backend.into(),
+            size,
+        }
+    }
+
+    fn cleanup_of(backend: &str, backend_key: &str, generation: u64) -> Effect {
+        Effect::Enqueue(QueueItem::Cleanup {
+            backend: backend.into(),
+            backend_key: backend_key.into(),
+            generation,
+        })
+    }
+
+    #[test]
+    fn overwrite_counts_new_copies_drops_old_ones_and_cleans_only_moved_ones() {
+        let prev = rec(10, 4, &[("b1", "k"), ("b2", "k")]);
+        let new = rec(3, 9, &[("b2", "k"), ("b3", "k")]);
+        let replicate = QueueItem::Replicate {
+            bucket: "bkt".into(),
+            key: "key".into(),
+            generation: 9,
+        };
+        assert_eq!(
+            put_effects("bkt", "key", &new, Some(&prev), 1),
+            vec![
+                added("b2", 3),
+                added("b3", 3),
+                dropped("b1", 10),
+                cleanup_of("b1", "k", 4),
+                dropped("b2", 10),
+                Effect::Enqueue(replicate),
+            ]
+        );
+        assert_eq!(
+            delete_effects(&new),
+            vec![
+                dropped("b2", 3),
+                cleanup_of("b2", "k", 9),
+                dropped("b3", 3),
+                cleanup_of("b3", "k", 9),
+            ]
+        );
+    }
+
+    #[test]
+    fn copy_changes_check_the_generation() {
+        let live = rec(5, 7, &[("b1", "k")]);
+        let (out, change) = add_copy(Some(live.clone()), 7, copy("b2", "k"));
+        assert_eq!(out, AddCopyOutcome::Added);
+        assert_eq!(change.effects, vec![added("b2", 5)]);
+        assert_eq!(change.record.map(|r| r.copies.len()), Some(2));
+        // Same backend + key: a state update, not a second copy.
+        let (_, change) = add_copy(Some(live.clone()), 7, copy("b1", "k"));
+        assert!(change.effects.is_empty());
+        let (out, change) = add_copy(Some(live.clone()), 6, copy("b2", "k"));
+        assert_eq!(out, AddCopyOutcome::Superseded);
+        assert_eq!(change.record, None);
+        assert_eq!(change.effects, vec![cleanup_of("b2", "k", 6)]);
+        // The live record uses that backend key: no cleanup.
+        let (_, change) = add_copy(Some(live.clone()), 6, copy("b1", "k"));
+        assert!(change.effects.is_empty());
+
+        assert_eq!(remove_copy(Some(live.clone()), 6, "b1", "k"), None);
+        assert_eq!(remove_copy(Some(live.clone()), 7, "b1", "x"), None);
+        assert_eq!(remove_copy(None, 7, "b1", "k"), None);
+        let change = remove_copy(Some(live), 7, "b1", "k");
+        assert_eq!(
+            change.map(|c| c.effects),
+            Some(vec![dropped("b1", 5), cleanup_of("b1", "k", 7)])
+        );
+    }
+
+    #[test]
+    fn usage_subtraction_saturates() {
+        let u = adjust_usage(BackendUsage::default(), &dropped("b", 5));
+        assert_eq!(u, BackendUsage::default());
+        let u = adjust_usage(u, &added("b", 5));
+        assert_eq!(
+            u,
+            BackendUsage {
+                bytes_used: 5,
+                objects: 1
+            }
+        );
+    }
+}

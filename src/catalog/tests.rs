@@ -5,11 +5,14 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use super::interface::WriteFuture;
+use super::limits::{MAX_BUCKET_NAME_LEN, MAX_OBJECT_KEY_LEN, MAX_UPLOAD_ID_LEN};
 use super::*;
 
 pub(crate) fn block<F: Future>(f: F) -> F::Output {
@@ -740,4 +743,179 @@ fn listing_matches_model_on_random_queries() {
 fn catalog_handle_is_send_sync_clone() {
     fn assert_traits<T: Send + Sync + Clone + 'static>() {}
     assert_traits::<Catalog>();
+}
+
+/// A store that refuses everything and counts how often it was asked: shows what the handle
+/// decides on its own, whatever the store behind it.
+#[derive(Default)]
+struct RefusingStore {
+    calls: AtomicUsize,
+}
+
+impl RefusingStore {
+    fn refuse<T>(&self) -> Result<T> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        Err(CatalogError::Closed)
+    }
+
+    fn refuse_write<T: Send + 'static>(&self) -> WriteFuture<'_, T> {
+        let result = self.refuse();
+        Box::pin(async move { result })
+    }
+}
+
+impl CatalogStore for RefusingStore {
+    fn get_object(&self, _: &str, _: &str) -> Result<Option<ObjectRecord>> {
+        self.refuse()
+    }
+    fn get_bucket(&self, _: &str) -> Result<Option<BucketRecord>> {
+        self.refuse()
+    }
+    fn get_multipart(&self, _: &str) -> Result<Option<MultipartRecord>> {
+        self.refuse()
+    }
+    fn all_usage(&self) -> Result<Vec<(String, BackendUsage)>> {
+        self.refuse()
+    }
+    fn monthly_usage(&self, _: &str, _: u32) -> Result<MonthlyUsage> {
+        self.refuse()
+    }
+    fn list_objects(&self, _: &str, _: &ListQuery) -> Result<ListPage> {
+        self.refuse()
+    }
+    fn scan_objects(
+        &self,
+        _: Option<(&str, &str)>,
+        _: usize,
+    ) -> Result<Vec<(String, String, ObjectRecord)>> {
+        self.refuse()
+    }
+    fn list_multipart(&self, _: &str, _: &MultipartQuery) -> Result<MultipartPage> {
+        self.refuse()
+    }
+    fn list_buckets(&self) -> Result<Vec<BucketRecord>> {
+        self.refuse()
+    }
+    fn queue_peek(&self, _: QueueKind, _: usize) -> Result<Vec<(QueueId, QueueItem)>> {
+        self.refuse()
+    }
+    fn queue_len(&self, _: QueueKind) -> Result<u64> {
+        self.refuse()
+    }
+    fn queue_push(&self, _: QueueItem) -> WriteFuture<'_, QueueId> {
+        self.refuse_write()
+    }
+    fn queue_ack(&self, _: QueueId) -> WriteFuture<'_, bool> {
+        self.refuse_write()
+    }
+    fn put_object<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: ObjectRecord,
+        _: u32,
+    ) -> WriteFuture<'a, PutOutcome> {
+        self.refuse_write()
+    }
+    fn delete_object<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+    ) -> WriteFuture<'a, Option<ObjectRecord>> {
+        self.refuse_write()
+    }
+    fn add_copy<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: u64,
+        _: Copy,
+    ) -> WriteFuture<'a, AddCopyOutcome> {
+        self.refuse_write()
+    }
+    fn remove_copy<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: u64,
+        _: &'a str,
+        _: &'a str,
+    ) -> WriteFuture<'a, bool> {
+        self.refuse_write()
+    }
+    fn set_monthly_usage<'a>(&'a self, _: &'a str, _: u32, _: MonthlyUsage) -> WriteFuture<'a, ()> {
+        self.refuse_write()
+    }
+    fn create_bucket(&self, _: BucketRecord) -> WriteFuture<'_, CreateBucketOutcome> {
+        self.refuse_write()
+    }
+    fn delete_bucket<'a>(&'a self, _: &'a str) -> WriteFuture<'a, DeleteBucketOutcome> {
+        self.refuse_write()
+    }
+    fn create_multipart(&self, _: MultipartRecord) -> WriteFuture<'_, bool> {
+        self.refuse_write()
+    }
+    fn delete_multipart<'a>(&'a self, _: &'a str) -> WriteFuture<'a, Option<MultipartRecord>> {
+        self.refuse_write()
+    }
+    fn complete_multipart<'a>(
+        &'a self,
+        _: &'a str,
+        _: ObjectRecord,
+        _: u32,
+    ) -> WriteFuture<'a, Option<PutOutcome>> {
+        self.refuse_write()
+    }
+}
+
+#[test]
+fn the_handle_refuses_oversize_writes_before_any_store_sees_them() {
+    let store = Arc::new(RefusingStore::default());
+    let cat = Catalog::from_store(store.clone());
+    let invalid = |r: Result<()>| matches!(r, Err(CatalogError::InvalidInput(_)));
+    let long_key = "k".repeat(MAX_OBJECT_KEY_LEN + 1);
+    let long_bucket = "b".repeat(MAX_BUCKET_NAME_LEN + 1);
+    let long_id = "u".repeat(MAX_UPLOAD_ID_LEN + 1);
+    let put = |b: &str, k: &str, n| block(cat.put_object(b, k, rec(1, &[]), n)).map(drop);
+    assert!(invalid(put("b", &long_key, 0)));
+    assert!(invalid(put(&long_bucket, "k", 0)));
+    assert!(invalid(put("b", "k", MAX_REPLICATE_INTENTS + 1)));
+    assert!(invalid(block(cat.delete_object("b", &long_key)).map(drop)));
+    assert!(invalid(
+        block(cat.add_copy(&long_bucket, "k", 1, copy("b1", "k"))).map(drop)
+    ));
+    assert!(invalid(
+        block(cat.remove_copy("b", &long_key, 1, "b1", "k")).map(drop)
+    ));
+    let month = MonthlyUsage::default();
+    assert!(invalid(block(cat.set_monthly_usage("", 202501, month))));
+    assert!(invalid(
+        block(cat.create_bucket(&long_bucket, "AK", 1)).map(drop)
+    ));
+    assert!(invalid(block(cat.delete_bucket(&long_bucket)).map(drop)));
+    let mut up = MultipartRecord {
+        bucket: "b".into(),
+        key: "k".into(),
+        upload_id: String::new(),
+        ..Default::default()
+    };
+    assert!(invalid(block(cat.create_multipart(up.clone())).map(drop)));
+    up.upload_id = "u".into();
+    up.key = long_key.clone();
+    assert!(invalid(block(cat.create_multipart(up)).map(drop)));
+    assert!(invalid(block(cat.delete_multipart(&long_id)).map(drop)));
+    assert!(invalid(
+        block(cat.complete_multipart("u", rec(1, &[]), MAX_REPLICATE_INTENTS + 1)).map(drop)
+    ));
+    assert_eq!(store.calls.load(Ordering::Relaxed), 0);
+    // Valid input reaches the store, and its answer comes back unchanged.
+    assert!(matches!(
+        block(cat.put_object("b", "k", rec(1, &[]), 1)),
+        Err(CatalogError::Closed)
+    ));
+    assert!(matches!(
+        cat.get_object("b", "k"),
+        Err(CatalogError::Closed)
+    ));
+    assert_eq!(store.calls.load(Ordering::Relaxed), 2);
 }

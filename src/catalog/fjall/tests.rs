@@ -167,6 +167,48 @@ fn corrupt_record_is_an_error_and_only_fails_its_own_request() {
     assert!(cat.get_object("b", "good").unwrap().is_some());
 }
 
+/// One backend's usage record as stored (`all_usage` would trip over a corrupt neighbour).
+fn stored_usage(store: &FjallStore, backend: &str) -> BackendUsage {
+    let raw = store.db.backends.get(backend).unwrap().unwrap();
+    codec::decode_usage(&raw).unwrap()
+}
+
+#[test]
+fn a_batch_is_atomic_across_record_usage_and_queue() {
+    let (dir, cat, store) = open_tmp_store();
+    let first = block(cat.put_object("b", "k", rec(5, &[("b1", "k")]), 0)).unwrap();
+    // A corrupt usage record for b2: an overwrite that adds a copy there fails halfway
+    // through its effects (after its record and b1's usage changed in the group).
+    store
+        .db
+        .backends
+        .insert("b2", vec![codec::FORMAT_V1, 0xFF])
+        .unwrap();
+    let overwrite = rec(9, &[("b1", "k2"), ("b2", "k")]);
+    let failed = block(cat.put_object("b", "k", overwrite, 2));
+    assert!(
+        matches!(failed, Err(CatalogError::Corrupt(_))),
+        "{failed:?}"
+    );
+    // None of it happened: record, usage and queues are as before.
+    let check = |cat: &Catalog, store: &FjallStore| {
+        let live = cat.get_object("b", "k").unwrap().unwrap();
+        assert_eq!((live.generation, live.size), (first.generation, 5));
+        let b1 = BackendUsage {
+            bytes_used: 5,
+            objects: 1,
+        };
+        assert_eq!(stored_usage(store, "b1"), b1);
+        assert!(cat.queue_peek(QueueKind::Replicate, 10).unwrap().is_empty());
+        assert!(cat.queue_peek(QueueKind::Cleanup, 10).unwrap().is_empty());
+    };
+    check(&cat, &store);
+    // The same after a reopen: nothing of the failed request reached the disk.
+    drop((cat, store));
+    let (cat, store) = open_at(dir.path());
+    check(&cat, &store);
+}
+
 // ---------------------------------------------------------------- group commit
 
 #[test]
