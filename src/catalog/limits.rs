@@ -14,10 +14,10 @@ pub(crate) const MAX_BUCKET_NAME_LEN: usize = 255;
 pub(crate) const MAX_UPLOAD_ID_LEN: usize = 255;
 
 /// Largest listing page: S3's own `max-keys` ceiling. Also caps `scan_objects`.
-pub(crate) const MAX_LIST_KEYS: usize = 1000;
+pub const MAX_LIST_KEYS: usize = 1000;
 
 /// Most queue items one `queue_peek` returns: bounds the memory of one call.
-pub(crate) const MAX_QUEUE_PEEK: usize = 1000;
+pub const MAX_QUEUE_PEEK: usize = 1000;
 
 /// Most replication intents one put may queue: more than any sane replication
 /// factor, small enough that a bad argument cannot flood the queue.

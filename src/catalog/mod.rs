@@ -8,7 +8,7 @@
 //! `util`, never the rest of the orchestrator.
 //!
 //! # Layout
-//! - [`model`]: the records, queries, pages and outcomes, shared by every store.
+//! - `model`: the records, queries, pages and outcomes, shared by every store.
 //! - `interface`: the `CatalogStore` trait. `limits`: size limits and input checks.
 //!   `error`: [`CatalogError`]. `rules`: what an object write changes besides its record.
 //! - `fjall`: the fjall store (its own docs cover keyspaces, group commit and crash safety).
@@ -63,7 +63,7 @@
 //!   backend name, replication intents; see `limits`) with `InvalidInput` before the store
 //!   sees them.
 
-pub mod model;
+mod model;
 
 mod error;
 mod fjall;
@@ -75,11 +75,17 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use error::{CatalogError, Result};
-pub(crate) use limits::{MAX_LIST_KEYS, MAX_QUEUE_PEEK, MAX_REPLICATE_INTENTS};
+// `pub`: the page caps that `pub` documentation (here, the admin API) refers to.
+pub(crate) use limits::MAX_REPLICATE_INTENTS;
+pub use limits::{MAX_LIST_KEYS, MAX_QUEUE_PEEK};
+// `pub`: in the signatures of the handle's `pub` methods, or of `pub` items elsewhere.
 pub use model::{
-    AddCopyOutcome, BackendUsage, BucketRecord, Copy, CopyState, CreateBucketOutcome,
-    DeleteBucketOutcome, ListPage, ListQuery, MonthlyUsage, MultipartPage, MultipartQuery,
-    MultipartRecord, ObjectRecord, ObjectSummary, PutOutcome, QueueId, QueueItem, QueueKind,
+    AddCopyOutcome, BucketRecord, Copy, CopyState, ListPage, ListQuery, MonthlyUsage,
+    MultipartRecord, ObjectRecord, ObjectSummary, PutOutcome,
+};
+pub(crate) use model::{
+    BackendUsage, CreateBucketOutcome, DeleteBucketOutcome, MultipartPage, MultipartQuery, QueueId,
+    QueueItem, QueueKind,
 };
 
 use interface::CatalogStore;

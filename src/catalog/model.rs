@@ -68,14 +68,14 @@ pub struct ObjectRecord {
 
 impl ObjectRecord {
     /// The copy on `backend` under `backend_key`, if the record has it.
-    pub fn copy_at(&self, backend: &str, backend_key: &str) -> Option<&Copy> {
+    pub(crate) fn copy_at(&self, backend: &str, backend_key: &str) -> Option<&Copy> {
         self.copies
             .iter()
             .find(|c| c.backend == backend && c.backend_key == backend_key)
     }
 
     /// Copies that may be served, in stored (preference) order.
-    pub fn complete_copies(&self) -> impl Iterator<Item = &Copy> {
+    pub(crate) fn complete_copies(&self) -> impl Iterator<Item = &Copy> {
         self.copies
             .iter()
             .filter(|c| c.state == CopyState::Complete)
@@ -95,7 +95,7 @@ pub struct ObjectSummary {
 
 /// Bytes and objects stored on one backend, as far as the catalog knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct BackendUsage {
+pub(crate) struct BackendUsage {
     /// Sum of the sizes of all copies on the backend.
     pub bytes_used: u64,
     /// Number of copies on the backend.
@@ -116,7 +116,7 @@ pub struct MonthlyUsage {
 
 /// Which durable queue an item belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum QueueKind {
+pub(crate) enum QueueKind {
     /// Copies still to be made to reach the replication factor.
     Replicate,
     /// Backend objects that are no longer referenced and must be deleted.
@@ -126,7 +126,7 @@ pub enum QueueKind {
 /// Identity of a queued item: its queue and a sequence number that orders items
 /// by creation (from a persistent counter, so acknowledged ids are never reused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct QueueId {
+pub(crate) struct QueueId {
     /// The queue holding the item.
     pub kind: QueueKind,
     /// Creation order within the catalog (one counter for both queues).
@@ -135,7 +135,7 @@ pub struct QueueId {
 
 /// A durable work intent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum QueueItem {
+pub(crate) enum QueueItem {
     /// Make one more copy of `bucket/key`, if its record still has `generation`.
     Replicate {
         /// Virtual bucket.
@@ -159,7 +159,7 @@ pub enum QueueItem {
 
 impl QueueItem {
     /// The queue this item belongs in.
-    pub fn kind(&self) -> QueueKind {
+    pub(crate) fn kind(&self) -> QueueKind {
         match self {
             QueueItem::Replicate { .. } => QueueKind::Replicate,
             QueueItem::Cleanup { .. } => QueueKind::Cleanup,
@@ -227,7 +227,7 @@ pub struct PutOutcome {
 /// Result of `create_bucket`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
-pub enum CreateBucketOutcome {
+pub(crate) enum CreateBucketOutcome {
     /// The bucket was created.
     Created,
     /// A bucket of that name exists; `owner` is its owner's access key (S3
@@ -241,7 +241,7 @@ pub enum CreateBucketOutcome {
 /// Result of `delete_bucket`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
-pub enum DeleteBucketOutcome {
+pub(crate) enum DeleteBucketOutcome {
     /// The bucket was removed; its record is returned.
     Deleted(BucketRecord),
     /// No such bucket.
@@ -294,7 +294,7 @@ pub struct ListPage {
 
 /// A `ListMultipartUploads` request against one bucket.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MultipartQuery {
+pub(crate) struct MultipartQuery {
     /// Only uploads whose key starts with this.
     pub prefix: String,
     /// Only uploads for keys after this one (or, with `upload_id_marker`, for
@@ -308,7 +308,7 @@ pub struct MultipartQuery {
 
 /// One page of multipart uploads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MultipartPage {
+pub(crate) struct MultipartPage {
     /// Uploads ordered by key, then upload id.
     pub uploads: Vec<MultipartRecord>,
     /// More uploads follow.
