@@ -382,6 +382,8 @@ fn upload(bucket: &str, key: &str, id: &str) -> MultipartRecord {
     }
 }
 
+/// One scenario in steps, each on the state the previous ones left: long, but split up it
+/// would need that state rebuilt for every part.
 #[test]
 fn multipart_create_get_list_delete_complete() {
     let (_d, cat) = open_tmp();
@@ -602,6 +604,8 @@ fn edge_keys() -> Vec<String> {
     .collect()
 }
 
+/// A battery of queries over one key set: long, but split up every part would load the same
+/// keys again.
 #[test]
 fn listing_edge_cases() {
     let (_d, cat) = open_tmp();
