@@ -16,7 +16,7 @@ fn main() {
 fn record(size: u64) -> ObjectRecord {
     ObjectRecord {
         size,
-        etag: "\"0123456789abcdef0123456789abcdef\"".into(),
+        etag: "0123456789abcdef0123456789abcdef".into(),
         content_type: Some("application/octet-stream".into()),
         last_modified_ms: 1_700_000_000_000,
         copies: vec![Copy {

@@ -1,7 +1,7 @@
-//! The catalog's data model: the records stored in each keyspace and the
+//! The catalog's data model, shared by every store implementation: the records, and the
 //! inputs and outcomes of catalog operations.
 //!
-//! These are plain values; their on-disk form lives in the private `codec` module.
+//! These are plain values; the fjall store's on-disk form of them is in `fjall::codec`.
 //! They derive serde so the admin API can render them (e.g. object locations)
 //! without a second set of types.
 
@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 pub enum CopyState {
     /// The backend holds the complete, current body under `backend_key`.
     Complete,
-    /// The copy exists but must not be served (e.g. it failed verification or a
-    /// newer write could not reach that backend); replication replaces it.
+    /// The copy is recorded but must not be served, and does not count toward the
+    /// replication factor. Nothing marks copies stale yet; `add_copy` at the same
+    /// backend + key can set it.
     Stale,
 }
 
@@ -33,7 +34,8 @@ pub struct Copy {
 pub struct ObjectRecord {
     /// Body length in bytes.
     pub size: u64,
-    /// ETag as returned to clients, including the surrounding quotes.
+    /// ETag without the surrounding quotes (e.g. hex MD5, or `<hex>-<parts>` for a
+    /// multipart object); the S3 layer adds the quotes when it answers.
     pub etag: String,
     /// `Content-Type`.
     pub content_type: Option<String>,
@@ -55,9 +57,10 @@ pub struct ObjectRecord {
     pub checksum: Option<(String, String)>,
     /// Number of parts when the object was created by a multipart upload.
     pub parts_count: Option<u32>,
-    /// Version of this record, assigned by the writer thread from a persistent
-    /// counter; strictly increasing across all writes, never reused. The value a
-    /// caller passes to `put_object` is ignored.
+    /// Version of this record, assigned by the catalog on every put from a
+    /// persistent counter: greater than every generation acknowledged before, across
+    /// all keys, never reused. `add_copy`/`remove_copy` keep it. The value a caller
+    /// passes to `put_object` is ignored.
     pub generation: u64,
     /// Backends holding a copy of the body.
     pub copies: Vec<Copy>,
@@ -65,14 +68,14 @@ pub struct ObjectRecord {
 
 impl ObjectRecord {
     /// The copy on `backend` under `backend_key`, if the record has it.
-    pub fn copy_at(&self, backend: &str, backend_key: &str) -> Option<&Copy> {
+    pub(crate) fn copy_at(&self, backend: &str, backend_key: &str) -> Option<&Copy> {
         self.copies
             .iter()
             .find(|c| c.backend == backend && c.backend_key == backend_key)
     }
 
     /// Copies that may be served, in stored (preference) order.
-    pub fn complete_copies(&self) -> impl Iterator<Item = &Copy> {
+    pub(crate) fn complete_copies(&self) -> impl Iterator<Item = &Copy> {
         self.copies
             .iter()
             .filter(|c| c.state == CopyState::Complete)
@@ -84,7 +87,7 @@ impl ObjectRecord {
 pub struct ObjectSummary {
     /// Body length in bytes.
     pub size: u64,
-    /// ETag including quotes.
+    /// ETag without the surrounding quotes, as in [`ObjectRecord::etag`].
     pub etag: String,
     /// Last-Modified, milliseconds since the Unix epoch.
     pub last_modified_ms: i64,
@@ -92,7 +95,7 @@ pub struct ObjectSummary {
 
 /// Bytes and objects stored on one backend, as far as the catalog knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct BackendUsage {
+pub(crate) struct BackendUsage {
     /// Sum of the sizes of all copies on the backend.
     pub bytes_used: u64,
     /// Number of copies on the backend.
@@ -113,45 +116,26 @@ pub struct MonthlyUsage {
 
 /// Which durable queue an item belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum QueueKind {
+pub(crate) enum QueueKind {
     /// Copies still to be made to reach the replication factor.
     Replicate,
     /// Backend objects that are no longer referenced and must be deleted.
     Cleanup,
 }
 
-impl QueueKind {
-    /// The one-byte tag that leads this queue's keys (keeps each queue a
-    /// contiguous, id-ordered range).
-    pub(crate) fn tag(self) -> u8 {
-        match self {
-            QueueKind::Replicate => 1,
-            QueueKind::Cleanup => 2,
-        }
-    }
-
-    pub(crate) fn from_tag(tag: u8) -> Option<Self> {
-        match tag {
-            1 => Some(QueueKind::Replicate),
-            2 => Some(QueueKind::Cleanup),
-            _ => None,
-        }
-    }
-}
-
 /// Identity of a queued item: its queue and a sequence number that orders items
-/// by creation (from a persistent counter, so ids are never reused).
+/// by creation (from a persistent counter, so acknowledged ids are never reused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct QueueId {
+pub(crate) struct QueueId {
     /// The queue holding the item.
     pub kind: QueueKind,
-    /// Creation order within the database.
+    /// Creation order within the catalog (one counter for both queues).
     pub seq: u64,
 }
 
 /// A durable work intent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum QueueItem {
+pub(crate) enum QueueItem {
     /// Make one more copy of `bucket/key`, if its record still has `generation`.
     Replicate {
         /// Virtual bucket.
@@ -175,7 +159,7 @@ pub enum QueueItem {
 
 impl QueueItem {
     /// The queue this item belongs in.
-    pub fn kind(&self) -> QueueKind {
+    pub(crate) fn kind(&self) -> QueueKind {
         match self {
             QueueItem::Replicate { .. } => QueueKind::Replicate,
             QueueItem::Cleanup { .. } => QueueKind::Cleanup,
@@ -243,7 +227,7 @@ pub struct PutOutcome {
 /// Result of `create_bucket`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
-pub enum CreateBucketOutcome {
+pub(crate) enum CreateBucketOutcome {
     /// The bucket was created.
     Created,
     /// A bucket of that name exists; `owner` is its owner's access key (S3
@@ -257,7 +241,7 @@ pub enum CreateBucketOutcome {
 /// Result of `delete_bucket`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
-pub enum DeleteBucketOutcome {
+pub(crate) enum DeleteBucketOutcome {
     /// The bucket was removed; its record is returned.
     Deleted(BucketRecord),
     /// No such bucket.
@@ -291,7 +275,7 @@ pub struct ListQuery {
     /// prefix of this query (ends at a delimiter), everything under it is skipped,
     /// so feeding `next_start_after` back continues without repeating it.
     pub start_after: Option<String>,
-    /// Page size; capped at [`crate::catalog::MAX_LIST_KEYS`].
+    /// Page size; capped at `MAX_LIST_KEYS`.
     pub max_keys: usize,
 }
 
@@ -310,7 +294,7 @@ pub struct ListPage {
 
 /// A `ListMultipartUploads` request against one bucket.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MultipartQuery {
+pub(crate) struct MultipartQuery {
     /// Only uploads whose key starts with this.
     pub prefix: String,
     /// Only uploads for keys after this one (or, with `upload_id_marker`, for
@@ -318,13 +302,13 @@ pub struct MultipartQuery {
     pub key_marker: Option<String>,
     /// See `key_marker`; ignored without it, as in S3.
     pub upload_id_marker: Option<String>,
-    /// Page size; capped at [`crate::catalog::MAX_LIST_KEYS`].
+    /// Page size; capped at `MAX_LIST_KEYS`.
     pub max_uploads: usize,
 }
 
 /// One page of multipart uploads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MultipartPage {
+pub(crate) struct MultipartPage {
     /// Uploads ordered by key, then upload id.
     pub uploads: Vec<MultipartRecord>,
     /// More uploads follow.

@@ -1,0 +1,184 @@
+//! What each write request decides on the writer thread, against the database plus the
+//! group's overlay. Object writes follow `rules`; an `Err` rolls the request's changes back.
+
+use super::codec::{self, ObjectKey};
+use super::overlay::Ks;
+use super::writer::Writer;
+use crate::catalog::model::{
+    AddCopyOutcome, BucketRecord, Copy, CreateBucketOutcome, DeleteBucketOutcome, MonthlyUsage,
+    MultipartRecord, ObjectRecord, PutOutcome, QueueId, QueueItem,
+};
+use crate::catalog::rules::{self, CopyChange};
+use crate::catalog::Result;
+
+impl Writer {
+    /// Stores `change`'s record (if any) at `okey` and applies its effects.
+    fn apply_change(&mut self, okey: &[u8], change: CopyChange) -> Result<()> {
+        self.apply_effects(&change.effects)?;
+        if let Some(record) = &change.record {
+            self.write_object(okey, record);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn put(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        mut record: ObjectRecord,
+        replicate: u32,
+    ) -> Result<PutOutcome> {
+        let okey = ObjectKey::new(bucket, key)?;
+        let previous = self.read_object(okey.as_ref())?;
+        record.generation = self.next_generation();
+        self.write_object(okey.as_ref(), &record);
+        let effects = rules::put_effects(bucket, key, &record, previous.as_ref(), replicate);
+        self.apply_effects(&effects)?;
+        Ok(PutOutcome {
+            generation: record.generation,
+            previous,
+        })
+    }
+
+    pub(crate) fn delete(&mut self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>> {
+        let okey = ObjectKey::new(bucket, key)?;
+        let Some(prev) = self.read_object(okey.as_ref())? else {
+            return Ok(None);
+        };
+        self.overlay.set(Ks::Objects, okey.as_ref(), None);
+        self.apply_effects(&rules::delete_effects(&prev))?;
+        Ok(Some(prev))
+    }
+
+    pub(crate) fn add_copy(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        generation: u64,
+        copy: Copy,
+    ) -> Result<AddCopyOutcome> {
+        let okey = ObjectKey::new(bucket, key)?;
+        let current = self.read_object(okey.as_ref())?;
+        let (outcome, change) = rules::add_copy(current, generation, copy);
+        self.apply_change(okey.as_ref(), change)?;
+        Ok(outcome)
+    }
+
+    pub(crate) fn remove_copy(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        generation: u64,
+        backend: &str,
+        backend_key: &str,
+    ) -> Result<bool> {
+        let okey = ObjectKey::new(bucket, key)?;
+        let current = self.read_object(okey.as_ref())?;
+        match rules::remove_copy(current, generation, backend, backend_key) {
+            None => Ok(false),
+            Some(change) => {
+                self.apply_change(okey.as_ref(), change)?;
+                Ok(true)
+            }
+        }
+    }
+
+    pub(crate) fn set_monthly_usage(&mut self, backend: &str, month: u32, usage: &MonthlyUsage) {
+        codec::encode_monthly_usage(usage, self.buf());
+        self.put_encoded(Ks::Backends, &codec::monthly_usage_key(backend, month));
+    }
+
+    pub(crate) fn queue_push(&mut self, item: &QueueItem) -> QueueId {
+        self.enqueue(item)
+    }
+
+    pub(crate) fn queue_ack(&mut self, id: QueueId) -> Result<bool> {
+        let k = codec::queue_key(id);
+        if self.read(Ks::Queue, &k)?.is_none() {
+            return Ok(false);
+        }
+        self.overlay.set(Ks::Queue, &k, None);
+        Ok(true)
+    }
+
+    pub(crate) fn create_bucket(&mut self, record: &BucketRecord) -> Result<CreateBucketOutcome> {
+        if let Some(raw) = self.read(Ks::Buckets, record.name.as_bytes())? {
+            let existing = codec::decode_bucket(&raw)?;
+            return Ok(CreateBucketOutcome::AlreadyExists {
+                owner: existing.owner_access_key,
+            });
+        }
+        codec::encode_bucket(record, self.buf());
+        self.put_encoded(Ks::Buckets, record.name.as_bytes());
+        Ok(CreateBucketOutcome::Created)
+    }
+
+    pub(crate) fn delete_bucket(&mut self, name: &str) -> Result<DeleteBucketOutcome> {
+        let Some(raw) = self.read(Ks::Buckets, name.as_bytes())? else {
+            return Ok(DeleteBucketOutcome::NotFound);
+        };
+        let record = codec::decode_bucket(&raw)?;
+        if self.bucket_has_objects(name)? {
+            return Ok(DeleteBucketOutcome::NotEmpty);
+        }
+        self.overlay.set(Ks::Buckets, name.as_bytes(), None);
+        Ok(DeleteBucketOutcome::Deleted(record))
+    }
+
+    /// Whether the bucket holds an object, counting this group's changes.
+    fn bucket_has_objects(&self, bucket: &str) -> Result<bool> {
+        let mut prefix = Vec::new();
+        codec::push_bucket_prefix(&mut prefix, bucket)?;
+        // Stored keys, unless this group deleted them (bounded by the group size).
+        for guard in self.db().objects.prefix(&prefix) {
+            let k = guard.key().map_err(super::storage)?;
+            match self.overlay.get(Ks::Objects, &k) {
+                Some(None) => continue,
+                _ => return Ok(true),
+            }
+        }
+        // Keys this group added.
+        Ok(self
+            .overlay
+            .map
+            .iter()
+            .any(|((ks, k), v)| *ks == Ks::Objects && v.is_some() && k.starts_with(&prefix)))
+    }
+
+    pub(crate) fn create_multipart(&mut self, record: &MultipartRecord) -> Result<bool> {
+        let rkey = codec::mp_record_key(&record.upload_id);
+        if self.read(Ks::Multipart, &rkey)?.is_some() {
+            return Ok(false);
+        }
+        let ikey = codec::mp_index_key(&record.bucket, &record.key, &record.upload_id)?;
+        codec::encode_multipart(record, self.buf());
+        self.put_encoded(Ks::Multipart, &rkey);
+        self.overlay.set(Ks::Multipart, &ikey, Some(Vec::new()));
+        Ok(true)
+    }
+
+    pub(crate) fn delete_multipart(&mut self, upload_id: &str) -> Result<Option<MultipartRecord>> {
+        let rkey = codec::mp_record_key(upload_id);
+        let Some(raw) = self.read(Ks::Multipart, &rkey)? else {
+            return Ok(None);
+        };
+        let record = codec::decode_multipart(&raw)?;
+        let ikey = codec::mp_index_key(&record.bucket, &record.key, &record.upload_id)?;
+        self.overlay.set(Ks::Multipart, &rkey, None);
+        self.overlay.set(Ks::Multipart, &ikey, None);
+        Ok(Some(record))
+    }
+
+    pub(crate) fn complete_multipart(
+        &mut self,
+        upload_id: &str,
+        record: ObjectRecord,
+        replicate: u32,
+    ) -> Result<Option<PutOutcome>> {
+        let Some(upload) = self.delete_multipart(upload_id)? else {
+            return Ok(None);
+        };
+        self.put(&upload.bucket, &upload.key, record, replicate)
+            .map(Some)
+    }
+}

@@ -1,0 +1,151 @@
+//! The interface a catalog store implements; callers reach it only through the
+//! [`Catalog`](super::Catalog) handle. The contract every method must keep is in the module
+//! documentation of `catalog` (durability, atomicity, ordering, queue semantics).
+//!
+//! Arguments are already validated against the limits in `limits` when a write method is
+//! called (the handle checks them); reads may get oversize names and must answer
+//! `InvalidInput` or nothing, never panic.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::model::{
+    AddCopyOutcome, BackendUsage, BucketRecord, Copy, CreateBucketOutcome, DeleteBucketOutcome,
+    ListPage, ListQuery, MonthlyUsage, MultipartPage, MultipartQuery, MultipartRecord,
+    ObjectRecord, PutOutcome, QueueId, QueueItem, QueueKind,
+};
+use super::Result;
+
+/// The future of a write: `Send`, so a handle can be used from any executor or thread.
+pub(crate) type WriteFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
+/// A catalog store: lookups, range reads and queue reads are synchronous, every write is one
+/// atomic batch whose future resolves once the batch is durable.
+///
+/// Reads run on the caller's thread, which is usually a glommio executor: they must not wait on
+/// anything slower than a local disk read. Write futures must not block either; the work happens
+/// elsewhere (fjall: on the writer thread) and the future only waits for its answer.
+pub(crate) trait CatalogStore: Send + Sync {
+    // ------------------------------------------------------------ lookups
+
+    /// The record of `bucket/key`.
+    fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>>;
+
+    /// An API bucket's record.
+    fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>>;
+
+    /// An upload's record.
+    fn get_multipart(&self, upload_id: &str) -> Result<Option<MultipartRecord>>;
+
+    /// Usage of every backend that ever held a copy, by name (byte order).
+    fn all_usage(&self) -> Result<Vec<(String, BackendUsage)>>;
+
+    /// `backend`'s stored usage for `month` (`yyyymm`); zero when none is stored.
+    fn monthly_usage(&self, backend: &str, month: u32) -> Result<MonthlyUsage>;
+
+    // ------------------------------------------------------------ ranges
+
+    /// One page of a bucket listing, in key byte order; see [`ListQuery`].
+    fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<ListPage>;
+
+    /// Up to `limit` (at most `MAX_LIST_KEYS`) objects across all buckets after `after`, in
+    /// the store's fixed (bucket, key) order.
+    fn scan_objects(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<(String, String, ObjectRecord)>>;
+
+    /// One page of a bucket's uploads, by key then upload id; see [`MultipartQuery`].
+    fn list_multipart(&self, bucket: &str, query: &MultipartQuery) -> Result<MultipartPage>;
+
+    /// All API buckets, by name (byte order).
+    fn list_buckets(&self) -> Result<Vec<BucketRecord>>;
+
+    // ------------------------------------------------------------ queues
+
+    /// The oldest `n` (at most `MAX_QUEUE_PEEK`) items of one queue, oldest first; they stay
+    /// queued until acknowledged.
+    fn queue_peek(&self, kind: QueueKind, n: usize) -> Result<Vec<(QueueId, QueueItem)>>;
+
+    /// How many items one queue holds (may be O(queue length)).
+    fn queue_len(&self, kind: QueueKind) -> Result<u64>;
+
+    /// Adds an intent to its queue; returns its id.
+    fn queue_push(&self, item: QueueItem) -> WriteFuture<'_, QueueId>;
+
+    /// Removes an intent; returns whether it was still queued.
+    fn queue_ack(&self, id: QueueId) -> WriteFuture<'_, bool>;
+
+    // ------------------------------------------------------------ commits
+
+    /// Stores `record` (with a new generation) as `bucket/key`, with the effects of
+    /// `rules::put_effects`; returns the generation and the replaced record.
+    fn put_object<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+        record: ObjectRecord,
+        replicate: u32,
+    ) -> WriteFuture<'a, PutOutcome>;
+
+    /// Removes `bucket/key` with the effects of `rules::delete_effects`; returns the removed
+    /// record.
+    fn delete_object<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+    ) -> WriteFuture<'a, Option<ObjectRecord>>;
+
+    /// Records `copy` if the record still has `generation`, as `rules::add_copy` decides.
+    fn add_copy<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+        generation: u64,
+        copy: Copy,
+    ) -> WriteFuture<'a, AddCopyOutcome>;
+
+    /// Drops a copy if the record still has `generation`, as `rules::remove_copy` decides;
+    /// returns whether a copy was removed.
+    fn remove_copy<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+        generation: u64,
+        backend: &'a str,
+        backend_key: &'a str,
+    ) -> WriteFuture<'a, bool>;
+
+    /// Replaces `backend`'s stored usage for `month`.
+    fn set_monthly_usage<'a>(
+        &'a self,
+        backend: &'a str,
+        month: u32,
+        usage: MonthlyUsage,
+    ) -> WriteFuture<'a, ()>;
+
+    /// Creates an API bucket unless one of that name exists.
+    fn create_bucket(&self, record: BucketRecord) -> WriteFuture<'_, CreateBucketOutcome>;
+
+    /// Deletes an API bucket unless it holds an object (counting every write ordered before).
+    fn delete_bucket<'a>(&'a self, name: &'a str) -> WriteFuture<'a, DeleteBucketOutcome>;
+
+    /// Records a new upload; false (and no change) if its upload id is taken.
+    fn create_multipart(&self, record: MultipartRecord) -> WriteFuture<'_, bool>;
+
+    /// Removes an upload; returns the removed record.
+    fn delete_multipart<'a>(
+        &'a self,
+        upload_id: &'a str,
+    ) -> WriteFuture<'a, Option<MultipartRecord>>;
+
+    /// In one batch: removes the upload and puts `record` at its bucket + key as
+    /// [`CatalogStore::put_object`] does. None (and no change) if the upload does not exist.
+    fn complete_multipart<'a>(
+        &'a self,
+        upload_id: &'a str,
+        record: ObjectRecord,
+        replicate: u32,
+    ) -> WriteFuture<'a, Option<PutOutcome>>;
+}
