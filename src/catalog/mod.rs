@@ -285,7 +285,7 @@ impl Catalog {
     /// after `after` = (bucket, key): for background walks (replication scan,
     /// admin status). The order is fixed and resumable, not alphabetical across
     /// buckets.
-    pub(crate) fn scan_objects(
+    pub fn scan_objects(
         &self,
         after: Option<(&str, &str)>,
         limit: usize,
