@@ -16,6 +16,7 @@
 //! [`encode_chunk`] / [`LAST_CHUNK`] complete the encoding.
 
 use super::limits::{MAX_CHUNK_LINE_BYTES, MAX_TRAILER_BYTES, MAX_TRAILER_HEADERS};
+use super::syntax::is_token;
 use super::HttpError;
 
 /// One step of decoding: `consumed` input bytes were used (always > 0 for
@@ -309,7 +310,7 @@ impl ChunkedDecoder {
             let colon = line.iter().position(|&b| b == b':').ok_or(bad)?;
             let name = &line[..colon];
             // Also rejects obs-fold: a continuation line starts with SP/HTAB.
-            if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+            if !is_token(name) {
                 return Err(bad);
             }
             let (mut vs, mut ve) = (start + colon + 1, line_end);
@@ -380,11 +381,6 @@ fn hex_value(b: u8) -> Option<u8> {
         b'A'..=b'F' => Some(b - b'A' + 10),
         _ => None,
     }
-}
-
-/// RFC 9110 tchar.
-pub(crate) fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// Longest chunk-size line we produce: 16 hex digits for a u64 plus CRLF.

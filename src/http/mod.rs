@@ -11,12 +11,15 @@
 //! * [`chunked`]: `Transfer-Encoding: chunked` body decoder and encoder helpers.
 //! * [`response`]: response head writer (status line, framing, Date, Server).
 //! * [`date`]: IMF-fixdate formatting (cached per second) and HTTP-date parsing.
+//! * `syntax`: the RFC 9110 grammar they share (tokens, field values, lists, the framing
+//!   fields), also used by `s3` for header names.
 
 pub mod chunked;
 pub mod date;
 pub mod head;
 pub mod limits;
 pub mod response;
+pub(crate) mod syntax;
 
 pub use chunked::{encode_chunk, ChunkHeader, ChunkedDecoder, Decoded, CHUNK_DATA_END, LAST_CHUNK};
 pub use date::{format_imf_fixdate, parse_http_date, DateCache};

@@ -29,6 +29,7 @@ use rustls::ClientConfig;
 use super::error::{ClientError, Phase};
 use super::tls;
 use super::{BodyLen, ClientLimits, RequestHeadOut, Target};
+use crate::http::syntax::is_token;
 
 /// Size of each connection's read buffer, and so the largest response head accepted. S3 heads
 /// are well under 4 KiB even with the 2 KiB of user metadata S3 allows; 16 KiB leaves room for
@@ -636,31 +637,6 @@ async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
         .await
 }
 
-/// `tchar` of RFC 9110: what a method or header name may consist of.
-fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes().all(|b| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'!' | b'#'
-                        | b'$'
-                        | b'%'
-                        | b'&'
-                        | b'\''
-                        | b'*'
-                        | b'+'
-                        | b'-'
-                        | b'.'
-                        | b'^'
-                        | b'_'
-                        | b'`'
-                        | b'|'
-                        | b'~'
-                )
-        })
-}
-
 /// Headers the client writes itself (framing, `Expect`) or that would break its connection
 /// handling; a caller passing one has a bug.
 const RESERVED_HEADERS: [&str; 5] = [
@@ -679,7 +655,7 @@ fn request_head_size(
     body: BodyLen,
     expect_continue: bool,
 ) -> Result<usize, ClientError> {
-    if !is_token(head.method) {
+    if !is_token(head.method.as_bytes()) {
         return Err(ClientError::Usage("request method is not a token"));
     }
     let path = head.path_and_query.as_bytes();
@@ -691,7 +667,7 @@ fn request_head_size(
     let mut size = head.method.len() + 1 + path.len() + " HTTP/1.1\r\n".len();
     let mut has_host = false;
     for (name, value) in head.headers {
-        if !is_token(name) {
+        if !is_token(name.as_bytes()) {
             return Err(ClientError::Usage("header name is not a token"));
         }
         if value.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0)) {
