@@ -10,6 +10,8 @@
 //! * [`head`]: request head parser/validator (framing, keep-alive, expect).
 //! * [`chunked`]: `Transfer-Encoding: chunked` body decoder and encoder helpers.
 //! * [`response`]: response head writer (status line, framing, Date, Server).
+//! * [`response_parse`]: response head parser for the backend client (status, framing,
+//!   keep-alive, interim responses).
 //! * [`date`]: IMF-fixdate formatting (cached per second) and HTTP-date parsing.
 //! * `syntax`: the RFC 9110 grammar they share (tokens, field values, lists, the framing
 //!   fields), also used by `s3` for header names.
@@ -19,12 +21,14 @@ pub mod date;
 pub mod head;
 pub mod limits;
 pub mod response;
+pub mod response_parse;
 pub(crate) mod syntax;
 
 pub use chunked::{encode_chunk, ChunkHeader, ChunkedDecoder, Decoded, CHUNK_DATA_END, LAST_CHUNK};
 pub use date::{format_imf_fixdate, parse_http_date, DateCache};
 pub use head::{BodyKind, ParseStatus, RequestHead, Version};
 pub use response::{reason_phrase, write_continue, write_error, ResponseHead};
+pub use response_parse::{ParsedResponseHead, ResponseFraming};
 
 use std::fmt;
 
@@ -35,7 +39,8 @@ use std::fmt;
 /// Small and `Copy` on purpose: it travels through hot-path `Result`s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct HttpError {
-    /// HTTP status code to answer with (400, 413, 414, 417, 431, 501, 505...).
+    /// HTTP status code to answer with (400, 413, 414, 417, 431, 501, 505 for a request; 502
+    /// for a backend's response).
     pub status: u16,
     /// Short, static, human-readable reason.
     pub reason: &'static str,
@@ -50,6 +55,11 @@ impl HttpError {
     /// 400 Bad Request.
     pub const fn bad_request(reason: &'static str) -> Self {
         Self::new(400, reason)
+    }
+
+    /// 502 Bad Gateway: what a backend sent is not acceptable HTTP/1.1.
+    pub const fn bad_gateway(reason: &'static str) -> Self {
+        Self::new(502, reason)
     }
 }
 
