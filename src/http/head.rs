@@ -34,15 +34,25 @@ pub enum ParseStatus {
     },
 }
 
-/// How the request body is delimited.
+/// How a request body is delimited: parsed by [`RequestHead`], written by
+/// [`super::RequestHeadOut::write`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyKind {
     /// Neither `Content-Length` nor `Transfer-Encoding`: no body.
     None,
-    /// `Content-Length: n` (may be 0).
+    /// `Content-Length: n` (may be 0; some servers want `Content-Length: 0`
+    /// on an empty PUT or POST rather than no framing at all).
     Length(u64),
-    /// `Transfer-Encoding: chunked`: decode with [`super::ChunkedDecoder`].
+    /// `Transfer-Encoding: chunked`: decode with [`super::ChunkedDecoder`],
+    /// encode with [`super::ChunkHeader`] and [`super::LAST_CHUNK`].
     Chunked,
+}
+
+impl BodyKind {
+    /// No body bytes at all: `None` or `Length(0)`.
+    pub fn is_empty(self) -> bool {
+        matches!(self, BodyKind::None | BodyKind::Length(0))
+    }
 }
 
 /// HTTP protocol version of the request (only 1.0 and 1.1 are accepted).

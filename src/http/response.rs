@@ -208,9 +208,8 @@ impl<'a> ResponseHead<'a> {
         Ok(self)
     }
 
-    /// Frames the body with `Transfer-Encoding: chunked` (encode it with
-    /// [`super::chunked::encode_chunk`] and end with
-    /// [`super::chunked::LAST_CHUNK`]). Omitted for 1xx, 204 and 304, which
+    /// Frames the body with `Transfer-Encoding: chunked` (frame each chunk
+    /// with [`super::ChunkHeader`] and end with [`super::LAST_CHUNK`]). Omitted for 1xx, 204 and 304, which
     /// have no body. Do not use for HTTP/1.0 clients (send `close()` and
     /// no framing instead). Error if framing was already set.
     pub fn chunked(&mut self) -> Result<&mut Self, HttpError> {
