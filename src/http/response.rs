@@ -29,6 +29,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
         206 => "Partial Content",
         301 => "Moved Permanently",
         302 => "Found",
+        303 => "See Other",
         304 => "Not Modified",
         307 => "Temporary Redirect",
         400 => "Bad Request",
