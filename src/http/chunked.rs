@@ -210,6 +210,9 @@ impl ChunkedDecoder {
     }
 
     /// Advances the framing state machine by one byte (never in `Data`).
+    ///
+    /// Long, but one arm per state of the byte-level grammar, each a few lines: the whole
+    /// framing reads in one place, which split helpers would scatter.
     fn step(&mut self, b: u8) -> Result<(), HttpError> {
         match self.state {
             State::Size => {

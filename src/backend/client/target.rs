@@ -95,7 +95,7 @@ impl Target {
     }
 }
 
-/// Timeouts and pool bounds of one [`ClientPool`].
+/// Timeouts and pool bounds of one [`super::ClientPool`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientLimits {
     pub connect_timeout: Duration,
