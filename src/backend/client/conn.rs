@@ -239,6 +239,7 @@ impl Conn {
         expect_continue: bool,
     ) -> Result<(), HttpError> {
         self.wbuf.clear();
+        self.head_len = 0;
         self.head_len = head.write(
             &mut self.wbuf,
             self.target.authority(),

@@ -6,8 +6,9 @@
 //! response heads and [`crate::http::ChunkedDecoder`] chunked response bodies.
 //!
 //! # Layout
-//! Each module imports only the ones listed before it (`tls` imports none):
+//! Each module imports only ones listed before it, so the graph is a DAG:
 //! - [`target`]: [`Target`], [`ClientLimits`], [`BodyLen`]: what the caller hands in.
+//! - [`tls`]: rustls client configuration (ring is the only crypto provider) and the handshake.
 //! - [`conn`]: one connection (plain TCP or TLS) with its fixed, reused buffers, timed I/O and
 //!   the parsed response head.
 //! - [`pool`]: [`ClientPool`], one per shard (glommio executor): a bounded LRU of idle keep-alive
@@ -18,11 +19,10 @@
 //!   byte reached the backend (so the caller knows whether failing over to another backend is
 //!   safe). An early answer carries its [`BackendResponse`], hence the order.
 //! - [`body`]: reading a response body (`Content-Length`, chunked, read-until-close).
-//! - [`dial`]: DNS, TCP connect and TLS handshake for a new connection.
+//! - `dial`: DNS, TCP connect and TLS handshake for a new connection.
 //! - [`request`]: [`ClientPool::start`] and [`RequestInFlight`], a request whose head is on its
 //!   way; streams the request body (`Content-Length` or chunked framing), handles
 //!   `Expect: 100-continue`, and reads the response head.
-//! - [`tls`]: rustls client configuration (ring is the only crypto provider) and the handshake.
 //!
 //! # Request lifecycle
 //! ```text
@@ -43,7 +43,7 @@
 
 pub mod body;
 pub mod conn;
-pub mod dial;
+mod dial;
 pub mod error;
 pub mod pool;
 pub mod request;
