@@ -119,15 +119,8 @@ fn serve_admin(mut stream: TcpStream, state: &AdminState) -> std::io::Result<()>
     let req = match http::read_request(&mut stream) {
         Ok(r) => r,
         Err(http::ReadError::Closed) | Err(http::ReadError::Io(_)) => return Ok(()),
-        Err(http::ReadError::TooLarge) => {
-            return http::write_response(
-                &mut stream,
-                &Response::text(413, "request too large"),
-                false,
-            )
-        }
-        Err(http::ReadError::Bad(why)) => {
-            return http::write_response(&mut stream, &Response::text(400, why), false)
+        Err(http::ReadError::Refused(e)) => {
+            return http::write_response(&mut stream, &Response::text(e.status, e.reason), false)
         }
     };
     let resp = route(&req, state);

@@ -12,10 +12,17 @@
 //! the size not followed by an extension, bare CR or LF, missing CRLF after
 //! chunk data, over-long size lines, oversized or malformed trailers.
 //!
-//! For responses, [`ChunkHeader`] formats a chunk-size line on the stack and
-//! [`encode_chunk`] / [`LAST_CHUNK`] complete the encoding.
+//! The same decoder reads chunked backend responses; there the client moves
+//! chunk data itself (from its read buffer or straight from the socket into
+//! the caller's buffer) and lets the decoder see only the framing, through
+//! [`ChunkedDecoder::decode_framing`], [`ChunkedDecoder::data_remaining`] and
+//! [`ChunkedDecoder::advance_data`].
+//!
+//! For sending (the backend client's chunked uploads), [`ChunkHeader`] formats
+//! a chunk-size line on the stack and [`LAST_CHUNK`] ends the body.
 
 use super::limits::{MAX_CHUNK_LINE_BYTES, MAX_TRAILER_BYTES, MAX_TRAILER_HEADERS};
+use super::syntax::is_token;
 use super::HttpError;
 
 /// One step of decoding: `consumed` input bytes were used (always > 0 for
@@ -123,6 +130,42 @@ impl ChunkedDecoder {
     /// newly read bytes) until `done`. Running out of input is normal: the
     /// step then consumes everything and returns no data. Errors are sticky.
     pub fn decode<'a>(&mut self, input: &'a [u8]) -> Result<Decoded<'a>, HttpError> {
+        self.run(input, true)
+    }
+
+    /// Like [`decode`](Self::decode), but stops where chunk data starts
+    /// instead of returning it: only framing is consumed, `data` is always
+    /// empty. For a caller that moves body bytes itself (straight from a
+    /// socket into its own buffer, see [`data_remaining`](Self::data_remaining)).
+    pub fn decode_framing<'a>(&mut self, input: &'a [u8]) -> Result<Decoded<'a>, HttpError> {
+        self.run(input, false)
+    }
+
+    /// Body bytes left in the current chunk while the decoder is inside chunk
+    /// data, else 0. A caller may take up to this many body bytes from its
+    /// input itself and report them with [`advance_data`](Self::advance_data).
+    pub fn data_remaining(&self) -> u64 {
+        match self.state {
+            State::Data(remaining) => remaining,
+            _ => 0,
+        }
+    }
+
+    /// Records that the caller took `n` chunk data bytes itself; `n` is capped
+    /// at [`data_remaining`](Self::data_remaining).
+    pub fn advance_data(&mut self, n: u64) {
+        if let State::Data(remaining) = self.state {
+            let n = n.min(remaining);
+            self.state = if n == remaining {
+                State::DataCr
+            } else {
+                State::Data(remaining - n)
+            };
+            self.body_len = self.body_len.saturating_add(n);
+        }
+    }
+
+    fn run<'a>(&mut self, input: &'a [u8], take_data: bool) -> Result<Decoded<'a>, HttpError> {
         let mut i = 0;
         loop {
             match self.state {
@@ -134,6 +177,7 @@ impl ChunkedDecoder {
                     })
                 }
                 State::Failed(e) => return Err(e),
+                State::Data(_) if !take_data => break,
                 State::Data(remaining) => {
                     let avail = &input[i..];
                     if avail.is_empty() {
@@ -141,13 +185,7 @@ impl ChunkedDecoder {
                     }
                     // min() with a usize-sized value, so the cast is lossless.
                     let n = remaining.min(avail.len() as u64) as usize;
-                    let left = remaining - n as u64;
-                    self.state = if left == 0 {
-                        State::DataCr
-                    } else {
-                        State::Data(left)
-                    };
-                    self.body_len = self.body_len.saturating_add(n as u64);
+                    self.advance_data(n as u64);
                     return Ok(Decoded {
                         consumed: i + n,
                         data: &avail[..n],
@@ -172,6 +210,9 @@ impl ChunkedDecoder {
     }
 
     /// Advances the framing state machine by one byte (never in `Data`).
+    ///
+    /// Long, but one arm per state of the byte-level grammar, each a few lines: the whole
+    /// framing reads in one place, which split helpers would scatter.
     fn step(&mut self, b: u8) -> Result<(), HttpError> {
         match self.state {
             State::Size => {
@@ -309,7 +350,7 @@ impl ChunkedDecoder {
             let colon = line.iter().position(|&b| b == b':').ok_or(bad)?;
             let name = &line[..colon];
             // Also rejects obs-fold: a continuation line starts with SP/HTAB.
-            if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+            if !is_token(name) {
                 return Err(bad);
             }
             let (mut vs, mut ve) = (start + colon + 1, line_end);
@@ -382,15 +423,12 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
-/// RFC 9110 tchar.
-pub(crate) fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
+/// Longest chunk-size line we produce: the CRLF ending the previous chunk's
+/// data, 16 hex digits for a u64 and CRLF.
+const CHUNK_HEADER_MAX: usize = 20;
 
-/// Longest chunk-size line we produce: 16 hex digits for a u64 plus CRLF.
-const CHUNK_HEADER_MAX: usize = 18;
-
-/// A chunk-size line (`{hex}\r\n`) formatted on the stack.
+/// A chunk-size line (`{hex}\r\n`, optionally after the CRLF that ends the
+/// previous chunk's data) formatted on the stack.
 #[derive(Debug, Clone, Copy)]
 pub struct ChunkHeader {
     buf: [u8; CHUNK_HEADER_MAX],
@@ -401,22 +439,35 @@ impl ChunkHeader {
     /// The size line for a chunk of `size` bytes. A size of 0 produces "0\r\n",
     /// the start of the last chunk: use [`LAST_CHUNK`] to end a body instead.
     pub fn new(size: u64) -> Self {
+        Self::format(false, size)
+    }
+
+    /// The CRLF ending the previous chunk's data, then the size line for a
+    /// chunk of `size` bytes: one write between two chunks.
+    pub fn after_data(size: u64) -> Self {
+        Self::format(true, size)
+    }
+
+    fn format(crlf_first: bool, size: u64) -> Self {
         let mut buf = [0u8; CHUNK_HEADER_MAX];
+        let start = if crlf_first {
+            buf[..2].copy_from_slice(b"\r\n");
+            2
+        } else {
+            0
+        };
         let digits = if size == 0 {
             1
         } else {
             (64 - size.leading_zeros() as usize).div_ceil(4)
         };
-        for (k, slot) in buf[..digits].iter_mut().enumerate() {
+        for (k, slot) in buf[start..start + digits].iter_mut().enumerate() {
             let shift = 4 * (digits - 1 - k);
             *slot = b"0123456789abcdef"[((size >> shift) & 0xf) as usize];
         }
-        buf[digits] = b'\r';
-        buf[digits + 1] = b'\n';
-        Self {
-            buf,
-            len: digits + 2,
-        }
+        let end = start + digits;
+        buf[end..end + 2].copy_from_slice(b"\r\n");
+        Self { buf, len: end + 2 }
     }
 
     /// The formatted line, CRLF included.
@@ -425,22 +476,11 @@ impl ChunkHeader {
     }
 }
 
-/// Ends chunk data; written after each chunk's bytes.
-pub const CHUNK_DATA_END: &[u8] = b"\r\n";
-
 /// The last chunk with an empty trailer section: ends a chunked body.
 pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
-/// Appends `data` as one chunk (size line, data, CRLF) to `out`. Empty data
-/// writes nothing, since a zero-size chunk would end the body.
-pub fn encode_chunk(data: &[u8], out: &mut Vec<u8>) {
-    if data.is_empty() {
-        return;
-    }
-    out.extend_from_slice(ChunkHeader::new(data.len() as u64).as_bytes());
-    out.extend_from_slice(data);
-    out.extend_from_slice(CHUNK_DATA_END);
-}
+/// The CRLF ending the previous chunk's data, then [`LAST_CHUNK`].
+pub const LAST_CHUNK_AFTER_DATA: &[u8] = b"\r\n0\r\n\r\n";
 
 /// Outcome of feeding a whole input in given pieces, used by the fuzz entry
 /// point and tests: decoded body, total bytes consumed, done flag, or error.
@@ -470,6 +510,46 @@ fn run_pieces(dec: &mut ChunkedDecoder, data: &[u8], cuts: &[usize]) -> RunResul
                 return Ok((out, consumed, true));
             }
             assert!(d.consumed > 0, "no progress on non-empty input");
+        }
+    }
+    Ok((out, consumed, dec.is_done()))
+}
+
+/// Like [`run_pieces`], but the caller moves chunk data itself, at most
+/// `max_copy` bytes at a time, as the backend client does with
+/// [`ChunkedDecoder::decode_framing`] and [`ChunkedDecoder::advance_data`].
+fn run_pieces_moving_data(
+    dec: &mut ChunkedDecoder,
+    data: &[u8],
+    cuts: &[usize],
+    max_copy: usize,
+) -> RunResult {
+    let mut out = Vec::new();
+    let mut consumed = 0;
+    for &cut in cuts.iter().chain(std::iter::once(&data.len())) {
+        let cut = cut.clamp(consumed, data.len());
+        while consumed < cut {
+            let piece = &data[consumed..cut];
+            let remaining = dec.data_remaining();
+            if remaining > 0 {
+                let n = piece.len().min(max_copy.max(1));
+                let n = usize::try_from(remaining).map_or(n, |r| r.min(n));
+                out.extend_from_slice(&piece[..n]);
+                dec.advance_data(n as u64);
+                consumed += n;
+                continue;
+            }
+            let d = dec.decode_framing(piece)?;
+            assert!(d.data.is_empty(), "decode_framing returned data");
+            assert!(d.consumed <= piece.len(), "consumed beyond input");
+            consumed += d.consumed;
+            if d.done {
+                return Ok((out, consumed, true));
+            }
+            assert!(
+                d.consumed > 0 || dec.data_remaining() > 0,
+                "no progress on non-empty input"
+            );
         }
     }
     Ok((out, consumed, dec.is_done()))
@@ -514,6 +594,21 @@ pub fn fuzz_decode_chunked(data: &[u8]) {
         .map(|(n, v)| (n.to_string(), v.to_vec()))
         .collect();
     assert_eq!(trailers, whole_trailers);
+
+    // The caller moving chunk data itself, in small copies, sees the same.
+    dec.reset();
+    let max_copy = usize::from(data.first().copied().unwrap_or(0) % 13) + 1;
+    assert_eq!(
+        run_pieces_moving_data(&mut dec, data, &cuts, max_copy),
+        whole,
+        "caller-moved data differs"
+    );
+    if whole.is_ok() {
+        assert_eq!(
+            dec.body_len(),
+            whole.as_ref().map_or(0, |w| w.0.len() as u64)
+        );
+    }
 }
 
 #[cfg(test)]
@@ -757,6 +852,16 @@ mod tests {
         x
     }
 
+    /// Appends `data` as one chunk (size line, data, CRLF).
+    fn encode_chunk(data: &[u8], out: &mut Vec<u8>) {
+        if data.is_empty() {
+            return;
+        }
+        out.extend_from_slice(ChunkHeader::new(data.len() as u64).as_bytes());
+        out.extend_from_slice(data);
+        out.extend_from_slice(b"\r\n");
+    }
+
     fn sample_body() -> (Vec<u8>, Vec<u8>) {
         let mut wire = Vec::new();
         let mut plain = Vec::new();
@@ -787,6 +892,15 @@ mod tests {
                 "split {split}"
             );
             assert_eq!(dec.trailer("x-t"), Some(&b"1"[..]));
+            for max_copy in [1, 7, usize::MAX] {
+                let mut dec = ChunkedDecoder::new();
+                assert_eq!(
+                    run_pieces_moving_data(&mut dec, &wire, &[split], max_copy),
+                    expected,
+                    "split {split}, copies of {max_copy}"
+                );
+                assert_eq!(dec.trailer("x-t"), Some(&b"1"[..]));
+            }
         }
         // Two split points over the framing-heavy tail of the input.
         let tail = wire.len() - 60;
@@ -848,6 +962,45 @@ mod tests {
         expected.extend_from_slice(&[7u8; 300]);
         assert_eq!(body_of(&out), expected);
         assert!(out.starts_with(b"5\r\nhello\r\n12c\r\n"));
+
+        // The backend client's framing: each size line closes the previous data.
+        assert_eq!(ChunkHeader::after_data(0x1f).as_bytes(), b"\r\n1f\r\n");
+        assert_eq!(
+            ChunkHeader::after_data(u64::MAX).as_bytes(),
+            b"\r\nffffffffffffffff\r\n"
+        );
+        let mut out = ChunkHeader::new(3).as_bytes().to_vec();
+        out.extend_from_slice(b"abc");
+        out.extend_from_slice(ChunkHeader::after_data(2).as_bytes());
+        out.extend_from_slice(b"de");
+        out.extend_from_slice(LAST_CHUNK_AFTER_DATA);
+        assert_eq!(body_of(&out), b"abcde");
+    }
+
+    #[test]
+    fn framing_only_decoding_leaves_data_to_the_caller() {
+        let mut dec = ChunkedDecoder::new();
+        assert_eq!(dec.data_remaining(), 0);
+        let d = dec.decode_framing(b"5\r\nhello\r\n0\r\n\r\n").unwrap();
+        assert_eq!((d.consumed, d.data, d.done), (3, &b""[..], false));
+        assert_eq!(dec.data_remaining(), 5);
+        // At the start of data, nothing is consumed.
+        assert_eq!(dec.decode_framing(b"hello").unwrap().consumed, 0);
+        dec.advance_data(2);
+        assert_eq!((dec.data_remaining(), dec.body_len()), (3, 2));
+        // More than remains is capped.
+        dec.advance_data(10);
+        assert_eq!((dec.data_remaining(), dec.body_len()), (0, 5));
+        let d = dec.decode_framing(b"\r\n0\r\n\r\nnext").unwrap();
+        assert_eq!((d.consumed, d.done), (7, true));
+        // Outside chunk data, advance_data does nothing.
+        dec.advance_data(1);
+        assert_eq!(dec.body_len(), 5);
+        // Framing errors are reported just the same.
+        let mut dec = ChunkedDecoder::new();
+        dec.decode_framing(b"2\r\n").unwrap();
+        dec.advance_data(2);
+        assert_eq!(dec.decode_framing(b"X").unwrap_err().status, 400);
     }
 
     #[test]

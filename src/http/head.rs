@@ -16,6 +16,7 @@
 //! `Content-Length` together with `Transfer-Encoding` are all rejected.
 
 use super::limits::{MAX_HEADERS, MAX_HEAD_BYTES, MAX_REQUEST_LINE_BYTES, MAX_URI_BYTES};
+use super::syntax::{self, TransferCoding};
 use super::HttpError;
 
 /// Outcome of [`RequestHead::parse`].
@@ -33,15 +34,25 @@ pub enum ParseStatus {
     },
 }
 
-/// How the request body is delimited.
+/// How a request body is delimited: parsed by [`RequestHead`], written by
+/// [`super::RequestHeadOut::write`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyKind {
     /// Neither `Content-Length` nor `Transfer-Encoding`: no body.
     None,
-    /// `Content-Length: n` (may be 0).
+    /// `Content-Length: n` (may be 0; some servers want `Content-Length: 0`
+    /// on an empty PUT or POST rather than no framing at all).
     Length(u64),
-    /// `Transfer-Encoding: chunked`: decode with [`super::ChunkedDecoder`].
+    /// `Transfer-Encoding: chunked`: decode with [`super::ChunkedDecoder`],
+    /// encode with [`super::ChunkHeader`] and [`super::LAST_CHUNK`].
     Chunked,
+}
+
+impl BodyKind {
+    /// No body bytes at all: `None` or `Length(0)`.
+    pub fn is_empty(self) -> bool {
+        matches!(self, BodyKind::None | BodyKind::Length(0))
+    }
 }
 
 /// HTTP protocol version of the request (only 1.0 and 1.1 are accepted).
@@ -325,21 +336,19 @@ impl RequestHead {
             return Err(HttpError::bad_request("missing or duplicate Host header"));
         }
 
-        let mut length: Option<u64> = None;
-        for value in self.header_all("content-length") {
-            for item in list_items(value) {
-                let n = parse_content_length(item)?;
-                if length.is_some_and(|prev| prev != n) {
-                    return Err(HttpError::bad_request("conflicting Content-Length values"));
-                }
-                length = Some(n);
+        let length = syntax::content_length(self.header_all("content-length"))
+            .map_err(HttpError::bad_request)?;
+        let chunked = match syntax::transfer_coding(self.header_all("transfer-encoding")) {
+            Ok(TransferCoding::Absent) => false,
+            Ok(TransferCoding::Chunked) => true,
+            // RFC 9112 §6.1: a coding we cannot undo is a 501, not a malformed request.
+            Ok(TransferCoding::Unsupported) => {
+                return Err(HttpError::new(501, "unsupported transfer coding"))
             }
-        }
-        if self.header_all("content-length").next().is_some() && length.is_none() {
-            return Err(HttpError::bad_request("empty Content-Length"));
-        }
-
-        let chunked = self.transfer_encoding()?;
+            // RFC 9112 §6.3: chunked must be the final coding or the body length cannot be
+            // determined; applying it twice is invalid.
+            Err(reason) => return Err(HttpError::bad_request(reason)),
+        };
         if chunked {
             if length.is_some() {
                 // RFC 9112 §6.1: a classic smuggling vector; reject outright.
@@ -360,7 +369,7 @@ impl RequestHead {
 
         let mut expect = false;
         for value in self.header_all("expect") {
-            for item in list_items(value) {
+            for item in syntax::list_items(value) {
                 if item.eq_ignore_ascii_case(b"100-continue") {
                     expect = true;
                 } else {
@@ -371,44 +380,8 @@ impl RequestHead {
         // RFC 9110 §10.1.1: ignore 100-continue from HTTP/1.0 clients.
         self.expect_continue = expect && http11;
 
-        let (mut close, mut keep) = (false, false);
-        for value in self.header_all("connection") {
-            for item in list_items(value) {
-                close |= item.eq_ignore_ascii_case(b"close");
-                keep |= item.eq_ignore_ascii_case(b"keep-alive");
-            }
-        }
-        self.keep_alive = !close && (http11 || keep);
+        self.keep_alive = syntax::keep_alive(http11, self.header_all("connection"));
         Ok(())
-    }
-
-    /// Interprets all Transfer-Encoding fields: `Ok(true)` for exactly
-    /// "chunked", `Ok(false)` when absent.
-    fn transfer_encoding(&self) -> Result<bool, HttpError> {
-        let mut present = false;
-        let mut codings = 0usize;
-        let mut chunked_count = 0usize;
-        let mut last_is_chunked = false;
-        for value in self.header_all("transfer-encoding") {
-            present = true;
-            for item in list_items(value) {
-                codings += 1;
-                last_is_chunked = item.eq_ignore_ascii_case(b"chunked");
-                chunked_count += usize::from(last_is_chunked);
-            }
-        }
-        if !present {
-            return Ok(false);
-        }
-        // RFC 9112 §6.3: chunked must be the final coding or the body length
-        // cannot be determined (400); applying it twice is invalid (400).
-        if codings == 0 || !last_is_chunked || chunked_count > 1 {
-            return Err(HttpError::bad_request("invalid Transfer-Encoding"));
-        }
-        if codings > 1 {
-            return Err(HttpError::new(501, "unsupported transfer coding"));
-        }
-        Ok(true)
     }
 
     /// The request method, case preserved (methods are case-sensitive).
@@ -529,44 +502,6 @@ fn push_str(text: &mut String, s: &str) -> Span {
         start,
         end: text.len(),
     }
-}
-
-/// Non-empty, OWS-trimmed elements of a comma-separated field value
-/// (RFC 9110 §5.6.1: empty list elements are ignored).
-fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value
-        .split(|&b| b == b',')
-        .map(trim_ows)
-        .filter(|item| !item.is_empty())
-}
-
-fn trim_ows(mut v: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = v {
-        v = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = v {
-        v = rest;
-    }
-    v
-}
-
-/// `1*DIGIT` into u64, rejecting signs, spaces, hex and overflow.
-fn parse_content_length(item: &[u8]) -> Result<u64, HttpError> {
-    let bad = HttpError::bad_request("invalid Content-Length");
-    if item.is_empty() {
-        return Err(bad);
-    }
-    let mut n: u64 = 0;
-    for &b in item {
-        if !b.is_ascii_digit() {
-            return Err(bad);
-        }
-        n = n
-            .checked_mul(10)
-            .and_then(|n| n.checked_add(u64::from(b - b'0')))
-            .ok_or(bad)?;
-    }
-    Ok(n)
 }
 
 /// Maps an httparse error to the status we answer with.

@@ -1,8 +1,10 @@
-//! Protocol limits of the HTTP/1.1 layer.
+//! Protocol limits of the HTTP/1.1 layer, in both directions.
 //!
-//! Every bound the parser, the chunked decoder and the connection loop enforce
-//! lives here, with the reason for its value, so that tuning happens in one
-//! place and nothing is an unexplained magic number.
+//! Every bound the parsers, the chunked decoder, the client-facing connection
+//! loop and the backend client enforce lives here, with the reason for its
+//! value, so that tuning happens in one place and nothing is an unexplained
+//! magic number. (The backend client's timeouts and pool sizes are
+//! configuration defaults, see `backend::client::ClientLimits`.)
 
 use std::time::Duration;
 
@@ -83,7 +85,7 @@ pub const MAX_CONNECTIONS_PER_SHARD: usize = 1024;
 pub const MAX_PIPELINED_REQUESTS: usize = 8;
 
 /// Longest chunk-size line (hex size + chunk extensions, without CRLF) in a
-/// chunked request body; longer is a 400.
+/// chunked body, a request's (longer is a 400) or a backend response's.
 ///
 /// The size itself needs at most 16 hex digits; extensions are ignored but
 /// must be bounded or a client could stream an endless "line". S3's
@@ -92,7 +94,7 @@ pub const MAX_PIPELINED_REQUESTS: usize = 8;
 pub const MAX_CHUNK_LINE_BYTES: usize = 4096;
 
 /// Largest trailer section (all trailer fields of a chunked body), in bytes;
-/// larger is a 400.
+/// larger is a 400 (or, from a backend, a bad response).
 ///
 /// Trailers carry a few checksum / signature fields (`x-amz-checksum-*`,
 /// `x-amz-trailer-signature`): well under 1 KiB. They are buffered in full
@@ -104,3 +106,27 @@ pub const MAX_TRAILER_BYTES: usize = 8 * 1024;
 /// Same reasoning as `MAX_TRAILER_BYTES`: a handful are used in practice and
 /// the parser keeps this many header slots on the stack.
 pub const MAX_TRAILER_HEADERS: usize = 32;
+
+/// Largest response head (status line + header fields + the empty line) the
+/// backend client accepts, in bytes.
+///
+/// S3 response heads are well under 4 KiB even with the 2 KiB of user
+/// metadata S3 allows; 16 KiB leaves room for providers that add many headers
+/// of their own, and bounds what a hostile backend makes us buffer. The client
+/// reads heads into its per-connection read buffer, which is at least this
+/// large.
+pub const MAX_RESPONSE_HEAD_BYTES: usize = 16 * 1024;
+
+/// Largest number of header fields in a response head.
+///
+/// S3 responses carry 10-30; an object with lots of user metadata a few dozen
+/// more. The parser keeps this many `httparse::Header` slots on the stack
+/// (32 bytes each, ~3 KiB).
+pub const MAX_RESPONSE_HEADERS: usize = 96;
+
+/// Interim (1xx) responses the backend client skips before a final one.
+///
+/// A backend looping on `102 Processing` is bounded by the response-head
+/// timeout anyway; this bounds the parsing work. One `100 Continue` is the
+/// usual count.
+pub const MAX_INTERIM_RESPONSES: usize = 16;

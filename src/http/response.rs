@@ -11,7 +11,7 @@
 use std::fmt::Display;
 use std::io::Write as _;
 
-use super::chunked::is_tchar;
+use super::syntax::{format_u64, is_field_value, is_token};
 use super::HttpError;
 
 /// Value of the `Server` header on every response.
@@ -29,6 +29,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
         206 => "Partial Content",
         301 => "Moved Permanently",
         302 => "Found",
+        303 => "See Other",
         304 => "Not Modified",
         307 => "Temporary Redirect",
         400 => "Bad Request",
@@ -152,7 +153,7 @@ impl<'a> ResponseHead<'a> {
     /// Adds `Date: {date}`; pass [`super::DateCache::now`]. An invalid value
     /// (not from the cache) is dropped.
     pub fn date(&mut self, date: &str) -> &mut Self {
-        if valid_value(date.as_bytes()) {
+        if is_field_value(date.as_bytes()) {
             self.put("Date", date.as_bytes());
         }
         self
@@ -167,7 +168,7 @@ impl<'a> ResponseHead<'a> {
     pub fn header(&mut self, name: &str, value: impl AsRef<[u8]>) -> Result<&mut Self, HttpError> {
         let value = value.as_ref();
         check_name(name)?;
-        if !valid_value(value) {
+        if !is_field_value(value) {
             return Err(INVALID_VALUE);
         }
         self.put(name, value);
@@ -188,7 +189,7 @@ impl<'a> ResponseHead<'a> {
         let value_start = self.out.len();
         // Writing into a Vec cannot fail except through a Display error.
         let written = write!(self.out, "{value}").is_ok();
-        if !written || !valid_value(&self.out[value_start..]) {
+        if !written || !is_field_value(&self.out[value_start..]) {
             self.out.truncate(mark);
             return Err(INVALID_VALUE);
         }
@@ -208,9 +209,8 @@ impl<'a> ResponseHead<'a> {
         Ok(self)
     }
 
-    /// Frames the body with `Transfer-Encoding: chunked` (encode it with
-    /// [`super::chunked::encode_chunk`] and end with
-    /// [`super::chunked::LAST_CHUNK`]). Omitted for 1xx, 204 and 304, which
+    /// Frames the body with `Transfer-Encoding: chunked` (frame each chunk
+    /// with [`super::ChunkHeader`] and end with [`super::LAST_CHUNK`]). Omitted for 1xx, 204 and 304, which
     /// have no body. Do not use for HTTP/1.0 clients (send `close()` and
     /// no framing instead). Error if framing was already set.
     pub fn chunked(&mut self) -> Result<&mut Self, HttpError> {
@@ -259,7 +259,7 @@ impl<'a> ResponseHead<'a> {
 }
 
 fn check_name(name: &str) -> Result<(), HttpError> {
-    if name.is_empty() || !name.bytes().all(is_tchar) {
+    if !is_token(name.as_bytes()) {
         return Err(INVALID_NAME);
     }
     if ["content-length", "transfer-encoding", "connection"]
@@ -269,25 +269,6 @@ fn check_name(name: &str) -> Result<(), HttpError> {
         return Err(FRAMING_NAME);
     }
     Ok(())
-}
-
-/// RFC 9110 field-value bytes: HTAB, SP, VCHAR, obs-text; no CR/LF/NUL/CTL.
-fn valid_value(v: &[u8]) -> bool {
-    v.iter().all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
-}
-
-/// Decimal digits of `n` in `buf`, returned as the used tail slice.
-fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &buf[i..]
 }
 
 #[cfg(test)]
@@ -464,14 +445,6 @@ mod tests {
             text(&out),
             "HTTP/1.1 431 Request Header Fields Too Large\r\nServer: s3-orchestrator\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         );
-    }
-
-    #[test]
-    fn u64_formatting() {
-        let mut b = [0u8; 20];
-        assert_eq!(format_u64(0, &mut b), b"0");
-        assert_eq!(format_u64(10, &mut b), b"10");
-        assert_eq!(format_u64(u64::MAX, &mut b), b"18446744073709551615");
     }
 
     /// Our own responses must parse as valid HTTP (checked with httparse).

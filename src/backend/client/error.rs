@@ -4,6 +4,7 @@
 use std::fmt;
 use std::io;
 
+use super::conn::ReadError;
 use super::response::BackendResponse;
 
 /// The part of an exchange an error or timeout belongs to.
@@ -97,6 +98,22 @@ impl ClientError {
             }
             ClientError::BodyTooLarge { .. } => Some(Phase::ResponseBody),
             ClientError::Usage(_) => None,
+        }
+    }
+
+    /// Maps a failed response-head read of `phase`.
+    pub(crate) fn from_read(e: ReadError, phase: Phase, body_sent: bool) -> Self {
+        match e {
+            ReadError::Io(e) => ClientError::io(phase, e, body_sent),
+            ReadError::Eof { .. } => ClientError::Io {
+                phase,
+                error: io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "backend closed the connection before a complete response head",
+                ),
+                body_sent,
+            },
+            ReadError::Bad(reason) => ClientError::BadResponse { reason, body_sent },
         }
     }
 

@@ -5,6 +5,9 @@
 //! with keep-alive allowed. On checkout it must be younger than `idle_timeout` and show neither
 //! EOF nor unsolicited bytes; the most recently returned connection is tried first (it is the
 //! likeliest to be alive, and it lets the older ones age out).
+//!
+//! Opening a connection is in `dial.rs`, starting a request on one ([`ClientPool::start`]) in
+//! `request.rs`, next to the request it creates: the pool only keeps connections.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -16,9 +19,8 @@ use std::time::Instant;
 use rustls::ClientConfig;
 
 use super::conn::Conn;
-use super::error::ClientError;
-use super::request::RequestInFlight;
-use super::{tls, BodyLen, ClientLimits, RequestHeadOut, Target};
+use super::target::{ClientLimits, Target};
+use super::tls;
 
 /// Counters of one pool, for metrics. Monotonic except `idle_now`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -45,9 +47,9 @@ struct Slot {
     conns: VecDeque<Conn>,
 }
 
-pub(crate) struct PoolInner {
+struct PoolInner {
     /// Replaced by a reload (`server.backend_timeout`); read at each use.
-    pub(crate) limits: Cell<ClientLimits>,
+    limits: Cell<ClientLimits>,
     tls: RefCell<Option<Arc<ClientConfig>>>,
     /// Few distinct backends per shard, so a linear scan beats hashing an owned key.
     slots: RefCell<Vec<Slot>>,
@@ -57,7 +59,7 @@ pub(crate) struct PoolInner {
 /// One shard's HTTP/1.1 client. Cheap to clone (an `Rc`); not `Send`.
 #[derive(Clone)]
 pub struct ClientPool {
-    pub(crate) inner: Rc<PoolInner>,
+    inner: Rc<PoolInner>,
 }
 
 impl ClientPool {
@@ -112,46 +114,9 @@ impl ClientPool {
         }
     }
 
-    /// Starts a request: takes a live idle connection to `target` or connects, and queues the
-    /// head. The head goes out with the first body bytes (one write for small bodies), at
-    /// `finish()`, or right away when `expect_continue` asks the backend to confirm first.
-    ///
-    /// `head` must not carry `Content-Length`/`Transfer-Encoding`/`Expect`/`Connection`: they come
-    /// from `body` and `expect_continue` (which is ignored for empty bodies).
-    pub async fn start(
-        &self,
-        target: &Target,
-        head: &RequestHeadOut<'_>,
-        body: BodyLen,
-        expect_continue: bool,
-    ) -> Result<RequestInFlight, ClientError> {
-        let mut conn = match self.checkout(target).await {
-            Some(conn) => conn,
-            None => self.connect(target).await?,
-        };
-        if let Err(e) = conn.write_request_head(head, body, expect_continue) {
-            // Nothing was written: the connection is as good as before.
-            self.checkin(conn);
-            return Err(e);
-        }
-        let is_head = head.method == "HEAD";
-        let expect = expect_continue && !body.is_empty();
-        RequestInFlight::begin(self.clone(), conn, body, is_head, expect).await
-    }
-
-    /// A new connection to `target`.
-    pub(crate) async fn connect(&self, target: &Target) -> Result<Conn, ClientError> {
-        let config = if target.tls {
-            Some(self.tls_config().map_err(ClientError::Tls)?)
-        } else {
-            None
-        };
-        let conn = Conn::connect(target, &self.inner.limits.get(), config).await?;
-        self.bump(|s| s.connects += 1);
-        Ok(conn)
-    }
-
-    fn tls_config(&self) -> Result<Arc<ClientConfig>, io::Error> {
+    /// The TLS config for every TLS target: the one given to [`new`](Self::new), else the
+    /// webpki roots, built on first use.
+    pub(crate) fn tls_config(&self) -> Result<Arc<ClientConfig>, io::Error> {
         if let Some(c) = self.inner.tls.borrow().as_ref() {
             return Ok(c.clone());
         }
@@ -161,7 +126,7 @@ impl ClientPool {
     }
 
     /// The most recently returned live connection to `target`, if any.
-    async fn checkout(&self, target: &Target) -> Option<Conn> {
+    pub(crate) async fn checkout(&self, target: &Target) -> Option<Conn> {
         let idle_timeout = self.inner.limits.get().idle_timeout;
         loop {
             let mut conn = {

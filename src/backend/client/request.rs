@@ -1,23 +1,22 @@
-//! A request in flight: streams the body (Content-Length or chunked), handles
-//! `Expect: 100-continue`, resends once on a fresh connection when a reused one turns out dead
-//! before any body byte went out, and reads the final response head.
+//! A request in flight: starts it on a pooled or new connection ([`ClientPool::start`]),
+//! streams the body (Content-Length or chunked), handles `Expect: 100-continue`, resends once on
+//! a fresh connection when a reused one turns out dead before any body byte went out, and reads
+//! the final response head.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use super::conn::{chunk_prefix, is_stale_io, Conn, HeadError, RawHead, EARLY_RESPONSE_WAIT};
+use super::conn::{is_stale_io, Conn, ReadError};
+use super::dial;
 use super::error::{ClientError, Phase};
 use super::pool::ClientPool;
 use super::response::BackendResponse;
-use super::BodyLen;
+use super::target::{BodyLen, Target};
+use crate::http::limits::MAX_INTERIM_RESPONSES;
+use crate::http::{ChunkHeader, RequestHeadOut, LAST_CHUNK, LAST_CHUNK_AFTER_DATA};
 
-/// Interim (1xx) responses skipped before a final one; a backend looping on `102 Processing`
-/// is bounded by the head timeout anyway, this bounds the parsing work.
-pub const MAX_INTERIM_RESPONSES: usize = 16;
-
-/// Terminator of a chunked body without trailers.
-const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
-/// The same, closing the previous chunk's data first.
-const CRLF_LAST_CHUNK: &[u8] = b"\r\n0\r\n\r\n";
+/// How long to look for a response after a request body write failed: a backend that rejected
+/// the request and closed has usually already sent its answer, so it is there or not at once.
+pub const EARLY_RESPONSE_WAIT: Duration = Duration::from_millis(250);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Expect {
@@ -47,8 +46,37 @@ pub struct RequestInFlight {
     response_seen: bool,
 }
 
+impl ClientPool {
+    /// Starts a request: takes a live idle connection to `target` or connects, and queues the
+    /// head. The head goes out with the first body bytes (one write for small bodies), at
+    /// `finish()`, or right away when `expect_continue` asks the backend to confirm first.
+    ///
+    /// `head` must not carry `Content-Length`/`Transfer-Encoding`/`Expect`/`Connection`: they come
+    /// from `body` and `expect_continue` (which is ignored for empty bodies).
+    pub async fn start(
+        &self,
+        target: &Target,
+        head: &RequestHeadOut<'_>,
+        body: BodyLen,
+        expect_continue: bool,
+    ) -> Result<RequestInFlight, ClientError> {
+        let mut conn = match self.checkout(target).await {
+            Some(conn) => conn,
+            None => dial::connect(self, target).await?,
+        };
+        if let Err(e) = conn.write_request_head(head, body, expect_continue) {
+            // Nothing was written: the connection is as good as before.
+            self.checkin(conn);
+            return Err(ClientError::Usage(e.reason));
+        }
+        let is_head = head.method == "HEAD";
+        let expect = expect_continue && !body.is_empty();
+        RequestInFlight::begin(self.clone(), conn, body, is_head, expect).await
+    }
+}
+
 impl RequestInFlight {
-    pub(crate) async fn begin(
+    async fn begin(
         pool: ClientPool,
         conn: Conn,
         body: BodyLen,
@@ -94,37 +122,36 @@ impl RequestInFlight {
     /// [`ClientError::EarlyResponse`]. Called by the first `write_body`; call it yourself to learn
     /// the backend's verdict before reading the client's body. A no-op without `Expect`.
     pub async fn wait_for_continue(&mut self) -> Result<(), ClientError> {
-        let mut deadline = Instant::now() + self.pool.inner.limits.get().expect_continue_timeout;
+        let mut deadline = Instant::now() + self.pool.limits().expect_continue_timeout;
         let mut interim = 0;
         while self.expect == Expect::Waiting {
             let conn = self.live_conn()?;
             match conn.read_head(deadline).await {
-                Ok(h) if h.status == 100 => {
+                Ok(100) => {
                     self.response_seen = true;
                     self.expect = Expect::Settled;
                 }
-                Ok(h) if h.status == 101 => return Err(self.fail_bad("unrequested 101 response")),
-                Ok(h) if h.status < 200 => {
+                Ok(101) => return Err(self.fail_bad("unrequested 101 response")),
+                Ok(status) if status < 200 => {
                     self.response_seen = true;
                     interim += 1;
                     if interim > MAX_INTERIM_RESPONSES {
                         return Err(self.fail_bad("too many interim responses"));
                     }
                 }
-                Ok(h) => return Err(self.early_response(h)),
-                Err(HeadError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+                Ok(status) => return Err(self.early_response(status)),
+                Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
                     // The backend ignores Expect; send the body as if it had said 100.
                     self.expect = Expect::Settled;
                 }
                 Err(e) if self.may_retry_stale(e.is_stale_connection()) => {
                     self.reconnect().await?;
                     self.send(&[], &[]).await?;
-                    deadline =
-                        Instant::now() + self.pool.inner.limits.get().expect_continue_timeout;
+                    deadline = Instant::now() + self.pool.limits().expect_continue_timeout;
                 }
                 Err(e) => {
                     self.conn = None;
-                    return Err(e.into_client_error(Phase::ResponseHead, false));
+                    return Err(ClientError::from_read(e, Phase::ResponseHead, false));
                 }
             }
         }
@@ -154,13 +181,14 @@ impl RequestInFlight {
         // Socket writes that never block would otherwise keep the other tasks of this shard
         // waiting for as long as the caller has body to send.
         glommio::yield_if_needed().await;
-        let mut framing = [0u8; 24];
-        let framing_len = if self.body == BodyLen::Chunked {
-            chunk_prefix(&mut framing, self.chunk_crlf_pending, data.len())
-        } else {
-            0
+        let size = data.len() as u64;
+        let chunk_header = match (self.body, self.chunk_crlf_pending) {
+            (BodyLen::Chunked, true) => Some(ChunkHeader::after_data(size)),
+            (BodyLen::Chunked, false) => Some(ChunkHeader::new(size)),
+            _ => None,
         };
-        self.send(&framing[..framing_len], data).await?;
+        let framing = chunk_header.as_ref().map_or(&[][..], ChunkHeader::as_bytes);
+        self.send(framing, data).await?;
         self.body_sent += data.len() as u64;
         self.chunk_crlf_pending = self.body == BodyLen::Chunked;
         Ok(())
@@ -180,29 +208,27 @@ impl RequestInFlight {
         self.expect = Expect::Settled;
         loop {
             let end: &[u8] = match (self.body, self.chunk_crlf_pending) {
-                (BodyLen::Chunked, true) => CRLF_LAST_CHUNK,
+                (BodyLen::Chunked, true) => LAST_CHUNK_AFTER_DATA,
                 (BodyLen::Chunked, false) => LAST_CHUNK,
                 _ => &[],
             };
             if !self.head_flushed || !end.is_empty() {
                 self.send(end, &[]).await?;
             }
-            let deadline = Instant::now() + self.pool.inner.limits.get().response_head_timeout;
+            let deadline = Instant::now() + self.pool.limits().response_head_timeout;
             let mut interim = 0;
             let failure = loop {
                 let conn = self.live_conn()?;
                 match conn.read_head(deadline).await {
-                    Ok(h) if h.status == 101 => {
-                        return Err(self.fail_bad("unrequested 101 response"))
-                    }
-                    Ok(h) if h.status < 200 => {
+                    Ok(101) => return Err(self.fail_bad("unrequested 101 response")),
+                    Ok(status) if status < 200 => {
                         self.response_seen = true;
                         interim += 1;
                         if interim > MAX_INTERIM_RESPONSES {
                             return Err(self.fail_bad("too many interim responses"));
                         }
                     }
-                    Ok(h) => return Ok(self.into_response(h, false)),
+                    Ok(status) => return Ok(self.into_response(status, false)),
                     Err(e) => break e,
                 }
             };
@@ -211,7 +237,11 @@ impl RequestInFlight {
                 continue;
             }
             self.conn = None;
-            return Err(failure.into_client_error(Phase::ResponseHead, self.body_sent > 0));
+            return Err(ClientError::from_read(
+                failure,
+                Phase::ResponseHead,
+                self.body_sent > 0,
+            ));
         }
     }
 
@@ -231,7 +261,7 @@ impl RequestInFlight {
     /// Sends the pending head (if any), `prefix` framing and `data` payload, switching once to a
     /// fresh connection when the reused one is found dead before any payload byte went out.
     async fn send(&mut self, prefix: &[u8], data: &[u8]) -> Result<(), ClientError> {
-        let limit = self.pool.inner.limits.get().io_timeout;
+        let limit = self.pool.limits().io_timeout;
         loop {
             let head_pending = !self.head_flushed;
             let conn = self.live_conn()?;
@@ -266,7 +296,7 @@ impl RequestInFlight {
         let Some(mut old) = self.conn.take() else {
             return Err(ClientError::Usage("request already failed"));
         };
-        let mut fresh = self.pool.connect(&old.target).await?;
+        let mut fresh = dial::connect(&self.pool, &old.target).await?;
         fresh.adopt_request_head(&mut old);
         self.conn = Some(fresh);
         self.head_flushed = false;
@@ -283,8 +313,8 @@ impl RequestInFlight {
                 let deadline = Instant::now() + EARLY_RESPONSE_WAIT;
                 for _ in 0..=MAX_INTERIM_RESPONSES {
                     match conn.read_head(deadline).await {
-                        Ok(h) if h.status < 200 => continue,
-                        Ok(h) => return self.early_response(h),
+                        Ok(status) if status < 200 => continue,
+                        Ok(status) => return self.early_response(status),
                         Err(_) => break,
                     }
                 }
@@ -294,7 +324,9 @@ impl RequestInFlight {
         ClientError::io(Phase::SendRequest, error, body_sent)
     }
 
-    fn early_response(&mut self, head: RawHead) -> ClientError {
+    /// The final response (`status`) the connection just read, come before the request was
+    /// complete.
+    fn early_response(&mut self, status: u16) -> ClientError {
         let body_sent = self.body_sent > 0;
         let taken = RequestInFlight {
             pool: self.pool.clone(),
@@ -302,23 +334,23 @@ impl RequestInFlight {
             ..*self
         };
         ClientError::EarlyResponse {
-            response: Box::new(taken.into_response(head, true)),
+            response: Box::new(taken.into_response(status, true)),
             body_sent,
         }
     }
 
-    fn into_response(mut self, head: RawHead, early: bool) -> BackendResponse {
+    /// The response to this request, from the final head (`status`) the connection just read.
+    fn into_response(mut self, status: u16, early: bool) -> BackendResponse {
         match self.conn.take() {
             Some(conn) => BackendResponse::new(
                 self.pool.clone(),
                 conn,
-                head,
                 self.is_head,
                 self.body_sent > 0,
                 early,
             ),
             // Callers hold a live connection; keep the type total anyway.
-            None => BackendResponse::without_body(self.pool.clone(), head.status),
+            None => BackendResponse::without_body(self.pool.clone(), status),
         }
     }
 

@@ -1005,6 +1005,43 @@ fn framing_violations_close_the_connection() {
 }
 
 #[test]
+fn transfer_codings_other_than_chunked_and_lax_chunk_lines_are_refused() {
+    run(|| async {
+        let server = TestServer::start(|r: &Request| {
+            Reply::Raw(match r.path.as_str() {
+                // Nothing here can undo gzip; forwarding it as the body would be wrong.
+                "/gzip" => b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxyz".to_vec(),
+                "/gzip-chunked" => b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n\
+                    3\r\nxyz\r\n0\r\n\r\n"
+                    .to_vec(),
+                // A bare LF ends no line in chunked framing either.
+                "/lf" => {
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n"
+                        .to_vec()
+                }
+                _ => b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+                    3;ext=1\r\nabc\r\n0\r\nx-t: 1\r\n\r\n"
+                    .to_vec(),
+            })
+        });
+        let pool = pool_with(ClientLimits::default());
+        let t = Target::http("127.0.0.1", server.port());
+        for path in ["/gzip", "/gzip-chunked", "/lf"] {
+            let err = get(&pool, &t, path).await.unwrap_err();
+            assert!(
+                matches!(err, ClientError::BadResponse { .. }),
+                "{path}: {err:?}"
+            );
+        }
+        assert_eq!(pool.stats().idle_now, 0);
+        // Extensions and trailers are fine, and the connection is reused afterwards.
+        assert_eq!(get(&pool, &t, "/fine").await.unwrap().1, b"abc");
+        assert_eq!(get(&pool, &t, "/fine").await.unwrap().1, b"abc");
+        assert_eq!(server.connection_count(), 4);
+    });
+}
+
+#[test]
 fn truncated_body_is_an_error() {
     run(|| async {
         let server = TestServer::start(|r: &Request| {

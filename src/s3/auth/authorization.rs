@@ -115,25 +115,7 @@ pub(crate) fn check_signed_headers(list: &str) -> Result<(), &'static str> {
 
 /// RFC 9110 token characters, upper-case letters excluded (signed names are lower-case).
 fn is_lower_tchar(b: u8) -> bool {
-    b.is_ascii_lowercase()
-        || b.is_ascii_digit()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
+    crate::http::syntax::is_tchar(b) && !b.is_ascii_uppercase()
 }
 
 /// Whether `name` (lower-case) is in a checked `SignedHeaders` list.

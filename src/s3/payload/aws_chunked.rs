@@ -39,6 +39,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::checksum::{ChecksumAlgorithm, MAX_DIGEST_B64_LEN};
 use super::Decoded;
+use crate::http::syntax::{is_token, trim_ows};
 use crate::s3::auth::ChunkVerifier;
 use crate::s3::error::{S3Error, S3ErrorCode};
 
@@ -263,21 +264,6 @@ fn parse_hex_size(s: &[u8]) -> Option<u64> {
         let digit = (b as char).to_digit(16)?;
         Some((acc << 4) | u64::from(digit))
     })
-}
-
-/// RFC 9110 `tchar`: the bytes a header name may contain.
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-fn trim_ows(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
 }
 
 impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
@@ -542,7 +528,7 @@ impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
             .ok_or_else(|| bad_trailer("A trailing header is not of the form name:value."))?;
         let name = &line[..colon];
         let value = trim_ows(&line[colon + 1..]);
-        if name.is_empty() || !name.iter().copied().all(is_token_byte) {
+        if !is_token(name) {
             return Err(bad_trailer("A trailing header name is not valid."));
         }
         if name.eq_ignore_ascii_case(b"x-amz-trailer-signature") {
