@@ -2,12 +2,13 @@
 //! DeleteBucket, HeadBucket, GetBucketLocation and the sub-resources clients probe (versioning,
 //! ACLs, policy, lifecycle, encryption, CORS), which an orchestrator bucket does not configure.
 
-use super::object::{internal, now_ms};
+use super::catalog_error;
 use super::{RequestCtx, Response};
 use crate::catalog::{CreateBucketOutcome, DeleteBucketOutcome};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::xml::{iso8601_ms, XmlWriter};
 use crate::server::body::BodyReader;
+use crate::util::clock::now_ms;
 
 /// The owner shown in listings and ACLs: the orchestrator presents one owner for everything.
 pub const OWNER_ID: &str = "s3-orchestrator";
@@ -66,7 +67,7 @@ pub fn handle_get_acl(ctx: &RequestCtx<'_>) -> S3Result<Response> {
         ctx.app
             .catalog
             .get_object(ctx.bucket()?, ctx.key()?)
-            .map_err(internal)?
+            .map_err(catalog_error)?
             .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey))?;
     }
     let mut w = XmlWriter::new();
@@ -133,7 +134,7 @@ pub async fn handle_create_bucket(
         .catalog
         .create_bucket(name, caller, now_ms())
         .await
-        .map_err(internal)?
+        .map_err(catalog_error)?
     {
         CreateBucketOutcome::Created => {
             tracing::info!(bucket = name, owner = %caller, "bucket created");
@@ -168,14 +169,19 @@ pub async fn handle_delete_bucket(ctx: &RequestCtx<'_>) -> S3Result<Response> {
                 ..Default::default()
             },
         )
-        .map_err(internal)?;
+        .map_err(catalog_error)?;
     if !uploads.uploads.is_empty() {
         return Err(S3Error::with_message(
             S3ErrorCode::BucketNotEmpty,
             "The bucket has multipart uploads in progress",
         ));
     }
-    match app.catalog.delete_bucket(name).await.map_err(internal)? {
+    match app
+        .catalog
+        .delete_bucket(name)
+        .await
+        .map_err(catalog_error)?
+    {
         DeleteBucketOutcome::Deleted(_) => {
             tracing::info!(bucket = name, "bucket deleted");
             Ok(Response::new(204))

@@ -1,7 +1,8 @@
 //! CopyObject: server-side at the provider when source and destination can share a backend,
 //! streamed from a source copy to the destination backend otherwise.
 
-use super::object::{internal, now_ms, MAX_SINGLE_PUT_BYTES};
+use super::catalog_error;
+use super::put::MAX_SINGLE_PUT_BYTES;
 use super::{RequestCtx, Response};
 use crate::backend::pump::{pump, Unpaced};
 use crate::backend::Integrity;
@@ -10,6 +11,7 @@ use crate::catalog::{Copy, CopyState, ObjectRecord};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::etag::{quote_etag, unquote_etag};
 use crate::s3::xml::{iso8601_ms, XmlWriter};
+use crate::util::clock::now_ms;
 
 /// `x-amz-copy-source-if-*` preconditions against the source record.
 pub fn check_copy_source_conditions(ctx: &RequestCtx<'_>, src: &ObjectRecord) -> S3Result<()> {
@@ -54,7 +56,7 @@ pub async fn handle_copy_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     let src = app
         .catalog
         .get_object(&sb, &sk)
-        .map_err(internal)?
+        .map_err(catalog_error)?
         .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey))?;
     check_copy_source_conditions(ctx, &src)?;
     if src.size > MAX_SINGLE_PUT_BYTES {

@@ -2,7 +2,7 @@
 //! listing never fans out to backends.
 
 use super::bucket::{OWNER_DISPLAY_NAME, OWNER_ID};
-use super::object::internal;
+use super::catalog_error;
 use super::{RequestCtx, Response};
 use crate::catalog::{ListPage, ListQuery, MAX_LIST_KEYS};
 use crate::s3::auth::uri_encode;
@@ -134,7 +134,11 @@ pub fn handle_list_objects_v2(ctx: &RequestCtx<'_>) -> S3Result<Response> {
         None => start_after_param.map(str::to_owned),
     };
     let q = query(ctx, start, max);
-    let page = ctx.app.catalog.list_objects(bucket, &q).map_err(internal)?;
+    let page = ctx
+        .app
+        .catalog
+        .list_objects(bucket, &q)
+        .map_err(catalog_error)?;
     let fetch_owner = ctx
         .route
         .query_param("fetch-owner")
@@ -169,7 +173,11 @@ pub fn handle_list_objects(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     let max = max_keys(ctx, "max-keys")?;
     let marker = ctx.route.query_param("marker").filter(|s| !s.is_empty());
     let q = query(ctx, marker.map(str::to_owned), max);
-    let page = ctx.app.catalog.list_objects(bucket, &q).map_err(internal)?;
+    let page = ctx
+        .app
+        .catalog
+        .list_objects(bucket, &q)
+        .map_err(catalog_error)?;
     let mut w = XmlWriter::new();
     w.root("ListBucketResult");
     write_common_head(&mut w, bucket, &q, max, &enc);
@@ -200,7 +208,11 @@ pub fn handle_list_object_versions(ctx: &RequestCtx<'_>) -> S3Result<Response> {
         .query_param("key-marker")
         .filter(|s| !s.is_empty());
     let q = query(ctx, key_marker.map(str::to_owned), max);
-    let page = ctx.app.catalog.list_objects(bucket, &q).map_err(internal)?;
+    let page = ctx
+        .app
+        .catalog
+        .list_objects(bucket, &q)
+        .map_err(catalog_error)?;
     let mut w = XmlWriter::new();
     w.root("ListVersionsResult");
     w.elem("Name", bucket);

@@ -10,9 +10,11 @@
 pub mod auth;
 pub mod bucket;
 pub mod copy;
+pub mod delete;
+pub mod get;
 pub mod list;
 pub mod multipart;
-pub mod object;
+pub mod put;
 pub mod read;
 pub mod write;
 
@@ -57,6 +59,23 @@ impl RequestCtx<'_> {
             .key
             .as_deref()
             .ok_or_else(|| S3Error::with_message(S3ErrorCode::InvalidRequest, "a key is required"))
+    }
+}
+
+/// A catalog failure as the client sees it: an internal error (the detail goes to the log).
+pub fn catalog_error(e: impl std::fmt::Display) -> S3Error {
+    S3Error::internal(format!("catalog: {e}"))
+}
+
+/// Buckets are unversioned: the only version id is `null` (each object's single version). Any
+/// other id names no version, so acting on the object for it would read or delete the wrong thing.
+fn check_version_id(version: Option<&str>) -> S3Result<()> {
+    match version {
+        Some(v) if v != "null" => Err(S3Error::with_message(
+            S3ErrorCode::InvalidArgument,
+            "Invalid version id specified",
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -142,11 +161,11 @@ pub async fn dispatch(ctx: &RequestCtx<'_>, body: &mut BodyReader<'_>) -> S3Resu
         ListObjectsV2 => list::handle_list_objects_v2(ctx),
         ListObjects => list::handle_list_objects(ctx),
         ListObjectVersions => list::handle_list_object_versions(ctx),
-        PutObject => object::handle_put_object(ctx, body).await,
-        GetObject => object::handle_get_object(ctx).await,
-        HeadObject => object::handle_head_object(ctx),
-        DeleteObject => object::handle_delete_object(ctx).await,
-        DeleteObjects => object::handle_delete_objects(ctx, body).await,
+        PutObject => put::handle_put_object(ctx, body).await,
+        GetObject => get::handle_get_object(ctx).await,
+        HeadObject => get::handle_head_object(ctx),
+        DeleteObject => delete::handle_delete_object(ctx).await,
+        DeleteObjects => delete::handle_delete_objects(ctx, body).await,
         CopyObject => copy::handle_copy_object(ctx).await,
         CreateMultipartUpload => multipart::handle_create_multipart_upload(ctx).await,
         UploadPart => multipart::handle_upload_part(ctx, body).await,

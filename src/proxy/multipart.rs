@@ -5,7 +5,7 @@
 //! Quota: every part reserves its size on the upload's backend; the reservations are held until
 //! the upload completes (then the object's size becomes usage) or is aborted.
 
-use super::object::{internal, now_ms};
+use super::catalog_error;
 use super::{App, RequestCtx, Response};
 use crate::backend::{backend_key, ObjectMeta};
 use crate::backend::{BackendKind, Integrity, PartInfo};
@@ -14,6 +14,7 @@ use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::etag::quote_etag;
 use crate::s3::xml::{iso8601_ms, XmlWriter};
 use crate::server::body::BodyReader;
+use crate::util::clock::now_ms;
 
 /// S3's part number range.
 pub const MAX_PART_NUMBER: u32 = crate::s3::xml::MAX_PART_NUMBER;
@@ -109,7 +110,7 @@ pub async fn handle_create_multipart_upload(ctx: &RequestCtx<'_>) -> S3Result<Re
         .catalog
         .create_multipart(record)
         .await
-        .map_err(internal)?
+        .map_err(catalog_error)?
     {
         return Err(S3Error::internal("upload id collision"));
     }
@@ -218,7 +219,7 @@ pub async fn handle_upload_part_copy(ctx: &RequestCtx<'_>) -> S3Result<Response>
     let src = app
         .catalog
         .get_object(&sb, &sk)
-        .map_err(internal)?
+        .map_err(catalog_error)?
         .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey))?;
     super::copy::check_copy_source_conditions(ctx, &src)?;
     let range = match ctx.head.header_str("x-amz-copy-source-range") {
@@ -345,7 +346,7 @@ pub async fn handle_complete_multipart_upload(
         .catalog
         .complete_multipart(&upload.upload_id, record, app.replication_intents())
         .await
-        .map_err(internal)?
+        .map_err(catalog_error)?
         .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchUpload))?;
     app.placement.add_usage(&upload.backend, size, 1);
     app.uploads.release(&upload.upload_id);
@@ -384,7 +385,7 @@ pub async fn abort_upload(
     app.catalog
         .delete_multipart(&upload.upload_id)
         .await
-        .map_err(internal)?;
+        .map_err(catalog_error)?;
     app.uploads.release(&upload.upload_id);
     Ok(())
 }
@@ -491,7 +492,7 @@ pub fn handle_list_multipart_uploads(ctx: &RequestCtx<'_>) -> S3Result<Response>
         .app
         .catalog
         .list_multipart(bucket, &q)
-        .map_err(internal)?;
+        .map_err(catalog_error)?;
     let mut w = XmlWriter::new();
     w.root("ListMultipartUploadsResult");
     w.elem("Bucket", bucket);

@@ -2,7 +2,7 @@
 //! with room (failing over before any body byte is sent), stream the verified body, commit the
 //! catalog change durably, then settle usage and wake the background workers.
 
-use super::object::internal;
+use super::catalog_error;
 use super::{App, RequestCtx};
 use crate::backend::ObjectMeta;
 use crate::backend::{Integrity, PutWriter};
@@ -137,7 +137,7 @@ pub async fn commit_new_object(
         .catalog
         .put_object(bucket, key, record, replicate)
         .await
-        .map_err(internal)?;
+        .map_err(catalog_error)?;
     reservation.commit(true);
     if let Some(prev) = outcome.previous {
         for c in &prev.copies {
@@ -156,7 +156,7 @@ pub async fn delete_object(app: &App, bucket: &str, key: &str) -> S3Result<()> {
         .catalog
         .delete_object(bucket, key)
         .await
-        .map_err(internal)?;
+        .map_err(catalog_error)?;
     if let Some(prev) = removed {
         for c in &prev.copies {
             app.placement.release_usage(&c.backend, prev.size, 1);
