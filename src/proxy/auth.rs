@@ -1,6 +1,7 @@
 //! Authentication (SigV4 in every form), authorization (credential → virtual bucket) and the
 //! construction of the payload verifier that the body is read through.
 
+use super::put::MAX_SINGLE_PUT_BYTES;
 use super::App;
 use crate::config::Permissions;
 use crate::http::RequestHead;
@@ -108,9 +109,6 @@ pub fn authorize(app: &App, access_key: &str, route: &Route) -> S3Result<()> {
     }
 }
 
-/// Largest aws-chunked decoded length we accept for one PUT: S3's single-PUT limit (5 GiB).
-pub const MAX_SINGLE_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
-
 /// Builds the verifier for the request's body, if it has one.
 pub fn payload_verifier(
     head: &RequestHead,
@@ -132,69 +130,16 @@ pub fn payload_verifier(
     if !has_body && !streaming && !route.operation.has_streamed_body() {
         return Ok(None);
     }
-    let content_md5 = head.header_str("content-md5");
-    let mut checksum_header = None;
-    for (name, value) in head.headers() {
-        let lower = name.to_ascii_lowercase();
-        if let Some(alg) = ChecksumAlgorithm::from_header_name(&lower) {
-            let v =
-                std::str::from_utf8(value).map_err(|_| S3Error::new(S3ErrorCode::InvalidDigest))?;
-            checksum_header = Some((alg, v));
-        }
-    }
-    let decoded_length;
-    let mode = if streaming {
-        let len = head
-            .header_str("x-amz-decoded-content-length")
-            .ok_or_else(|| S3Error::new(S3ErrorCode::MissingContentLength))?;
-        let len: u64 = len.trim().parse().map_err(|_| {
-            S3Error::with_message(
-                S3ErrorCode::InvalidArgument,
-                "invalid x-amz-decoded-content-length",
-            )
-        })?;
-        if len > MAX_SINGLE_PUT_BYTES {
-            return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
-        }
-        decoded_length = Some(len);
-        let trailer = match head.header_str("x-amz-trailer") {
-            None => None,
-            Some(t) => Some(
-                ChecksumAlgorithm::from_header_name(&t.trim().to_ascii_lowercase()).ok_or_else(
-                    || {
-                        S3Error::with_message(
-                            S3ErrorCode::InvalidRequest,
-                            "unsupported x-amz-trailer",
-                        )
-                    },
-                )?,
-            ),
-        };
-        let signed = matches!(
-            verified.payload,
-            PayloadMode::StreamingSigned | PayloadMode::StreamingSignedTrailer
-        );
-        PayloadEncoding::AwsChunked { signed, trailer }
+    let (mode, decoded_length) = if streaming {
+        aws_chunked_encoding(head, verified.payload)?
     } else {
-        decoded_length = match head.body_kind() {
-            crate::http::BodyKind::Length(n) => Some(n),
-            _ => None,
-        };
-        if decoded_length.is_none() && route.operation.has_streamed_body() {
-            // S3 needs the object's size up front (it is also what lets us withhold the final byte).
-            return Err(S3Error::new(S3ErrorCode::MissingContentLength));
-        }
-        let expected_sha256 = match verified.payload {
-            PayloadMode::Sha256(h) => Some(h),
-            _ => None,
-        };
-        PayloadEncoding::Plain { expected_sha256 }
+        plain_encoding(head, route, verified.payload)?
     };
     let spec = PayloadSpec {
         mode,
         decoded_length,
-        content_md5,
-        checksum_header,
+        content_md5: head.header_str("content-md5"),
+        checksum_header: checksum_header(head)?,
         want_md5: route.operation.has_streamed_body(),
         want_checksum: None,
     };
@@ -204,4 +149,72 @@ pub fn payload_verifier(
         .map(|s| Box::new(s) as Box<dyn auth::ChunkVerifier>);
     let v = BodyVerifier::new(spec, chunk_verifier)?;
     Ok(Some((v, decoded_length)))
+}
+
+/// The `x-amz-checksum-*` header sent with the request, if any.
+fn checksum_header(head: &RequestHead) -> S3Result<Option<(ChecksumAlgorithm, &str)>> {
+    let mut found = None;
+    for (name, value) in head.headers() {
+        let lower = name.to_ascii_lowercase();
+        if let Some(alg) = ChecksumAlgorithm::from_header_name(&lower) {
+            let v =
+                std::str::from_utf8(value).map_err(|_| S3Error::new(S3ErrorCode::InvalidDigest))?;
+            found = Some((alg, v));
+        }
+    }
+    Ok(found)
+}
+
+/// An aws-chunked body: its decoded length (`x-amz-decoded-content-length`, required) and the
+/// trailer it announces.
+fn aws_chunked_encoding(
+    head: &RequestHead,
+    payload: PayloadMode,
+) -> S3Result<(PayloadEncoding, Option<u64>)> {
+    let len = head
+        .header_str("x-amz-decoded-content-length")
+        .ok_or_else(|| S3Error::new(S3ErrorCode::MissingContentLength))?;
+    let len: u64 = len.trim().parse().map_err(|_| {
+        S3Error::with_message(
+            S3ErrorCode::InvalidArgument,
+            "invalid x-amz-decoded-content-length",
+        )
+    })?;
+    if len > MAX_SINGLE_PUT_BYTES {
+        return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
+    }
+    let trailer = match head.header_str("x-amz-trailer") {
+        None => None,
+        Some(t) => Some(
+            ChecksumAlgorithm::from_header_name(&t.trim().to_ascii_lowercase()).ok_or_else(
+                || S3Error::with_message(S3ErrorCode::InvalidRequest, "unsupported x-amz-trailer"),
+            )?,
+        ),
+    };
+    let signed = matches!(
+        payload,
+        PayloadMode::StreamingSigned | PayloadMode::StreamingSignedTrailer
+    );
+    Ok((PayloadEncoding::AwsChunked { signed, trailer }, Some(len)))
+}
+
+/// A plain body: its length is the framing's, and its SHA-256 the signed one (if it was signed).
+fn plain_encoding(
+    head: &RequestHead,
+    route: &Route,
+    payload: PayloadMode,
+) -> S3Result<(PayloadEncoding, Option<u64>)> {
+    let decoded_length = match head.body_kind() {
+        crate::http::BodyKind::Length(n) => Some(n),
+        _ => None,
+    };
+    if decoded_length.is_none() && route.operation.has_streamed_body() {
+        // S3 needs the object's size up front (it is also what lets us withhold the final byte).
+        return Err(S3Error::new(S3ErrorCode::MissingContentLength));
+    }
+    let expected_sha256 = match payload {
+        PayloadMode::Sha256(h) => Some(h),
+        _ => None,
+    };
+    Ok((PayloadEncoding::Plain { expected_sha256 }, decoded_length))
 }

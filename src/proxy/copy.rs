@@ -11,6 +11,7 @@ use crate::catalog::{Copy, CopyState, ObjectRecord};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::etag::{quote_etag, unquote_etag};
 use crate::s3::xml::{iso8601_ms, XmlWriter};
+use crate::state::placement::Reservation;
 use crate::util::clock::now_ms;
 
 /// `x-amz-copy-source-if-*` preconditions against the source record.
@@ -65,17 +66,7 @@ pub async fn handle_copy_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
             "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120",
         ));
     }
-    let replace = match ctx.head.header_str("x-amz-metadata-directive") {
-        None => false,
-        Some(d) if d.eq_ignore_ascii_case("COPY") => false,
-        Some(d) if d.eq_ignore_ascii_case("REPLACE") => true,
-        Some(_) => {
-            return Err(S3Error::with_message(
-                S3ErrorCode::InvalidArgument,
-                "Unknown metadata directive.",
-            ))
-        }
-    };
+    let replace = metadata_replaced(ctx)?;
     if sb == bucket && sk == key && !replace {
         return Err(S3Error::with_message(
             S3ErrorCode::InvalidRequest,
@@ -89,36 +80,7 @@ pub async fn handle_copy_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     };
     let _guard = app.key_locks.lock(bucket, key).await;
     let dst_key = backend_key(bucket, key);
-    let bctx = ctx.shard.backend_ctx();
-    // Prefer a backend that already holds the source and has room: the provider copies it.
-    let same_backend = src.complete_copies().find_map(|c| {
-        let b = app.backend_by_name(&c.backend)?;
-        if !app.writable(b.index) {
-            return None;
-        }
-        let r = app.placement.reserve_on(b.index, src.size)?;
-        Some((r, b, c.backend_key.clone()))
-    });
-    let (reservation, etag) = match same_backend {
-        Some((r, b, src_bkey)) => {
-            let etag = b.copy_within(&bctx, &src_bkey, &dst_key, &meta).await?;
-            (r, etag)
-        }
-        None => {
-            let (r, writer) =
-                super::write::begin_write(ctx, src.size, &dst_key, &meta, &Integrity::default())
-                    .await?;
-            let mut stream = match super::read::open_object(ctx, &src, None).await {
-                Ok(s) => s,
-                Err(e) => {
-                    writer.abort().await;
-                    return Err(e);
-                }
-            };
-            let etag = pump(&mut stream, writer, src.size, &Unpaced).await?;
-            (r, etag)
-        }
-    };
+    let (reservation, etag) = copy_bytes(ctx, &src, &dst_key, &meta).await?;
     let mut record = ObjectRecord {
         size: src.size,
         etag: etag.clone(),
@@ -140,4 +102,60 @@ pub async fn handle_copy_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     w.elem("ETag", &quote_etag(&etag));
     w.close("CopyObjectResult");
     Ok(Response::xml(200, w.finish()))
+}
+
+/// `x-amz-metadata-directive`: `COPY` (default) keeps the source's metadata, `REPLACE` takes
+/// the request's.
+fn metadata_replaced(ctx: &RequestCtx<'_>) -> S3Result<bool> {
+    match ctx.head.header_str("x-amz-metadata-directive") {
+        None => Ok(false),
+        Some(d) if d.eq_ignore_ascii_case("COPY") => Ok(false),
+        Some(d) if d.eq_ignore_ascii_case("REPLACE") => Ok(true),
+        Some(_) => Err(S3Error::with_message(
+            S3ErrorCode::InvalidArgument,
+            "Unknown metadata directive.",
+        )),
+    }
+}
+
+/// Copies the source's bytes to `dst_key` on some backend: server-side at the provider when a
+/// backend that holds a complete copy can take the object, streamed through this shard from a
+/// source copy to the best backend with room otherwise. Returns the reservation and the ETag.
+async fn copy_bytes(
+    ctx: &RequestCtx<'_>,
+    src: &ObjectRecord,
+    dst_key: &str,
+    meta: &ObjectMeta,
+) -> S3Result<(Reservation, String)> {
+    let app = &ctx.app;
+    let bctx = ctx.shard.backend_ctx();
+    // Prefer a backend that already holds the source and has room: the provider copies it.
+    let same_backend = src.complete_copies().find_map(|c| {
+        let b = app.backend_by_name(&c.backend)?;
+        if !app.writable(b.index) {
+            return None;
+        }
+        let r = app.placement.reserve_on(b.index, src.size)?;
+        Some((r, b, c.backend_key.clone()))
+    });
+    match same_backend {
+        Some((r, b, src_bkey)) => {
+            let etag = b.copy_within(&bctx, &src_bkey, dst_key, meta).await?;
+            Ok((r, etag))
+        }
+        None => {
+            let (r, writer) =
+                super::write::begin_write(ctx, src.size, dst_key, meta, &Integrity::default())
+                    .await?;
+            let mut stream = match super::read::open_object(ctx, src, None).await {
+                Ok(s) => s,
+                Err(e) => {
+                    writer.abort().await;
+                    return Err(e);
+                }
+            };
+            let etag = pump(&mut stream, writer, src.size, &Unpaced).await?;
+            Ok((r, etag))
+        }
+    }
 }

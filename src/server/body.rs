@@ -179,27 +179,7 @@ impl<'c> BodyReader<'c> {
             }
             // Feed pending layer-1 output to the payload layer.
             if self.pending.0 < self.pending.1 {
-                let (a, b) = self.pending;
-                let verifier = self.verifier.as_mut().ok_or_else(no_verifier)?;
-                let d = verifier.feed(&self.conn.buf[a..b])?;
-                let consumed = d.consumed;
-                let data_len = d.data.len();
-                // `data` is a sub-slice of the input: locate it to return a range, not a borrow.
-                let data_off = if data_len == 0 {
-                    0
-                } else {
-                    d.data.as_ptr() as usize - self.conn.buf[a..b].as_ptr() as usize
-                };
-                self.pending.0 += consumed;
-                if consumed == 0 && data_len == 0 {
-                    return Err(S3Error::internal("payload decoder made no progress"));
-                }
-                if data_len > 0 {
-                    let start = a + data_off;
-                    let r = self.emit(start, start + data_len)?;
-                    if r.0 == r.1 {
-                        continue;
-                    }
+                if let Some(r) = self.feed_pending()? {
                     return Ok(Some(r));
                 }
                 continue;
@@ -208,47 +188,78 @@ impl<'c> BodyReader<'c> {
             if self.framing_done {
                 return self.finish_payload();
             }
-            if self.conn.start == self.conn.end {
-                match self.conn.read_more(self.conn.body_stall_timeout).await {
-                    Ok(0) => return Err(S3Error::new(S3ErrorCode::IncompleteBody)),
-                    Ok(_) => {}
-                    Err(ReadError::Timeout) => {
-                        return Err(S3Error::new(S3ErrorCode::RequestTimeout))
-                    }
-                    Err(_) => return Err(closed()),
+            self.unframe_more().await?;
+        }
+    }
+
+    /// Feeds pending layer-1 output to the payload layer; the range of object bytes it yields,
+    /// or `None` when it consumed framing or withheld bytes only.
+    fn feed_pending(&mut self) -> S3Result<Option<(usize, usize)>> {
+        let (a, b) = self.pending;
+        let verifier = self.verifier.as_mut().ok_or_else(no_verifier)?;
+        let d = verifier.feed(&self.conn.buf[a..b])?;
+        let consumed = d.consumed;
+        let data_len = d.data.len();
+        // `data` is a sub-slice of the input: locate it to return a range, not a borrow.
+        let data_off = if data_len == 0 {
+            0
+        } else {
+            d.data.as_ptr() as usize - self.conn.buf[a..b].as_ptr() as usize
+        };
+        self.pending.0 += consumed;
+        if consumed == 0 && data_len == 0 {
+            return Err(S3Error::internal("payload decoder made no progress"));
+        }
+        if data_len == 0 {
+            return Ok(None);
+        }
+        let start = a + data_off;
+        let r = self.emit(start, start + data_len)?;
+        Ok((r.0 != r.1).then_some(r))
+    }
+
+    /// Reads more of the body from the socket when the buffer is empty and peels off the HTTP
+    /// framing: the payload bytes become `pending`.
+    async fn unframe_more(&mut self) -> S3Result<()> {
+        if self.conn.start == self.conn.end {
+            match self.conn.read_more(self.conn.body_stall_timeout).await {
+                Ok(0) => return Err(S3Error::new(S3ErrorCode::IncompleteBody)),
+                Ok(_) => {}
+                Err(ReadError::Timeout) => return Err(S3Error::new(S3ErrorCode::RequestTimeout)),
+                Err(_) => return Err(closed()),
+            }
+        }
+        let start = self.conn.start;
+        let avail = &self.conn.buf[start..self.conn.end];
+        match &mut self.framing {
+            Framing::Length { remaining } => {
+                let take = (*remaining).min(avail.len() as u64) as usize;
+                *remaining -= take as u64;
+                self.conn.start += take;
+                self.pending = (start, start + take);
+                if *remaining == 0 {
+                    self.framing_done = true;
                 }
             }
-            let start = self.conn.start;
-            let avail = &self.conn.buf[start..self.conn.end];
-            match &mut self.framing {
-                Framing::Length { remaining } => {
-                    let take = (*remaining).min(avail.len() as u64) as usize;
-                    *remaining -= take as u64;
-                    self.conn.start += take;
-                    self.pending = (start, start + take);
-                    if *remaining == 0 {
-                        self.framing_done = true;
-                    }
-                }
-                Framing::Chunked(dec) => {
-                    let d = dec.decode(avail).map_err(|e| {
-                        S3Error::with_message(S3ErrorCode::IncompleteBody, e.reason)
-                    })?;
-                    let data_off = if d.data.is_empty() {
-                        0
-                    } else {
-                        d.data.as_ptr() as usize - avail.as_ptr() as usize
-                    };
-                    let data_len = d.data.len();
-                    let done = d.done;
-                    self.conn.start += d.consumed;
-                    self.pending = (start + data_off, start + data_off + data_len);
-                    if done {
-                        self.framing_done = true;
-                    }
+            Framing::Chunked(dec) => {
+                let d = dec
+                    .decode(avail)
+                    .map_err(|e| S3Error::with_message(S3ErrorCode::IncompleteBody, e.reason))?;
+                let data_off = if d.data.is_empty() {
+                    0
+                } else {
+                    d.data.as_ptr() as usize - avail.as_ptr() as usize
+                };
+                let data_len = d.data.len();
+                let done = d.done;
+                self.conn.start += d.consumed;
+                self.pending = (start + data_off, start + data_off + data_len);
+                if done {
+                    self.framing_done = true;
                 }
             }
         }
+        Ok(())
     }
 
     /// Hands out `conn.buf[a..b]`, withholding the body's final byte until verification.

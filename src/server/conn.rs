@@ -276,26 +276,7 @@ async fn handle_one<S: Service>(
         body: body_state,
     } = served;
     // Whether the wire is in a known state for the next request.
-    let mut reusable = client_keep_alive;
-    match body_state {
-        BodyUse::Complete => {}
-        BodyUse::Untouched | BodyUse::Partial => {
-            let remaining = match framing {
-                BodyFraming::Length(n) if body_state == BodyUse::Untouched => Some(n),
-                _ => None,
-            };
-            match remaining {
-                Some(0) => {}
-                // Drain a small body that the client sent without waiting for 100-continue.
-                Some(n) if n <= MAX_DRAIN_BYTES && !head.expects_continue() => {
-                    if !drain(conn, n).await {
-                        reusable = false;
-                    }
-                }
-                _ => reusable = false,
-            }
-        }
-    }
+    let mut reusable = client_keep_alive && settle_body(conn, head, framing, body_state).await;
     // The connection loop closes after this response once shutdown began; say so, so that the
     // client does not send its next request into a closing connection.
     if shard.shutdown.is_triggered() {
@@ -315,6 +296,27 @@ async fn handle_one<S: Service>(
         "request"
     );
     r.map(|_| reusable)
+}
+
+/// Puts the connection in a known state after the handler: true when the request body was read
+/// whole, or was small, sent without waiting for `100 Continue`, and could be drained. Any other
+/// leftover means the bytes on the wire cannot be trusted to be the next request.
+async fn settle_body(
+    conn: &mut Conn,
+    head: &RequestHead,
+    framing: BodyFraming,
+    body_state: BodyUse,
+) -> bool {
+    let remaining = match (body_state, framing) {
+        (BodyUse::Complete, _) => return true,
+        (BodyUse::Untouched, BodyFraming::Length(n)) => n,
+        _ => return false,
+    };
+    match remaining {
+        0 => true,
+        n if n <= MAX_DRAIN_BYTES && !head.expects_continue() => drain(conn, n).await,
+        _ => false,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -364,10 +366,7 @@ pub async fn write_response(
             tracing::warn!(request_id, header = %name, "dropped an invalid response header");
         }
     }
-    let _ = match content_length {
-        Some(n) => rh.content_length(n),
-        None => rh.chunked(),
-    };
+    let _ = rh.content_length(content_length);
     if !keep_alive {
         rh.close();
     }
@@ -406,10 +405,8 @@ pub async fn write_response(
                         sent += n as u64;
                     }
                     crate::util::bufpool::give(buf);
-                    if let Some(expected) = content_length {
-                        if sent != expected {
-                            return Err(std::io::Error::other("response body shorter than announced"));
-                        }
+                    if sent != content_length {
+                        return Err(std::io::Error::other("response body shorter than announced"));
                     }
                 }
             }

@@ -51,13 +51,14 @@ impl Response {
         self
     }
 
-    /// The Content-Length to announce; `None` means chunked.
-    pub fn content_length(&self) -> Option<u64> {
+    /// The Content-Length to announce. Every response has one: bodies are either in memory or
+    /// streamed from a backend copy of known size, so responses are never chunked.
+    pub fn content_length(&self) -> u64 {
         match &self.body {
-            ResponseBody::Empty => Some(0),
-            ResponseBody::Full(b) => Some(b.len() as u64),
-            ResponseBody::HeadOnly(n) => Some(*n),
-            ResponseBody::Stream(_, n) => Some(*n),
+            ResponseBody::Empty => 0,
+            ResponseBody::Full(b) => b.len() as u64,
+            ResponseBody::HeadOnly(n) => *n,
+            ResponseBody::Stream(_, n) => *n,
         }
     }
 }
