@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The project's single test command: release build, Rust unit + integration tests, end-to-end tests.
+# The project's single test command: lints (fmt, clippy), release build, Rust unit + integration
+# tests (including the layering check, tests/layering.rs), end-to-end tests.
 #
 # Usage: bash tests/run-all.sh [PYTEST ARGS...]   (from anywhere; needs the tools .ci/run installs)
 #        e.g. bash tests/run-all.sh -x -k "frontend and tls"
@@ -60,6 +61,13 @@ count_pytest() {
   passed_total=$((passed_total + p)); failed_total=$((failed_total + f)); skipped_total=$((skipped_total + s))
   counts="${p} passed, ${f} failed, ${s} skipped"
 }
+
+# 0. Lints: formatting and clippy (warnings are errors). They gate nothing else, so a lint
+#    failure still shows every test result.
+run_step fmt cargo fmt --all -- --check
+if [ "$step_rc" -eq 0 ]; then record "fmt" "ok"; else record "fmt" "FAILED (cargo fmt --check)"; failed=1; fi
+run_step clippy cargo clippy --quiet --all-targets -- -D warnings
+if [ "$step_rc" -eq 0 ]; then record "clippy" "ok"; else record "clippy" "FAILED (warnings)"; failed=1; fi
 
 # 1. Build. Nothing else can run without it.
 run_step build cargo build --release --quiet --bin s3-orchestrator --example add_copy
