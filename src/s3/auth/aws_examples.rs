@@ -155,7 +155,7 @@ fn get_object_example() {
         ],
         payload_hash: EMPTY_SHA256_HEX,
     };
-    assert_eq!(client_canonical_request(&signable), GET_OBJECT_CANONICAL);
+    assert_eq!(signable_canonical_request(&signable), GET_OBJECT_CANONICAL);
     assert_eq!(
         sign_request(&signable, &creds(), "us-east-1", &date(), &mut cache),
         auth
@@ -240,7 +240,7 @@ fn put_object_example() {
         ],
         payload_hash: &body_hash,
     };
-    assert_eq!(client_canonical_request(&signable), PUT_OBJECT_CANONICAL);
+    assert_eq!(signable_canonical_request(&signable), PUT_OBJECT_CANONICAL);
     let mut cache = SigningKeyCache::new();
     assert_eq!(
         sign_request(&signable, &creds(), "us-east-1", &date(), &mut cache),
@@ -293,7 +293,7 @@ fn bucket_get_example(
         ],
         payload_hash: EMPTY_SHA256_HEX,
     };
-    assert_eq!(client_canonical_request(&signable), expected_canonical);
+    assert_eq!(signable_canonical_request(&signable), expected_canonical);
     assert_eq!(
         sign_request(&signable, &creds(), "us-east-1", &date(), &mut cache),
         auth

@@ -13,11 +13,11 @@ mod amz_date;
 mod authorization;
 mod canonical;
 mod chunk_signer;
-mod client;
 mod payload;
 mod presigned;
 mod scope;
 mod secret;
+mod sign;
 mod signature;
 mod signing_key;
 mod verify;
@@ -32,11 +32,11 @@ pub use canonical::{
     MAX_QUERY_PARAMS,
 };
 pub use chunk_signer::{ChunkSigner, CHUNK_ALGORITHM, TRAILER_ALGORITHM};
-pub use client::{client_canonical_request, presign_url, sign_request, SignableRequest};
 pub use payload::PayloadMode;
 pub use presigned::{parse_presigned_query, ParsedPresigned, MAX_PRESIGNED_EXPIRES_SECS};
 pub use scope::{CredentialScope, ParsedCredential, MAX_ACCESS_KEY_ID_LEN};
 pub use secret::{Credentials, SecretKey};
+pub use sign::{presign_url, sign_request, signable_canonical_request, SignableRequest};
 pub use signature::{signature, string_to_sign, Signature, SignatureHex, ALGORITHM};
 pub use signing_key::{signing_key, SigningKey, SigningKeyCache, SIGNING_KEY_CACHE_CAPACITY};
 pub use verify::{verify_request, AuthKind, VerifiedRequest, MAX_CLOCK_SKEW_SECS};

@@ -1,4 +1,4 @@
-//! Client-side SigV4: signing the requests the proxy sends to its backends (`Authorization`
+//! Signing with SigV4: the requests the proxy sends to its backends (`Authorization`
 //! header) and producing presigned URLs (tests, load generator).
 //!
 //! Unlike the verifier, the input here is already in our hands: the path is passed already
@@ -134,7 +134,7 @@ fn write_canonical<S: Sink>(
 }
 
 /// The canonical request `sign_request` signs, as text (tests and debugging).
-pub fn client_canonical_request(req: &SignableRequest<'_>) -> String {
+pub fn signable_canonical_request(req: &SignableRequest<'_>) -> String {
     let mut query = req.query.to_vec();
     query.sort_by(cmp_pairs);
     let (order, signed) = header_plan(req.headers);
