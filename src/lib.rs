@@ -5,35 +5,40 @@
 //! `replication.factor` copies, fails reads over to replicas and reports all of it.
 //!
 //! # Layout
-//! - [`http`]: the HTTP/1.1 wire protocol, sans-IO: request heads, chunked bodies, response heads,
-//!   limits. Knows nothing of S3.
-//! - [`s3`]: the S3 protocol: [`s3::router`] (operation table, path- and virtual-hosted-style),
-//!   [`s3::auth`] (SigV4: header, presigned, chunk signatures, signing), [`s3::payload`]
-//!   (aws-chunked decoding and body checksums), [`s3::error`] and [`s3::xml`]. Knows nothing of
-//!   backends.
-//! - [`server`]: glommio shards (one executor per core, SO_REUSEPORT listener each), the connection
-//!   loop and the verified request body stream.
-//! - [`proxy`]: the orchestration layer: authentication and authorization, handlers named after
-//!   the AWS operations, placement.
-//! - [`backend`]: the per-shard HTTP client towards S3 providers, and local-directory backends.
-//! - [`catalog`]: the fjall store of placement metadata.
-//! - [`metrics`]: per-shard counters and latency histograms, merged at scrape time
-//!   (`/metrics`, `/stats`), process-wide replication counters, recent failovers.
-//! - [`admin`]: the control-plane listener: metrics, stats, admin API, dashboard.
-//! - [`config`]: the YAML config, validated with errors naming key and line.
-//! - [`health`]: circuit breakers, monthly usage limits, admission control and the prober thread.
+//! The layers, lowest first (docs/ARCHITECTURE.md has the diagram; `tests/layering.rs` checks
+//! that every import runs down it):
+//! - [`util`]: the shutdown switch, the wall clock, the buffer pool.
+//! - [`http`] (the HTTP/1.1 codec, both directions, sans-IO), [`catalog`] (the placement
+//!   metadata behind a narrow interface; fjall underneath), [`config`] (YAML, validated with
+//!   errors naming key and line).
+//! - [`s3`] (routing, SigV4, payload decoding and checksums, the error table, XML, ranges,
+//!   ETags), [`logging`], [`metrics`] (per-shard counters and histograms, merged at scrape time),
+//!   [`health`] (circuit breakers, usage limits, admission control).
+//! - [`backend`]: S3 providers (re-signed requests) and local disks, the backend HTTP transport,
+//!   the copy pump.
+//! - [`state`]: the [`state::App`] every plane reads, swapped by a reload; placement, quota
+//!   reservations, per-key write locks.
+//! - The planes: [`server`] (data plane: shards, connection loop, verified body stream, the
+//!   [`server::service::Service`] trait), [`replication`] (background plane: copies, scan,
+//!   cleanup, throttle, the health thread), [`admin`] (control plane: metrics, stats, admin API,
+//!   dashboard).
+//! - [`proxy`]: the S3 API the data plane serves, one file per operation family; [`import`]:
+//!   adopting a provider's objects offline.
+//! - [`cli`]: the subcommands.
 //!
 //! # Request lifecycle
 //! socket → [`server::conn`] reads a head into a reused buffer → [`http::RequestHead`] parses it →
+//! the admission gate → [`server::service::Service::serve`], i.e. [`proxy::S3Api`]:
 //! [`proxy::prepare`] routes, verifies SigV4 and checks the credential's buckets →
-//! `100 Continue` if asked → [`proxy::dispatch`] runs the handler, reading the body through
-//! [`server::body::BodyReader`] (verified bytes, final byte withheld until the payload checks
-//! out) → the response is written, keep-alive continues with the next pipelined head.
+//! [`proxy::dispatch`] runs the handler, reading the body through [`server::body::BodyReader`]
+//! (`100 Continue` on first read; verified bytes, final byte withheld until the payload checks
+//! out) → [`server::conn`] writes the response, keep-alive continues with the next pipelined head.
 //!
 //! # Threading model
 //! Thread-per-core: each shard is a glommio `LocalExecutor` pinned to a core, sharing nothing on
-//! the hot path (its own connections, buffers, signing-key cache). Blocking work (catalog fsyncs,
-//! the admin listener) runs on dedicated threads and is awaited through channels.
+//! the hot path (its own connections, buffers, signing-key cache, backend pool). The background
+//! shard and the health thread are executors of their own; blocking work (catalog fsyncs, the
+//! admin listener) runs on dedicated threads and is awaited through channels.
 
 pub mod admin;
 pub mod backend;

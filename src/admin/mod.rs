@@ -3,7 +3,7 @@
 //!
 //! # Routes
 //! - `GET /health`, `GET /ready`: liveness and readiness.
-//! - `GET /metrics`: Prometheus text ([`crate::metrics::prometheus`]).
+//! - `GET /metrics`: Prometheus text ([`prometheus`]).
 //! - `GET /stats`: latency percentiles as JSON; `?format=hdr[&window=last_60s]` for the
 //!   HdrHistogram interval log ([`crate::metrics::stats`]).
 //! - `GET /ui`: the dashboard (login form first), `POST /ui/login`, `POST /ui/logout` ([`ui`]).

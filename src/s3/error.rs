@@ -1,5 +1,5 @@
 //! The S3 error vocabulary: one table of codes with their wire name, HTTP status, the side that
-//! usually causes them and a default message ([`s3_error_table!`] below: adding a code is one
+//! usually causes them and a default message (`s3_error_table!` below: adding a code is one
 //! row), and the single error type the request path carries until it is rendered as XML.
 //!
 //! An [`S3Error`] records which side failed and whether retrying the step elsewhere is safe.

@@ -1,7 +1,7 @@
 //! The data-plane server: one glommio executor (shard) per core, each with its own SO_REUSEPORT
 //! listener, accepting client connections and running the connection loop ([`conn`]).
 //!
-//! [`start`] takes a validated config and the shared [`App`] state and returns a [`ServerHandle`]
+//! [`start`] takes a validated config and the shared [`App`](crate::state::App) state and returns a [`ServerHandle`]
 //! with the bound addresses (so tests can bind port 0) and a shutdown switch. Shutdown is
 //! graceful: shards stop accepting, idle keep-alive connections are closed, in-flight requests
 //! finish (bounded by [`GRACEFUL_SHUTDOWN_TIMEOUT`]), then the executors exit.
