@@ -32,6 +32,19 @@ impl S3Backend {
     }
 }
 
+/// Provider codes that are the client's fault: its data was wrong (a forwarded digest did not
+/// match) or it named an upload, part or range that the provider does not have.
+const CLIENT_FAULT_CODES: [S3ErrorCode; 8] = [
+    S3ErrorCode::BadDigest,
+    S3ErrorCode::InvalidDigest,
+    S3ErrorCode::XAmzContentSHA256Mismatch,
+    S3ErrorCode::NoSuchUpload,
+    S3ErrorCode::InvalidPart,
+    S3ErrorCode::InvalidPartOrder,
+    S3ErrorCode::EntityTooSmall,
+    S3ErrorCode::InvalidRange,
+];
+
 /// Turns a backend's non-success answer into an error. Codes that mean the client's data was
 /// wrong (a forwarded digest did not match) are passed through as the client's fault; the rest
 /// are the backend's (503, so SDKs retry and the breaker can steer them elsewhere).
@@ -42,23 +55,71 @@ pub async fn error_from_response(backend: &str, resp: BackendResponse) -> S3Erro
         .await
         .unwrap_or_default();
     let xml::ErrorDocument { code, message } = xml::parse_error(&body).unwrap_or_default();
-    let client_fault = match code.as_str() {
-        "BadDigest" => Some(S3ErrorCode::BadDigest),
-        "InvalidDigest" => Some(S3ErrorCode::InvalidDigest),
-        "XAmzContentSHA256Mismatch" => Some(S3ErrorCode::XAmzContentSHA256Mismatch),
-        "NoSuchUpload" => Some(S3ErrorCode::NoSuchUpload),
-        "InvalidPart" => Some(S3ErrorCode::InvalidPart),
-        "InvalidPartOrder" => Some(S3ErrorCode::InvalidPartOrder),
-        "EntityTooSmall" => Some(S3ErrorCode::EntityTooSmall),
-        "InvalidRange" => Some(S3ErrorCode::InvalidRange),
-        _ => None,
-    };
     let detail = format!("backend {backend} answered {status} {code}: {message}");
+    provider_error(status, &code, detail)
+}
+
+/// The error a provider's answer of `status` with `<Code>` `code` becomes.
+fn provider_error(status: u16, code: &str, detail: String) -> S3Error {
+    let client_fault = code
+        .parse::<S3ErrorCode>()
+        .ok()
+        .filter(|c| CLIENT_FAULT_CODES.contains(c));
     match client_fault {
         Some(c) => S3Error::client(c, detail),
         None if status == 404 || code == "NoSuchKey" => {
             S3Error::backend(S3ErrorCode::NoSuchKey, detail)
         }
         None => S3Error::backend(S3ErrorCode::ServiceUnavailable, detail),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{provider_error, CLIENT_FAULT_CODES};
+    use crate::s3::error::{S3ErrorCode, Side};
+
+    #[test]
+    fn only_the_client_fault_codes_are_passed_through_as_the_clients() {
+        for &code in S3ErrorCode::ALL {
+            let e = provider_error(400, code.as_str(), "detail".into());
+            if CLIENT_FAULT_CODES.contains(&code) {
+                assert_eq!((e.code, e.side), (code, Side::Client), "{code:?}");
+                assert!(!e.retry_elsewhere, "{code:?}");
+            } else if code == S3ErrorCode::NoSuchKey {
+                assert_eq!((e.code, e.side), (code, Side::Backend));
+                assert!(e.retry_elsewhere);
+            } else {
+                let want = (S3ErrorCode::ServiceUnavailable, Side::Backend);
+                assert_eq!((e.code, e.side), want, "{code:?}");
+                assert!(e.retry_elsewhere, "{code:?}");
+            }
+        }
+        assert_eq!(CLIENT_FAULT_CODES.len(), 8);
+        assert_eq!(
+            provider_error(400, "BadDigest", "d".into()).message,
+            "d",
+            "the detail is kept"
+        );
+    }
+
+    #[test]
+    fn unknown_codes_are_the_backends_and_a_404_is_a_missing_key() {
+        let e = provider_error(404, "", "d".into());
+        assert_eq!((e.code, e.side), (S3ErrorCode::NoSuchKey, Side::Backend));
+        // A client-fault code wins over the status.
+        let e = provider_error(404, "NoSuchUpload", "d".into());
+        assert_eq!((e.code, e.side), (S3ErrorCode::NoSuchUpload, Side::Client));
+        for code in [
+            "",
+            "badDigest",
+            "BadDigest ",
+            "SomethingNew",
+            "InternalError",
+        ] {
+            let e = provider_error(500, code, "d".into());
+            assert_eq!(e.code, S3ErrorCode::ServiceUnavailable, "{code:?}");
+            assert_eq!(e.side, Side::Backend, "{code:?}");
+        }
     }
 }
