@@ -11,7 +11,7 @@ use crate::s3::range::ByteRange;
 use crate::s3::xml::{self, EtagAnswer};
 
 impl S3Backend {
-    pub async fn copy_within(
+    pub(crate) async fn copy_within(
         &self,
         ctx: &BackendCtx<'_>,
         src_key: &str,
@@ -29,7 +29,7 @@ impl S3Backend {
     }
 
     /// UploadPartCopy from another object of this backend.
-    pub async fn upload_part_copy(
+    pub(crate) async fn upload_part_copy(
         &self,
         ctx: &BackendCtx<'_>,
         backend_key: &str,

@@ -18,7 +18,7 @@ pub(super) fn record_client_failure(health: &BackendHealth, e: &ClientError) {
 }
 
 /// Maps a transport failure to an S3 error on the backend side (503: SDKs retry it).
-pub fn client_error(backend: &str, e: &ClientError) -> S3Error {
+pub(crate) fn client_error(backend: &str, e: &ClientError) -> S3Error {
     S3Error::backend(
         S3ErrorCode::ServiceUnavailable,
         format!("backend {backend}: {e}"),
@@ -27,7 +27,7 @@ pub fn client_error(backend: &str, e: &ClientError) -> S3Error {
 
 impl S3Backend {
     /// Turns a non-success answer into an error, keeping codes that are the client's fault.
-    pub async fn error_from_response(&self, resp: BackendResponse) -> S3Error {
+    pub(super) async fn error_from_response(&self, resp: BackendResponse) -> S3Error {
         error_from_response(&self.name, resp).await
     }
 }
@@ -48,7 +48,7 @@ const CLIENT_FAULT_CODES: [S3ErrorCode; 8] = [
 /// Turns a backend's non-success answer into an error. Codes that mean the client's data was
 /// wrong (a forwarded digest did not match) are passed through as the client's fault; the rest
 /// are the backend's (503, so SDKs retry and the breaker can steer them elsewhere).
-pub async fn error_from_response(backend: &str, resp: BackendResponse) -> S3Error {
+pub(crate) async fn error_from_response(backend: &str, resp: BackendResponse) -> S3Error {
     let status = resp.status;
     let body = resp
         .read_to_vec(MAX_BACKEND_XML_BYTES)

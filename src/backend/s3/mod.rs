@@ -7,9 +7,8 @@
 //! - `request`: the core every operation goes through: sign a request with the backend's
 //!   credentials, open it on the shard's pool (`start`, for streamed bodies) or send it whole and
 //!   read the answer head (`simple`), recording each call in the backend's metrics and health.
-//! - `errors`: provider answers and transport failures as
-//!   [`S3Error`](crate::s3::error::S3Error)s
-//!   ([`error_from_response`], [`client_error`]) and what each failure costs the breaker.
+//! - `errors`: provider answers and transport failures as [`S3Error`](crate::s3::error::S3Error)s
+//!   (`error_from_response`, `client_error`) and what each failure costs the breaker.
 //! - `headers`: the object metadata and integrity headers forwarded to the provider.
 //! - `upload`: [`S3Upload`], a PUT (object or part) whose body is streamed to the provider.
 //! - `object`: PutObject, GetObject, HeadObject, DeleteObject.
@@ -25,7 +24,7 @@ mod object;
 mod request;
 mod upload;
 
-pub use errors::{client_error, error_from_response};
+pub(crate) use errors::{client_error, error_from_response};
 pub use upload::S3Upload;
 
 use super::client::Target;
@@ -39,14 +38,14 @@ use std::sync::Arc;
 /// (5xx, auth, quota) does so before we consume the client's body and we can still fail over.
 /// Smaller bodies go out with the head: a refusal costs little, and a round trip per small PUT
 /// would dominate its latency.
-pub const EXPECT_CONTINUE_MIN_BYTES: u64 = 1024 * 1024;
+const EXPECT_CONTINUE_MIN_BYTES: u64 = 1024 * 1024;
 
 /// Largest backend XML answer we read into memory (error documents, ListParts pages of 1000
 /// parts at ~250 bytes each).
-pub const MAX_BACKEND_XML_BYTES: usize = 1024 * 1024;
+const MAX_BACKEND_XML_BYTES: usize = 1024 * 1024;
 
 pub struct S3Backend {
-    pub name: String,
+    pub(crate) name: String,
     target: Target,
     /// `Host` header value (with port when not the default).
     host_header: String,
@@ -61,7 +60,7 @@ pub struct S3Backend {
 }
 
 impl S3Backend {
-    pub fn from_config(cfg: &BackendConfig, health: Arc<BackendHealth>) -> S3Backend {
+    pub(crate) fn from_config(cfg: &BackendConfig, health: Arc<BackendHealth>) -> S3Backend {
         let BackendConfigKind::S3 {
             endpoint,
             region,
@@ -109,7 +108,7 @@ impl S3Backend {
 
     /// A half-open probe (HEAD on the provider bucket): any answer below 500 means the backend is
     /// serving again.
-    pub async fn probe(&self, ctx: &BackendCtx<'_>) -> Result<(), String> {
+    pub(crate) async fn probe(&self, ctx: &BackendCtx<'_>) -> Result<(), String> {
         let uri = if self.path_prefix.is_empty() {
             "/".to_owned()
         } else {

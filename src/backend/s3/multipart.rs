@@ -10,7 +10,7 @@ use crate::s3::etag::unquote_etag;
 use crate::s3::xml;
 
 impl S3Backend {
-    pub async fn create_multipart(
+    pub(crate) async fn create_multipart(
         &self,
         ctx: &BackendCtx<'_>,
         backend_key: &str,
@@ -34,7 +34,7 @@ impl S3Backend {
         })
     }
 
-    pub async fn begin_part(
+    pub(crate) async fn begin_part(
         &self,
         ctx: &BackendCtx<'_>,
         backend_key: &str,
@@ -60,7 +60,7 @@ impl S3Backend {
         self.begin_upload(ctx, "UploadPart", out).await
     }
 
-    pub async fn complete_multipart(
+    pub(crate) async fn complete_multipart(
         &self,
         ctx: &BackendCtx<'_>,
         backend_key: &str,
@@ -84,7 +84,7 @@ impl S3Backend {
             .await
     }
 
-    pub async fn abort_multipart(
+    pub(crate) async fn abort_multipart(
         &self,
         ctx: &BackendCtx<'_>,
         backend_key: &str,
@@ -104,7 +104,7 @@ impl S3Backend {
     }
 
     /// One page of the backend's ListParts.
-    pub async fn list_parts(
+    pub(crate) async fn list_parts(
         &self,
         ctx: &BackendCtx<'_>,
         backend_key: &str,

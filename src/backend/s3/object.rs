@@ -8,7 +8,7 @@ use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::range::ByteRange;
 
 impl S3Backend {
-    pub async fn begin_put(
+    pub(crate) async fn begin_put(
         &self,
         ctx: &BackendCtx<'_>,
         backend_key: &str,
@@ -32,7 +32,7 @@ impl S3Backend {
         self.begin_upload(ctx, "PutObject", out).await
     }
 
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         ctx: &BackendCtx<'_>,
         backend_key: &str,
@@ -91,7 +91,7 @@ impl S3Backend {
         Ok(resp)
     }
 
-    pub async fn head_size(&self, ctx: &BackendCtx<'_>, backend_key: &str) -> S3Result<u64> {
+    pub(crate) async fn head_size(&self, ctx: &BackendCtx<'_>, backend_key: &str) -> S3Result<u64> {
         let uri = self.object_uri(backend_key);
         let resp = self.simple(ctx, "HEAD", &uri, &[], &[], None).await?;
         if resp.status != 200 {
@@ -109,7 +109,7 @@ impl S3Backend {
         Ok(n)
     }
 
-    pub async fn delete(&self, ctx: &BackendCtx<'_>, backend_key: &str) -> S3Result<()> {
+    pub(crate) async fn delete(&self, ctx: &BackendCtx<'_>, backend_key: &str) -> S3Result<()> {
         let uri = self.object_uri(backend_key);
         let resp = self.simple(ctx, "DELETE", &uri, &[], &[], None).await?;
         match resp.status {

@@ -47,7 +47,7 @@ impl S3Backend {
 }
 
 impl S3Upload {
-    pub async fn write(&mut self, data: &[u8]) -> S3Result<()> {
+    pub(crate) async fn write(&mut self, data: &[u8]) -> S3Result<()> {
         let req = self
             .req
             .as_mut()
@@ -59,7 +59,7 @@ impl S3Upload {
         })
     }
 
-    pub async fn finish(mut self) -> S3Result<String> {
+    pub(crate) async fn finish(mut self) -> S3Result<String> {
         let req = self
             .req
             .take()
@@ -85,7 +85,7 @@ impl S3Upload {
         })
     }
 
-    pub fn abort(mut self) {
+    pub(crate) fn abort(mut self) {
         if let Some(req) = self.req.take() {
             req.abort();
         }
