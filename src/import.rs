@@ -17,13 +17,13 @@ use crate::s3::xml::XmlError;
 use std::io::Write;
 
 /// Keys per ListObjectsV2 page (S3's maximum).
-pub const LIST_PAGE_KEYS: usize = 1000;
+pub(crate) const LIST_PAGE_KEYS: usize = 1000;
 /// Network timeout of each listing call.
-pub const LIST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+pub(crate) const LIST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// One object found on the provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listed {
+pub(crate) struct Listed {
     pub key: String,
     pub size: u64,
     pub etag: String,
@@ -38,7 +38,7 @@ fn parse_iso8601_ms(s: &str) -> i64 {
 
 /// Parses one ListObjectsV2 page: the objects and the next continuation token. Keys come back
 /// exactly as listed, character references resolved (`a&#xD;b` is `a\rb`).
-pub fn parse_list_page(doc: &[u8]) -> Result<(Vec<Listed>, Option<String>), XmlError> {
+pub(crate) fn parse_list_page(doc: &[u8]) -> Result<(Vec<Listed>, Option<String>), XmlError> {
     let page = crate::s3::xml::parse_list_objects_v2(doc)?;
     let items = page
         .objects
@@ -59,7 +59,7 @@ pub fn parse_list_page(doc: &[u8]) -> Result<(Vec<Listed>, Option<String>), XmlE
 }
 
 /// The virtual key an adopted backend key gets.
-pub fn virtual_key<'a>(backend_key: &'a str, vbucket: &str) -> &'a str {
+pub(crate) fn virtual_key<'a>(backend_key: &'a str, vbucket: &str) -> &'a str {
     backend_key
         .strip_prefix(vbucket)
         .and_then(|rest| rest.strip_prefix('/'))
