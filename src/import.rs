@@ -17,13 +17,13 @@ use crate::s3::xml::XmlError;
 use std::io::Write;
 
 /// Keys per ListObjectsV2 page (S3's maximum).
-pub const LIST_PAGE_KEYS: usize = 1000;
+pub(crate) const LIST_PAGE_KEYS: usize = 1000;
 /// Network timeout of each listing call.
-pub const LIST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+pub(crate) const LIST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// One object found on the provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listed {
+pub(crate) struct Listed {
     pub key: String,
     pub size: u64,
     pub etag: String,
@@ -38,7 +38,7 @@ fn parse_iso8601_ms(s: &str) -> i64 {
 
 /// Parses one ListObjectsV2 page: the objects and the next continuation token. Keys come back
 /// exactly as listed, character references resolved (`a&#xD;b` is `a\rb`).
-pub fn parse_list_page(doc: &[u8]) -> Result<(Vec<Listed>, Option<String>), XmlError> {
+pub(crate) fn parse_list_page(doc: &[u8]) -> Result<(Vec<Listed>, Option<String>), XmlError> {
     let page = crate::s3::xml::parse_list_objects_v2(doc)?;
     let items = page
         .objects
@@ -59,7 +59,7 @@ pub fn parse_list_page(doc: &[u8]) -> Result<(Vec<Listed>, Option<String>), XmlE
 }
 
 /// The virtual key an adopted backend key gets.
-pub fn virtual_key<'a>(backend_key: &'a str, vbucket: &str) -> &'a str {
+pub(crate) fn virtual_key<'a>(backend_key: &'a str, vbucket: &str) -> &'a str {
     backend_key
         .strip_prefix(vbucket)
         .and_then(|rest| rest.strip_prefix('/'))
@@ -67,87 +67,136 @@ pub fn virtual_key<'a>(backend_key: &'a str, vbucket: &str) -> &'a str {
         .unwrap_or(backend_key)
 }
 
-/// Lists every object under `prefix` in the backend's bucket.
-fn list_backend(cfg: &Config, backend: &str, prefix: &str) -> Result<Vec<Listed>, String> {
-    let b = cfg
-        .backend(backend)
-        .ok_or_else(|| format!("no backend named `{backend}` in the config"))?;
-    let BackendKind::S3 {
-        endpoint,
-        region,
-        bucket,
-        access_key_id,
-        secret_access_key,
-        path_style,
-    } = &b.kind
-    else {
-        return Err(format!(
-            "backend `{backend}` is a local directory; import adopts objects from S3 providers"
-        ));
-    };
-    let creds = Credentials::new(access_key_id.clone(), secret_access_key.expose().to_owned());
-    let (host, uri) = if *path_style {
-        (
-            endpoint.authority(),
-            format!("{}/{}", endpoint.base_path, uri_encode(bucket, false)),
-        )
-    } else {
-        (
-            format!("{bucket}.{}", endpoint.authority()),
-            format!("{}/", endpoint.base_path),
-        )
-    };
-    let scheme = if endpoint.scheme_https {
-        "https"
-    } else {
-        "http"
-    };
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(LIST_TIMEOUT))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut cache = SigningKeyCache::new();
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    let max_keys = LIST_PAGE_KEYS.to_string();
-    loop {
+/// SHA-256 of the empty body of a listing request.
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// Where and as whom a backend's bucket is listed: its endpoint and credentials from the config,
+/// and the blocking HTTP agent the pages are fetched with.
+struct Lister<'a> {
+    backend: &'a str,
+    scheme: &'static str,
+    /// `Host` header value: the endpoint's authority, with the bucket in front (virtual-hosted
+    /// style) or not (path style).
+    host: String,
+    /// The bucket's path: `{base_path}/{bucket}` (path style) or `{base_path}/`.
+    uri: String,
+    region: &'a str,
+    creds: Credentials,
+    cache: SigningKeyCache,
+    agent: ureq::Agent,
+}
+
+impl<'a> Lister<'a> {
+    /// The lister of the S3 backend named `backend`; an error for an unknown or local backend.
+    fn new(cfg: &'a Config, backend: &'a str) -> Result<Lister<'a>, String> {
+        let b = cfg
+            .backend(backend)
+            .ok_or_else(|| format!("no backend named `{backend}` in the config"))?;
+        let BackendKind::S3 {
+            endpoint,
+            region,
+            bucket,
+            access_key_id,
+            secret_access_key,
+            path_style,
+        } = &b.kind
+        else {
+            return Err(format!(
+                "backend `{backend}` is a local directory; import adopts objects from S3 providers"
+            ));
+        };
+        let creds = Credentials::new(access_key_id.clone(), secret_access_key.expose().to_owned());
+        let (host, uri) = if *path_style {
+            (
+                endpoint.authority(),
+                format!("{}/{}", endpoint.base_path, uri_encode(bucket, false)),
+            )
+        } else {
+            (
+                format!("{bucket}.{}", endpoint.authority()),
+                format!("{}/", endpoint.base_path),
+            )
+        };
+        let scheme = if endpoint.scheme_https {
+            "https"
+        } else {
+            "http"
+        };
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(LIST_TIMEOUT))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Ok(Lister {
+            backend,
+            scheme,
+            host,
+            uri,
+            region,
+            creds,
+            cache: SigningKeyCache::new(),
+            agent,
+        })
+    }
+
+    /// Signs and sends the request for one ListObjectsV2 page: the first when `token` is `None`,
+    /// else the one the previous page's continuation token names.
+    fn request_page(
+        &mut self,
+        prefix: &str,
+        token: Option<&str>,
+    ) -> Result<ureq::http::Response<ureq::Body>, String> {
+        let max_keys = LIST_PAGE_KEYS.to_string();
         let mut query: Vec<(&str, &str)> = vec![
             ("list-type", "2"),
             ("max-keys", &max_keys),
             ("prefix", prefix),
         ];
-        if let Some(t) = &token {
+        if let Some(t) = token {
             query.push(("continuation-token", t));
         }
         let now = crate::util::clock::now_secs() as i64;
         let date = AmzDate::from_unix(now).ok_or("clock out of range")?;
-        let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
         let headers = [
-            ("host", host.as_str()),
+            ("host", self.host.as_str()),
             ("x-amz-date", date.as_str()),
-            ("x-amz-content-sha256", empty),
+            ("x-amz-content-sha256", EMPTY_SHA256),
         ];
         let req = SignableRequest {
             method: "GET",
-            canonical_uri: &uri,
+            canonical_uri: &self.uri,
             query: &query,
             headers: &headers,
-            payload_hash: empty,
+            payload_hash: EMPTY_SHA256,
         };
-        let auth = sign_request(&req, &creds, region, &date, &mut cache);
+        let auth = sign_request(&req, &self.creds, self.region, &date, &mut self.cache);
         let qs: Vec<String> = query
             .iter()
             .map(|(k, v)| format!("{}={}", uri_encode(k, false), uri_encode(v, false)))
             .collect();
-        let url = format!("{scheme}://{host}{uri}?{}", qs.join("&"));
-        let mut resp = agent
+        let url = format!(
+            "{}://{}{}?{}",
+            self.scheme,
+            self.host,
+            self.uri,
+            qs.join("&")
+        );
+        self.agent
             .get(&url)
             .header("x-amz-date", date.as_str())
-            .header("x-amz-content-sha256", empty)
+            .header("x-amz-content-sha256", EMPTY_SHA256)
             .header("authorization", &auth)
             .call()
-            .map_err(|e| format!("listing {backend}: {e}"))?;
+            .map_err(|e| format!("listing {}: {e}", self.backend))
+    }
+
+    /// Reads a page's answer and parses it: the objects and the next continuation token. An
+    /// answer other than 200 is an error naming the provider's code.
+    fn read_page(
+        &self,
+        mut resp: ureq::http::Response<ureq::Body>,
+    ) -> Result<(Vec<Listed>, Option<String>), String> {
+        let backend = self.backend;
         let status = resp.status().as_u16();
         let body = resp
             .body_mut()
@@ -159,14 +208,57 @@ fn list_backend(cfg: &Config, backend: &str, prefix: &str) -> Result<Vec<Listed>
                 .code;
             return Err(format!("listing {backend}: HTTP {status} {code}"));
         }
-        let (items, next) =
-            parse_list_page(body.as_bytes()).map_err(|e| format!("listing {backend}: {e}"))?;
+        parse_list_page(body.as_bytes()).map_err(|e| format!("listing {backend}: {e}"))
+    }
+}
+
+/// Lists every object under `prefix` in the backend's bucket, page after page.
+fn list_backend(cfg: &Config, backend: &str, prefix: &str) -> Result<Vec<Listed>, String> {
+    let mut lister = Lister::new(cfg, backend)?;
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let resp = lister.request_page(prefix, token.as_deref())?;
+        let (items, next) = lister.read_page(resp)?;
         out.extend(items);
         match next {
             Some(t) => token = Some(t),
             None => return Ok(out),
         }
     }
+}
+
+/// Records one listed object in the catalog as a complete copy on `backend` at its existing
+/// key, with `replicate` replication intents; `false` (skipped) when the catalog already has
+/// that copy.
+fn adopt(
+    catalog: &Catalog,
+    backend: &str,
+    vbucket: &str,
+    o: &Listed,
+    replicate: u32,
+) -> Result<bool, String> {
+    let key = virtual_key(&o.key, vbucket);
+    let existing = catalog
+        .get_object(vbucket, key)
+        .map_err(|e| format!("catalog: {e}"))?;
+    if existing.is_some_and(|r| r.copy_at(backend, &o.key).is_some()) {
+        return Ok(false);
+    }
+    let record = ObjectRecord {
+        size: o.size,
+        etag: o.etag.clone(),
+        last_modified_ms: o.last_modified_ms,
+        copies: vec![Copy {
+            backend: backend.to_owned(),
+            backend_key: o.key.clone(),
+            state: CopyState::Complete,
+        }],
+        ..Default::default()
+    };
+    futures_lite::future::block_on(catalog.put_object(vbucket, key, record, replicate))
+        .map_err(|e| format!("catalog: {e}"))?;
+    Ok(true)
 }
 
 /// Runs the import; prints a progress bar on stderr. Returns (adopted, skipped).
@@ -187,28 +279,11 @@ pub fn run(cfg: &Config, backend: &str, vbucket: &str, prefix: &str) -> Result<(
     let (mut adopted, mut skipped, mut bytes) = (0u64, 0u64, 0u64);
     let mut stderr = std::io::stderr();
     for (i, o) in objects.iter().enumerate() {
-        let key = virtual_key(&o.key, vbucket);
-        let existing = catalog
-            .get_object(vbucket, key)
-            .map_err(|e| format!("catalog: {e}"))?;
-        if existing.is_some_and(|r| r.copy_at(backend, &o.key).is_some()) {
-            skipped += 1;
-        } else {
-            let record = ObjectRecord {
-                size: o.size,
-                etag: o.etag.clone(),
-                last_modified_ms: o.last_modified_ms,
-                copies: vec![Copy {
-                    backend: backend.to_owned(),
-                    backend_key: o.key.clone(),
-                    state: CopyState::Complete,
-                }],
-                ..Default::default()
-            };
-            futures_lite::future::block_on(catalog.put_object(vbucket, key, record, replicate))
-                .map_err(|e| format!("catalog: {e}"))?;
+        if adopt(&catalog, backend, vbucket, o, replicate)? {
             adopted += 1;
             bytes += o.size;
+        } else {
+            skipped += 1;
         }
         let done = i as u64 + 1;
         if done == total || done.is_multiple_of(100) {
