@@ -40,18 +40,18 @@
 //! shard and the health thread are executors of their own; blocking work (catalog fsyncs, the
 //! admin listener) runs on dedicated threads and is awaited through channels.
 
-pub mod admin;
-pub mod backend;
+pub(crate) mod admin;
+pub(crate) mod backend;
 pub mod catalog;
 pub mod cli;
 pub mod config;
-pub mod health;
+pub(crate) mod health;
 pub mod http;
 pub mod import;
-pub mod logging;
-pub mod metrics;
-pub mod proxy;
-pub mod replication;
+pub(crate) mod logging;
+pub(crate) mod metrics;
+pub(crate) mod proxy;
+pub(crate) mod replication;
 pub mod s3;
 pub mod server;
 pub mod state;

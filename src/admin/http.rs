@@ -61,7 +61,8 @@ pub enum ReadError {
     Closed,
     /// Answer with this status and reason, then close.
     Refused(HttpError),
-    Io(std::io::Error),
+    /// The connection failed (reset, timed out): nothing to answer.
+    Io,
 }
 
 /// Reads one request (head and `Content-Length` body). `stream` is written to only for a
@@ -71,7 +72,7 @@ pub fn read_request<S: Read + Write>(stream: &mut S) -> Result<Request, ReadErro
     let mut filled = 0;
     let mut head = RequestHead::new();
     let head_len = loop {
-        let n = stream.read(&mut buf[filled..]).map_err(ReadError::Io)?;
+        let n = stream.read(&mut buf[filled..]).map_err(|_| ReadError::Io)?;
         if n == 0 {
             return Err(if filled == 0 {
                 ReadError::Closed
@@ -112,11 +113,11 @@ pub fn read_request<S: Read + Write>(stream: &mut S) -> Result<Request, ReadErro
     if body.len() < len && head.expects_continue() {
         let mut out = Vec::new();
         crate::http::write_continue(&mut out);
-        stream.write_all(&out).map_err(ReadError::Io)?;
+        stream.write_all(&out).map_err(|_| ReadError::Io)?;
     }
     while body.len() < len {
         let mut chunk = [0u8; 1024];
-        let n = stream.read(&mut chunk).map_err(ReadError::Io)?;
+        let n = stream.read(&mut chunk).map_err(|_| ReadError::Io)?;
         if n == 0 {
             return Err(ReadError::Refused(HttpError::bad_request("truncated body")));
         }

@@ -34,7 +34,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use http::MAX_ADMIN_HEAD_BYTES;
 
 /// A stalled admin client is dropped after this long.
 pub const ADMIN_IO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -118,7 +117,7 @@ fn serve_admin(mut stream: TcpStream, state: &AdminState) -> std::io::Result<()>
     stream.set_write_timeout(Some(ADMIN_IO_TIMEOUT))?;
     let req = match http::read_request(&mut stream) {
         Ok(r) => r,
-        Err(http::ReadError::Closed) | Err(http::ReadError::Io(_)) => return Ok(()),
+        Err(http::ReadError::Closed) | Err(http::ReadError::Io) => return Ok(()),
         Err(http::ReadError::Refused(e)) => {
             return http::write_response(&mut stream, &Response::text(e.status, e.reason), false)
         }

@@ -24,10 +24,9 @@ pub mod latency;
 pub mod shard;
 pub mod stats;
 
-pub use latency::{Summary, TRANSPORT_ERROR};
+pub use latency::TRANSPORT_ERROR;
 pub use shard::{
-    client_activity, inflight_add, record_backend, record_request, snapshot, ClientActivity,
-    InflightGuard, Snapshot,
+    client_activity, record_backend, record_request, snapshot, ClientActivity, InflightGuard,
 };
 
 use serde::Serialize;

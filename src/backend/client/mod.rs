@@ -59,12 +59,8 @@ pub(crate) mod test_server;
 mod tests;
 
 pub use crate::http::RequestHeadOut;
-pub use error::{ClientError, Phase};
-pub use pool::{ClientPool, PoolStats};
+pub use error::ClientError;
+pub use pool::ClientPool;
 pub use request::RequestInFlight;
 pub use response::BackendResponse;
-pub use target::{
-    BodyLen, ClientLimits, Target, DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXPECT_CONTINUE_TIMEOUT,
-    DEFAULT_IDLE_TIMEOUT, DEFAULT_IO_TIMEOUT, DEFAULT_MAX_IDLE_PER_TARGET, DEFAULT_MAX_IDLE_TOTAL,
-    DEFAULT_RESPONSE_HEAD_TIMEOUT,
-};
+pub use target::{BodyLen, ClientLimits, Target};

@@ -8,6 +8,8 @@ use sha2::{Digest, Sha256};
 use super::test_server::{
     fill_pattern, hex, pattern_sha256, Event, Reply, Request, TestCert, TestServer,
 };
+use super::error::Phase;
+use super::target::DEFAULT_EXPECT_CONTINUE_TIMEOUT;
 use super::*;
 
 /// Bound for "should be quick" waits on the server's side.
