@@ -52,6 +52,11 @@ fn histogram(out: &mut String, name: &str, labels: &str, m: &Merged) {
 
 /// Renders everything for one scrape.
 pub fn render(app: &App, snap: &Snapshot) -> String {
+    page(app, snap, global())
+}
+
+/// The page for the process-wide counters `g` (a test passes its own).
+fn page(app: &App, snap: &Snapshot, g: &Global) -> String {
     let mut out = String::with_capacity(16 * 1024);
 
     header(
@@ -188,7 +193,7 @@ pub fn render(app: &App, snap: &Snapshot) -> String {
         );
     }
 
-    write_replication(&mut out, global(), app);
+    write_replication(&mut out, g, app);
     super::health_metrics::render(app, &mut out);
 
     header(
@@ -297,6 +302,93 @@ fn write_replication(out: &mut String, g: &Global, app: &App) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::shard::ShardData;
+
+    /// The page [`page_is_unchanged`] renders, with `@VERSION@` for the crate version.
+    const EXPECTED_PAGE: &str = include_str!("testdata/metrics_page.prom");
+
+    /// An app with three local backends (one with a quota and two of the three usage limits, one
+    /// whose breaker opened), a snapshot with client and backend requests, and process-wide counters.
+    fn fixture(dir: &std::path::Path) -> (App, Snapshot, Global) {
+        let yaml = format!(
+            r#"backends:
+  - name: disk-a
+    path: {root}/a
+    quota_bytes: 1000000
+    api_request_limit: 5000
+    ingress_byte_limit: 70000
+  - name: disk_b
+    path: {root}/b
+  - name: disk.c
+    path: {root}/c
+buckets:
+  - name: myapp
+    credentials:
+      - access_key_id: AK
+        secret_access_key: SK
+backend_circuit_breaker:
+  enabled: true
+  failure_threshold: 1
+replication:
+  factor: 2
+catalog:
+  path: {root}/catalog
+"#,
+            root = dir.display()
+        );
+        let cfg = crate::config::Config::from_str_named(&yaml, "metrics-test").expect("config");
+        let app = App::new(cfg, Default::default()).expect("app");
+        app.placement.set_usage("disk-a", 4096, 3);
+        app.placement.set_usage("disk.c", 17, 1);
+        let h = &app.health;
+        h.backends[1].breaker.record_failure("test");
+        h.backends[0].count_request();
+        h.backends[0].count_ingress(512);
+        h.backends[2].count_egress(99);
+        h.shed.store(4, Ordering::Relaxed);
+        h.rate_limited.store(6, Ordering::Relaxed);
+
+        let mut data = ShardData::default();
+        data.record_request("GetObject", 200, 700, 0);
+        data.record_request("GetObject", 404, 3_000_000, 0);
+        data.record_request("PutObject", 200, 12_345, 0);
+        data.record_request("PutObject", 503, 250, 0);
+        data.record_request("PutObject", 200, 80_000, 0);
+        data.record_backend("disk-a", "GetObject", 200, 900, 0, 10);
+        data.record_backend("disk-a", "GetObject", TRANSPORT_ERROR, 50, 0, 20);
+        data.record_backend("disk-a", "PutObject", 500, 2_000, 0, 30);
+        data.record_backend("odd\"name\\", "HeadObject", 200, 1, 0, 40);
+        let mut snap = Snapshot::default();
+        snap.merge_data(&data, 0, true);
+        snap.inflight = 3;
+
+        let g = Global::default();
+        g.replication_copies_created_total
+            .store(11, Ordering::Relaxed);
+        g.replication_errors_total.store(2, Ordering::Relaxed);
+        g.replication_health_copies_total
+            .store(1, Ordering::Relaxed);
+        g.failover_total.store(5, Ordering::Relaxed);
+        g.replication_bytes_total.store(1 << 20, Ordering::Relaxed);
+        g.replication_pending.store(7, Ordering::Relaxed);
+        g.replication_yielding.store(1, Ordering::Relaxed);
+        *g.objects_by_copies.lock().expect("lock") = [(1, 4), (2, 9)].into_iter().collect();
+        (app, snap, g)
+    }
+
+    /// The whole page for a fixed input, byte for byte: the order of families, HELP and TYPE
+    /// lines, labels and number formatting are what scrapers and `promtool` see.
+    #[test]
+    fn page_is_unchanged() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (app, snap, g) = fixture(dir.path());
+        let got = page(&app, &snap, &g).replace(env!("CARGO_PKG_VERSION"), "@VERSION@");
+        // After an intended change of the page: rerun with this set to rewrite the expected file.
+        if let Some(path) = std::env::var_os("S3O_WRITE_METRICS_PAGE") {
+            std::fs::write(path, &got).expect("write");
+        }
+        assert_eq!(got, EXPECTED_PAGE);
+    }
 
     #[test]
     fn label_escaping() {
