@@ -5,7 +5,7 @@ use crate::metrics::latency::{Merged, TRANSPORT_ERROR};
 use crate::metrics::shard::Snapshot;
 use crate::metrics::{global, Global};
 use crate::state::App;
-use std::fmt::Write;
+use std::fmt::{Display, Write};
 use std::sync::atomic::Ordering;
 
 /// The `Content-Type` of the exposition.
@@ -34,9 +34,16 @@ pub fn status_label(status: u16) -> String {
     }
 }
 
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+/// The `# HELP` and `# TYPE` lines of the family `s3o_{name}`.
+pub(super) fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP s3o_{name} {help}");
     let _ = writeln!(out, "# TYPE s3o_{name} {kind}");
+}
+
+/// A family of one unlabelled series: its header and `s3o_{name} {value}`.
+pub(super) fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl Display) {
+    header(out, name, kind, help);
+    let _ = writeln!(out, "s3o_{name} {value}");
 }
 
 /// One histogram series: `_bucket`s, `_sum`, `_count`. `labels` is `a="x",b="y"` (non-empty).
@@ -55,12 +62,24 @@ pub fn render(app: &App, snap: &Snapshot) -> String {
     page(app, snap, global())
 }
 
-/// The page for the process-wide counters `g` (a test passes its own).
+/// The page for the process-wide counters `g` (a test passes its own), family by family in the
+/// order scrapers have always seen.
 fn page(app: &App, snap: &Snapshot, g: &Global) -> String {
     let mut out = String::with_capacity(16 * 1024);
+    write_requests(&mut out, snap);
+    write_backend_requests(&mut out, snap);
+    write_breaker_states(&mut out, app);
+    write_storage(&mut out, app);
+    write_replication(&mut out, g, app);
+    super::health_metrics::render(app, &mut out);
+    write_build_info(&mut out);
+    out
+}
 
+/// Client requests: counts by operation and status, durations, in flight now.
+fn write_requests(out: &mut String, snap: &Snapshot) {
     header(
-        &mut out,
+        out,
         "requests_total",
         "counter",
         "S3 requests answered, by operation and HTTP status.",
@@ -75,29 +94,32 @@ fn page(app: &App, snap: &Snapshot, g: &Global) -> String {
         }
     }
     header(
-        &mut out,
+        out,
         "request_duration_seconds",
         "histogram",
         "Time from a parsed request head to the last response byte, by S3 operation.",
     );
     for (op, m) in &snap.requests {
         histogram(
-            &mut out,
+            out,
             "request_duration_seconds",
             &format!("operation=\"{op}\""),
             m,
         );
     }
-    header(
-        &mut out,
+    single(
+        out,
         "inflight_requests",
         "gauge",
         "S3 requests being processed now.",
+        snap.inflight.max(0),
     );
-    let _ = writeln!(out, "s3o_inflight_requests {}", snap.inflight.max(0));
+}
 
+/// Requests to backends: counts by backend, operation and status, and durations.
+fn write_backend_requests(out: &mut String, snap: &Snapshot) {
     header(
-        &mut out,
+        out,
         "backend_requests_total",
         "counter",
         "Requests sent to backends, by backend, operation and status (error = no HTTP answer).",
@@ -115,7 +137,7 @@ fn page(app: &App, snap: &Snapshot, g: &Global) -> String {
         }
     }
     header(
-        &mut out,
+        out,
         "backend_duration_seconds",
         "histogram",
         "Duration of backend requests, by backend and operation.",
@@ -124,16 +146,19 @@ fn page(app: &App, snap: &Snapshot, g: &Global) -> String {
         let backend = escape_label(name);
         for (op, m) in &b.ops {
             histogram(
-                &mut out,
+                out,
                 "backend_duration_seconds",
                 &format!("backend=\"{backend}\",operation=\"{op}\""),
                 m,
             );
         }
     }
+}
 
+/// Each configured backend's circuit breaker now (its transitions are in [`super::health_metrics`]).
+fn write_breaker_states(out: &mut String, app: &App) {
     header(
-        &mut out,
+        out,
         "circuit_breaker_state",
         "gauge",
         "Backend circuit breaker: 0 healthy, 1 down, 2 probing.",
@@ -146,8 +171,12 @@ fn page(app: &App, snap: &Snapshot, g: &Global) -> String {
             app.breaker_state(b.index)
         );
     }
+}
+
+/// What each backend stores as the catalog accounts it: bytes, quota, object copies.
+fn write_storage(out: &mut String, app: &App) {
     header(
-        &mut out,
+        out,
         "quota_bytes_used",
         "gauge",
         "Bytes stored on each backend, as the catalog accounts them.",
@@ -161,7 +190,7 @@ fn page(app: &App, snap: &Snapshot, g: &Global) -> String {
         );
     }
     header(
-        &mut out,
+        out,
         "quota_bytes_limit",
         "gauge",
         "Configured quota of each backend with a quota (quota_bytes).",
@@ -179,7 +208,7 @@ fn page(app: &App, snap: &Snapshot, g: &Global) -> String {
     // `_count` suffix outside histograms and summaries (it would read as a histogram's count
     // series), and passing `promtool check metrics` is required: hence `_stored`.
     header(
-        &mut out,
+        out,
         "objects_stored",
         "gauge",
         "Object copies stored on each backend.",
@@ -192,12 +221,11 @@ fn page(app: &App, snap: &Snapshot, g: &Global) -> String {
             s.objects.load(Ordering::Relaxed)
         );
     }
+}
 
-    write_replication(&mut out, g, app);
-    super::health_metrics::render(app, &mut out);
-
+fn write_build_info(out: &mut String) {
     header(
-        &mut out,
+        out,
         "build_info",
         "gauge",
         "Always 1; the version label names the running build.",
@@ -207,7 +235,6 @@ fn page(app: &App, snap: &Snapshot, g: &Global) -> String {
         "s3o_build_info{{version=\"{}\"}} 1",
         env!("CARGO_PKG_VERSION")
     );
-    out
 }
 
 fn sorted(statuses: &[(u16, u64)]) -> Vec<(u16, u64)> {
@@ -216,7 +243,15 @@ fn sorted(statuses: &[(u16, u64)]) -> Vec<(u16, u64)> {
     v
 }
 
+/// The background shard's work: counters, the queue and throttle gauges, copies per object.
 fn write_replication(out: &mut String, g: &Global, app: &App) {
+    write_background_counters(out, g);
+    write_replication_gauges(out, g, app);
+    write_objects_by_copies(out, g);
+}
+
+/// Copies made, failed and replaced, failovers, bytes copied.
+fn write_background_counters(out: &mut String, g: &Global) {
     let counters = [
         (
             "replication_copies_created_total",
@@ -245,42 +280,37 @@ fn write_replication(out: &mut String, g: &Global, app: &App) {
         ),
     ];
     for (name, help, c) in counters {
-        header(out, name, "counter", help);
-        let _ = writeln!(out, "s3o_{name} {}", c.load(Ordering::Relaxed));
+        single(out, name, "counter", help, c.load(Ordering::Relaxed));
     }
-    header(
+}
+
+/// Copies pending, whether copies yield to clients, the configured factor.
+fn write_replication_gauges(out: &mut String, g: &Global, app: &App) {
+    single(
         out,
         "replication_pending",
         "gauge",
         "Copies still to be made, as the replication worker last counted.",
+        g.replication_pending.load(Ordering::Relaxed),
     );
-    let _ = writeln!(
-        out,
-        "s3o_replication_pending {}",
-        g.replication_pending.load(Ordering::Relaxed)
-    );
-    header(
+    single(
         out,
         "replication_yielding",
         "gauge",
         "1 while background copies are running at replication.busy_bytes_per_sec because clients are active.",
+        g.replication_yielding.load(Ordering::Relaxed),
     );
-    let _ = writeln!(
-        out,
-        "s3o_replication_yielding {}",
-        g.replication_yielding.load(Ordering::Relaxed)
-    );
-    header(
+    single(
         out,
         "replication_factor",
         "gauge",
         "The configured replication factor.",
+        app.config().replication.factor,
     );
-    let _ = writeln!(
-        out,
-        "s3o_replication_factor {}",
-        app.config().replication.factor
-    );
+}
+
+/// Objects by counted copies, from the last complete catalog scan.
+fn write_objects_by_copies(out: &mut String, g: &Global) {
     header(
         out,
         "replication_objects_by_copies",
@@ -394,6 +424,7 @@ catalog:
     fn label_escaping() {
         assert_eq!(escape_label(r#"a"b\c"#), r#"a\"b\\c"#);
         assert_eq!(escape_label("x\ny"), "x\\ny");
+        assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
         assert_eq!(status_label(TRANSPORT_ERROR), "error");
         assert_eq!(status_label(503), "503");
     }
