@@ -272,3 +272,168 @@ fn admin(req: &Request, state: &AdminState) -> Response {
         _ => Response::text(404, "not found"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What [`routes_answer_as_before`] gets, one line per request.
+    const EXPECTED_ROUTES: &str = include_str!("testdata/admin_routes.txt");
+
+    /// Admin state over two local backends; `credentials` adds `ui.admin_key`/`admin_secret`
+    /// (`admin`/`secret`) and `ui.admin_token` (`tok`). Also returns the config file's path.
+    fn state(dir: &std::path::Path, credentials: bool) -> (AdminState, std::path::PathBuf) {
+        let ui = if credentials {
+            "ui:\n  admin_key: admin\n  admin_secret: secret\n  admin_token: tok\n"
+        } else {
+            ""
+        };
+        let yaml = format!(
+            "backends:\n  - name: disk-a\n    path: {root}/a\n  - name: disk-b\n    path: {root}/b\n\
+             buckets:\n  - name: myapp\n    credentials:\n      - access_key_id: AK\n        \
+             secret_access_key: SK\ncatalog:\n  path: {root}/catalog\n{ui}",
+            root = dir.display()
+        );
+        let path = dir.join("config.yaml");
+        std::fs::write(&path, &yaml).expect("write config");
+        let cfg = crate::config::Config::from_str_named(&yaml, "admin-test").expect("config");
+        let app = App::new(cfg, Default::default()).expect("app");
+        let st = AdminState {
+            handle: AppHandle::new(app),
+            sessions: auth::Sessions::default(),
+            active: AtomicUsize::new(0),
+        };
+        (st, path)
+    }
+
+    /// `target` is path and query; `auth` the `Authorization` header.
+    fn request(method: &str, target: &str, auth: Option<&str>, body: &str) -> Request {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        Request {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            query: query.to_owned(),
+            headers: auth
+                .map(|a| vec![("authorization".to_owned(), a.to_owned())])
+                .unwrap_or_default(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    /// One request and its answer as a line; the body left out where it varies between runs
+    /// (live counters, uptime).
+    fn exchange(st: &AdminState, (method, target, auth, body): Case) -> String {
+        let resp = route(&request(method, target, auth, body), st);
+        let path = target.split('?').next().unwrap_or(target);
+        let varies = matches!(path, "/metrics" | "/stats" | "/admin/status") && resp.status == 200;
+        let answer = if varies {
+            "(varies)".to_owned()
+        } else {
+            format!("{:?}", String::from_utf8_lossy(&resp.body))
+        };
+        format!(
+            "{method} {target} auth={auth:?} body={body:?} -> {} {} {:?} {answer}\n",
+            resp.status, resp.content_type, resp.headers,
+        )
+    }
+
+    /// Method, path and query, `Authorization`, body.
+    type Case = (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+    );
+
+    const OPEN: &[Case] = &[
+        ("GET", "/health", None, ""),
+        ("HEAD", "/health", None, ""),
+        ("POST", "/health", None, ""),
+        ("GET", "/ready", None, ""),
+        ("PUT", "/ready", None, ""),
+        ("GET", "/metrics", None, ""),
+        ("DELETE", "/metrics", None, ""),
+        ("GET", "/stats", None, ""),
+        ("GET", "/stats?format=json", None, ""),
+        ("GET", "/stats?format=hdr&window=never", None, ""),
+        ("GET", "/stats?format=xml", None, ""),
+        ("POST", "/stats", None, ""),
+        ("GET", "/nope", None, ""),
+        ("GET", "/ui/app.js", None, ""),
+        ("GET", "/admin/status", None, ""),
+        ("HEAD", "/admin/status", None, ""),
+        ("POST", "/admin/status", None, ""),
+        ("GET", "/admin/object", None, ""),
+        ("GET", "/admin/object?bucket=myapp", None, ""),
+        ("GET", "/admin/object?bucket=myapp&key=k", None, ""),
+        ("DELETE", "/admin/object?bucket=myapp&key=k", None, ""),
+        ("GET", "/admin/log-level", None, ""),
+        ("PUT", "/admin/log-level", None, "debug"),
+        ("POST", "/admin/log-level", None, "debug"),
+        ("DELETE", "/admin/log-level", None, ""),
+        ("POST", "/admin/reload", None, ""),
+        ("GET", "/admin/reload", None, ""),
+        ("GET", "/admin/drain", None, ""),
+        ("GET", "/admin/drain?backend=disk-a", None, ""),
+        ("HEAD", "/admin/drain?backend=disk-b", None, ""),
+        ("GET", "/admin/drain?backend=zz", None, ""),
+        ("POST", "/admin/drain?backend=disk-a", None, ""),
+        ("DELETE", "/admin/drain?backend=disk-a", None, ""),
+        ("PUT", "/admin/drain?backend=disk-a", None, ""),
+        ("GET", "/admin/nope", None, ""),
+        ("GET", "/admin", None, ""),
+    ];
+
+    const BASIC: Option<&str> = Some("Basic YWRtaW46c2VjcmV0"); // admin:secret
+    const BEARER: Option<&str> = Some("Bearer tok");
+
+    const GUARDED: &[Case] = &[
+        ("GET", "/health", None, ""),
+        ("GET", "/admin/status", None, ""),
+        ("GET", "/admin/status", Some("Basic YWRtaW46d3Jvbmc="), ""), // admin:wrong
+        ("GET", "/admin/status", Some("Bearer nope"), ""),
+        ("GET", "/admin/status", BASIC, ""),
+        ("GET", "/admin/nope", None, ""),
+        ("GET", "/admin/nope", BEARER, ""),
+        ("GET", "/admin/object?bucket=myapp&key=k", BEARER, ""),
+        ("GET", "/admin/log-level", BEARER, ""),
+        ("PUT", "/admin/log-level", BEARER, "debug"),
+        ("PATCH", "/admin/log-level", BEARER, "debug"),
+        ("POST", "/admin/reload", None, ""),
+        ("POST", "/admin/reload", BEARER, ""),
+        ("GET", "/admin/drain?backend=disk-a", BASIC, ""),
+        ("POST", "/admin/drain", BASIC, ""),
+        ("POST", "/admin/drain?backend=zz", BASIC, ""),
+        ("POST", "/admin/drain?backend=disk-a", BASIC, ""),
+        ("GET", "/admin/drain?backend=disk-a", BEARER, ""),
+        ("DELETE", "/admin/drain?backend=disk-a", BEARER, ""),
+        ("PUT", "/admin/drain?backend=disk-a", BEARER, ""),
+    ];
+
+    /// Every route's status, content type, headers and body for a fixed list of requests, open
+    /// (no admin credentials configured) and guarded, byte for byte.
+    #[test]
+    fn routes_answer_as_before() {
+        let mut got = String::new();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (open, _) = state(dir.path(), false);
+        got.push_str("# no admin credentials configured\n");
+        for case in OPEN {
+            got.push_str(&exchange(&open, *case));
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (guarded, config_path) = state(dir.path(), true);
+        got.push_str("# ui.admin_key, ui.admin_secret and ui.admin_token configured\n");
+        for case in GUARDED {
+            got.push_str(&exchange(&guarded, *case));
+        }
+        guarded.handle.set_config_path(&config_path);
+        got.push_str("# started from a config file\n");
+        got.push_str(&exchange(&guarded, ("POST", "/admin/reload", BEARER, "")));
+        // After an intended change: rerun with this set to rewrite the expected file.
+        if let Some(path) = std::env::var_os("S3O_WRITE_ADMIN_ROUTES") {
+            std::fs::write(path, &got).expect("write");
+        }
+        assert_eq!(got, EXPECTED_ROUTES);
+    }
+}
