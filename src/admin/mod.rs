@@ -3,7 +3,7 @@
 //!
 //! # Routes
 //! - `GET /health`, `GET /ready`: liveness and readiness.
-//! - `GET /metrics`: Prometheus text ([`crate::metrics::prometheus`]).
+//! - `GET /metrics`: Prometheus text ([`prometheus`]).
 //! - `GET /stats`: latency percentiles as JSON; `?format=hdr[&window=last_60s]` for the
 //!   HdrHistogram interval log ([`crate::metrics::stats`]).
 //! - `GET /ui`: the dashboard (login form first), `POST /ui/login`, `POST /ui/logout` ([`ui`]).
@@ -181,40 +181,14 @@ fn stats(req: &Request) -> Response {
     }
 }
 
+/// `/admin/*`, once [`route`] let the caller through: one handler per (path, method).
 fn admin(req: &Request, state: &AdminState) -> Response {
     let app = &state.app();
     match (req.path.as_str(), req.method.as_str()) {
         ("/admin/status", "GET" | "HEAD") => Response::json(200, &api::status(app)),
-        ("/admin/object", "GET" | "HEAD") => {
-            let (Some(bucket), Some(key)) = (req.param("bucket"), req.param("key")) else {
-                return Response::text(400, "expected ?bucket=B&key=K");
-            };
-            match api::object(app, &bucket, &key) {
-                Ok(Some(view)) => Response::json(200, &view),
-                Ok(None) => Response::text(404, "no such object in the catalog"),
-                Err(e) => Response::text(503, e),
-            }
-        }
-        ("/admin/log-level", "GET" | "HEAD") => match crate::logging::current_filter() {
-            Some(f) => Response::text(200, f),
-            None => Response::text(503, "logging is not initialised"),
-        },
-        ("/admin/log-level", "PUT" | "POST") => {
-            if !app.config().ui.has_credentials() {
-                return Response::text(
-                    403,
-                    "changing the log level needs ui.admin_key and ui.admin_secret in the config",
-                );
-            }
-            let text = String::from_utf8_lossy(&req.body);
-            match crate::logging::set_filter(&text) {
-                Ok(f) => Response::text(200, f),
-                Err(crate::logging::FilterError::NotInitialized) => {
-                    Response::text(503, "logging is not initialised")
-                }
-                Err(e) => Response::text(400, e.to_string()),
-            }
-        }
+        ("/admin/object", "GET" | "HEAD") => object(req, app),
+        ("/admin/log-level", "GET" | "HEAD") => log_level(),
+        ("/admin/log-level", "PUT" | "POST") => set_log_level(req, app),
         // Changes: like the log level, they need the admin credentials to be configured.
         ("/admin/reload", "POST") | ("/admin/drain", "POST" | "DELETE")
             if !app.config().ui.has_credentials() =>
@@ -224,53 +198,99 @@ fn admin(req: &Request, state: &AdminState) -> Response {
                 "this admin action needs ui.admin_key and ui.admin_secret in the config",
             )
         }
-        ("/admin/reload", "POST") => match state.handle.reload_from_file() {
-            // Validated whole first: a bad file changes nothing and the error names key and line.
-            Ok(()) => Response::text(200, "config reloaded"),
-            Err(e) => {
-                tracing::warn!(error = %e, "config reload through the admin API refused");
-                Response::text(400, e)
-            }
-        },
-        ("/admin/drain", "GET" | "HEAD" | "POST" | "DELETE") => {
-            let Some(name) = req.param("backend") else {
-                return Response::text(400, "expected ?backend=NAME");
-            };
-            let Some(b) = app.backend_by_name(&name) else {
-                return Response::text(404, "no backend of that name");
-            };
-            match req.method.as_str() {
-                "POST" => {
-                    app.set_draining(&name, true);
-                    tracing::info!(backend = name, "drain started");
-                }
-                "DELETE" => {
-                    app.set_draining(&name, false);
-                    tracing::info!(backend = name, "drain stopped");
-                }
-                _ => {}
-            }
-            let objects = app
-                .placement
-                .slots
-                .get(b.index)
-                .map(|s| s.objects.load(std::sync::atomic::Ordering::Relaxed))
-                .unwrap_or(0);
-            let draining = app.is_draining(b.index);
-            let body = serde_json::json!({
-                "backend": name,
-                "draining": draining,
-                "objects_remaining": objects,
-                // Safe to remove from the config once drained and nothing remains on it.
-                "drained": draining && objects == 0,
-            });
-            Response::json(200, &body)
-        }
+        ("/admin/reload", "POST") => reload(state),
+        ("/admin/drain", "GET" | "HEAD" | "POST" | "DELETE") => drain(req, app),
         ("/admin/status" | "/admin/object" | "/admin/log-level" | "/admin/reload", _) => {
             Response::text(405, "method not allowed")
         }
         _ => Response::text(404, "not found"),
     }
+}
+
+/// `GET /admin/object?bucket=B&key=K`: the object's copies and their states.
+fn object(req: &Request, app: &App) -> Response {
+    let (Some(bucket), Some(key)) = (req.param("bucket"), req.param("key")) else {
+        return Response::text(400, "expected ?bucket=B&key=K");
+    };
+    match api::object(app, &bucket, &key) {
+        Ok(Some(view)) => Response::json(200, &view),
+        Ok(None) => Response::text(404, "no such object in the catalog"),
+        Err(e) => Response::text(503, e),
+    }
+}
+
+/// `GET /admin/log-level`: the tracing filter in effect.
+fn log_level() -> Response {
+    match crate::logging::current_filter() {
+        Some(f) => Response::text(200, f),
+        None => Response::text(503, "logging is not initialised"),
+    }
+}
+
+/// `PUT /admin/log-level` (body: a level or tracing filter); only with admin credentials set.
+fn set_log_level(req: &Request, app: &App) -> Response {
+    if !app.config().ui.has_credentials() {
+        return Response::text(
+            403,
+            "changing the log level needs ui.admin_key and ui.admin_secret in the config",
+        );
+    }
+    let text = String::from_utf8_lossy(&req.body);
+    match crate::logging::set_filter(&text) {
+        Ok(f) => Response::text(200, f),
+        Err(crate::logging::FilterError::NotInitialized) => {
+            Response::text(503, "logging is not initialised")
+        }
+        Err(e) => Response::text(400, e.to_string()),
+    }
+}
+
+/// `POST /admin/reload`: re-read the config file.
+fn reload(state: &AdminState) -> Response {
+    match state.handle.reload_from_file() {
+        // Validated whole first: a bad file changes nothing and the error names key and line.
+        Ok(()) => Response::text(200, "config reloaded"),
+        Err(e) => {
+            tracing::warn!(error = %e, "config reload through the admin API refused");
+            Response::text(400, e)
+        }
+    }
+}
+
+/// `POST|DELETE|GET /admin/drain?backend=NAME`: start, stop or watch draining a backend.
+fn drain(req: &Request, app: &App) -> Response {
+    let Some(name) = req.param("backend") else {
+        return Response::text(400, "expected ?backend=NAME");
+    };
+    let Some(b) = app.backend_by_name(&name) else {
+        return Response::text(404, "no backend of that name");
+    };
+    match req.method.as_str() {
+        "POST" => {
+            app.set_draining(&name, true);
+            tracing::info!(backend = name, "drain started");
+        }
+        "DELETE" => {
+            app.set_draining(&name, false);
+            tracing::info!(backend = name, "drain stopped");
+        }
+        _ => {}
+    }
+    let objects = app
+        .placement
+        .slots
+        .get(b.index)
+        .map(|s| s.objects.load(Ordering::Relaxed))
+        .unwrap_or(0);
+    let draining = app.is_draining(b.index);
+    let body = serde_json::json!({
+        "backend": name,
+        "draining": draining,
+        "objects_remaining": objects,
+        // Safe to remove from the config once drained and nothing remains on it.
+        "drained": draining && objects == 0,
+    });
+    Response::json(200, &body)
 }
 
 #[cfg(test)]
