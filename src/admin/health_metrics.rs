@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 
 /// Appends the health metrics: breaker transitions, shedding, rate limiting, and monthly usage
 /// with its limits (limits only for backends that have one).
-pub fn render(app: &App, out: &mut String) {
+pub(crate) fn render(app: &App, out: &mut String) {
     let h = &app.health;
     // s3o_circuit_breaker_state and s3o_failover_total are written by admin::prometheus.
     write_breaker_transitions(out, h);

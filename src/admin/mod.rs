@@ -18,12 +18,12 @@
 //! (session cookie from the login form, HTTP basic auth, or `Bearer <ui.admin_token>`). Without
 //! credentials the read-only `/admin/*` GETs are open and changing the log level is refused.
 
-pub mod api;
-pub mod auth;
-pub mod health_metrics;
-pub mod http;
-pub mod prometheus;
-pub mod ui;
+pub(crate) mod api;
+pub(crate) mod auth;
+pub(crate) mod health_metrics;
+pub(crate) mod http;
+pub(crate) mod prometheus;
+pub(crate) mod ui;
 
 use crate::metrics;
 use crate::state::{App, AppHandle};
@@ -34,41 +34,39 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use http::MAX_ADMIN_HEAD_BYTES;
-
 /// A stalled admin client is dropped after this long.
-pub const ADMIN_IO_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const ADMIN_IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Admin connections served at once (one thread each). A dashboard and a scraper need a handful;
 /// the cap keeps a flood of connections from spawning unbounded threads.
-pub const MAX_ADMIN_CONNECTIONS: usize = 64;
+pub(crate) const MAX_ADMIN_CONNECTIONS: usize = 64;
 
 pub struct AdminHandle {
-    pub addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     thread: std::thread::JoinHandle<()>,
 }
 
 impl AdminHandle {
-    pub fn join(self) {
+    pub(crate) fn join(self) {
         let _ = self.thread.join();
     }
 }
 
 /// What every admin connection shares.
-pub struct AdminState {
-    pub handle: Arc<AppHandle>,
-    pub sessions: auth::Sessions,
+pub(crate) struct AdminState {
+    pub(crate) handle: Arc<AppHandle>,
+    pub(crate) sessions: auth::Sessions,
     active: AtomicUsize,
 }
 
 impl AdminState {
     /// The current state (a reload takes effect at the next admin request).
-    pub fn app(&self) -> Arc<App> {
+    pub(crate) fn app(&self) -> Arc<App> {
         self.handle.load()
     }
 }
 
-pub fn start(handle: Arc<AppHandle>, shutdown: Shutdown) -> std::io::Result<AdminHandle> {
+pub(crate) fn start(handle: Arc<AppHandle>, shutdown: Shutdown) -> std::io::Result<AdminHandle> {
     let listener = TcpListener::bind(handle.load().config().server.admin_addr)?;
     let addr = listener.local_addr()?;
     listener.set_nonblocking(false)?;
@@ -118,7 +116,7 @@ fn serve_admin(mut stream: TcpStream, state: &AdminState) -> std::io::Result<()>
     stream.set_write_timeout(Some(ADMIN_IO_TIMEOUT))?;
     let req = match http::read_request(&mut stream) {
         Ok(r) => r,
-        Err(http::ReadError::Closed) | Err(http::ReadError::Io(_)) => return Ok(()),
+        Err(http::ReadError::Closed) | Err(http::ReadError::Io) => return Ok(()),
         Err(http::ReadError::Refused(e)) => {
             return http::write_response(&mut stream, &Response::text(e.status, e.reason), false)
         }
@@ -128,7 +126,7 @@ fn serve_admin(mut stream: TcpStream, state: &AdminState) -> std::io::Result<()>
 }
 
 /// Answers one request.
-pub fn route(req: &Request, state: &AdminState) -> Response {
+pub(crate) fn route(req: &Request, state: &AdminState) -> Response {
     let app = &state.app();
     let ui_cfg = &app.config().ui;
     let read = req.method == "GET" || req.method == "HEAD";

@@ -9,10 +9,10 @@ use std::fmt::{Display, Write};
 use std::sync::atomic::Ordering;
 
 /// The `Content-Type` of the exposition.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Escapes a label value (backslash, double quote, newline).
-pub fn escape_label(v: &str) -> String {
+pub(crate) fn escape_label(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for c in v.chars() {
         match c {
@@ -26,7 +26,7 @@ pub fn escape_label(v: &str) -> String {
 }
 
 /// The label text of a status: the HTTP code, or `error` for a transport failure.
-pub fn status_label(status: u16) -> String {
+pub(crate) fn status_label(status: u16) -> String {
     if status == TRANSPORT_ERROR {
         "error".to_owned()
     } else {
@@ -58,7 +58,7 @@ fn histogram(out: &mut String, name: &str, labels: &str, m: &Merged) {
 }
 
 /// Renders everything for one scrape.
-pub fn render(app: &App, snap: &Snapshot) -> String {
+pub(crate) fn render(app: &App, snap: &Snapshot) -> String {
     page(app, snap, global())
 }
 

@@ -16,12 +16,12 @@
 //! nice 19; the token bucket ([`throttle`]) is what keeps client traffic on the other shards
 //! unaffected: it slows copies to `replication.busy_bytes_per_sec` while clients are active.
 
-pub mod cleanup;
+pub(crate) mod cleanup;
 pub mod prober;
-pub mod rebalance;
-pub mod replicate;
-pub mod scan;
-pub mod throttle;
+pub(crate) mod rebalance;
+pub(crate) mod replicate;
+pub(crate) mod scan;
+pub(crate) mod throttle;
 
 use crate::state::{App, AppHandle};
 use crate::util::Shutdown;
@@ -30,21 +30,24 @@ use std::sync::Arc;
 
 /// How often the background shard looks at its queues even when nothing woke it (retries that
 /// became due, work queued by a previous run).
-pub const IDLE_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+pub(crate) const IDLE_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub struct BackgroundHandle {
     thread: glommio::ExecutorJoinHandle<()>,
 }
 
 impl BackgroundHandle {
-    pub fn join(self) {
+    pub(crate) fn join(self) {
         let _ = self.thread.join();
     }
 }
 
 /// Starts the background shard. It gets its own core when there are more than two; on smaller
 /// machines it floats and relies on its lower share of CPU.
-pub fn start(handle: Arc<AppHandle>, shutdown: Shutdown) -> std::io::Result<BackgroundHandle> {
+pub(crate) fn start(
+    handle: Arc<AppHandle>,
+    shutdown: Shutdown,
+) -> std::io::Result<BackgroundHandle> {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -77,26 +80,26 @@ pub fn start(handle: Arc<AppHandle>, shutdown: Shutdown) -> std::io::Result<Back
 }
 
 /// State owned by the background executor.
-pub struct BackgroundShard {
+pub(crate) struct BackgroundShard {
     handle: Arc<AppHandle>,
     app_generation: std::cell::Cell<u64>,
-    pub shutdown: Shutdown,
-    pub pool: crate::backend::client::ClientPool,
-    pub signing: std::cell::RefCell<crate::s3::auth::SigningKeyCache>,
-    pub cleanup: cleanup::CleanupState,
-    pub replicate: replicate::ReplicateState,
-    pub scan: scan::ScanState,
-    pub throttle: throttle::TokenBucket,
+    pub(crate) shutdown: Shutdown,
+    pub(crate) pool: crate::backend::client::ClientPool,
+    pub(crate) signing: std::cell::RefCell<crate::s3::auth::SigningKeyCache>,
+    pub(crate) cleanup: cleanup::CleanupState,
+    pub(crate) replicate: replicate::ReplicateState,
+    pub(crate) scan: scan::ScanState,
+    pub(crate) throttle: throttle::TokenBucket,
     /// The low-priority task queue copies run in.
-    pub replication_queue: glommio::TaskQueueHandle,
+    pub(crate) replication_queue: glommio::TaskQueueHandle,
 }
 
 /// Share of the replication task queue (the default queue has 1000): copies yield to the
 /// shard's own bookkeeping whenever both are runnable.
-pub const REPLICATION_SHARES: usize = 100;
+pub(crate) const REPLICATION_SHARES: usize = 100;
 
 impl BackgroundShard {
-    pub fn new(
+    pub(crate) fn new(
         handle: Arc<AppHandle>,
         shutdown: Shutdown,
         replication_queue: glommio::TaskQueueHandle,
@@ -124,11 +127,11 @@ impl BackgroundShard {
     }
 
     /// The current state (re-read on every use: a reload takes effect at the next step).
-    pub fn app(&self) -> Arc<App> {
+    pub(crate) fn app(&self) -> Arc<App> {
         self.handle.load()
     }
 
-    pub fn backend_ctx(&self) -> crate::backend::BackendCtx<'_> {
+    pub(crate) fn backend_ctx(&self) -> crate::backend::BackendCtx<'_> {
         crate::backend::BackendCtx {
             pool: &self.pool,
             signing: &self.signing,

@@ -11,7 +11,12 @@ use crate::catalog::ObjectRecord;
 
 /// Moves one copy of the object if that narrows the spread without overshooting. Returns whether
 /// it moved one.
-pub async fn maybe_move(bg: &BackgroundShard, bucket: &str, key: &str, rec: &ObjectRecord) -> bool {
+pub(crate) async fn maybe_move(
+    bg: &BackgroundShard,
+    bucket: &str,
+    key: &str,
+    rec: &ObjectRecord,
+) -> bool {
     let app = bg.app();
     let threshold = app.config().rebalance.threshold;
     let pl = &app.placement;

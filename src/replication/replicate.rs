@@ -23,28 +23,28 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// First retry delay of a failed copy; doubles per failure up to [`MAX_COPY_BACKOFF`].
-pub const FIRST_COPY_BACKOFF: Duration = Duration::from_secs(1);
+pub(crate) const FIRST_COPY_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest wait between retries of one copy (a backend that stays full or down).
-pub const MAX_COPY_BACKOFF: Duration = Duration::from_secs(120);
+pub(crate) const MAX_COPY_BACKOFF: Duration = Duration::from_secs(120);
 
 /// How often the pending gauge is recounted (a walk over the queue's keys).
-pub const PENDING_RECOUNT: Duration = Duration::from_secs(2);
+pub(crate) const PENDING_RECOUNT: Duration = Duration::from_secs(2);
 
 #[derive(Default)]
-pub struct ReplicateState {
+pub(crate) struct ReplicateState {
     retry: RefCell<HashMap<QueueId, (u32, Instant)>>,
     last_count: std::cell::Cell<Option<Instant>>,
 }
 
 /// Whether a copy on backend `index` counts toward the factor: the backend is configured, not
 /// being drained, and has not been down longer than `replication.unhealthy_threshold`.
-pub fn counts(app: &App, backend: &str) -> bool {
+pub(crate) fn counts(app: &App, backend: &str) -> bool {
     app.backend_by_name(backend)
         .is_some_and(|b| !app.long_down(b.index) && !app.is_draining(b.index))
 }
 
 /// Copies of `rec` that count toward the factor.
-pub fn effective_copies(app: &App, rec: &ObjectRecord) -> usize {
+pub(crate) fn effective_copies(app: &App, rec: &ObjectRecord) -> usize {
     rec.complete_copies()
         .filter(|c| counts(app, &c.backend))
         .count()
@@ -61,7 +61,7 @@ enum Outcome {
 }
 
 /// One pass over the replication queue; returns the number of items finished.
-pub async fn run_once(bg: &Rc<BackgroundShard>) -> usize {
+pub(crate) async fn run_once(bg: &Rc<BackgroundShard>) -> usize {
     let app = &bg.app();
     let cfg = &app.config().replication;
     let items = match app.catalog.queue_peek(QueueKind::Replicate, cfg.batch_size) {
@@ -236,7 +236,7 @@ async fn process(bg: &BackgroundShard, item: &QueueItem) -> Outcome {
 
 /// Copies `rec` to one more backend (the strategy's choice, or `only`) and records it.
 /// `Ok(false)`: the record changed meanwhile. The caller holds the object's write lock.
-pub async fn copy_to_new_backend(
+pub(crate) async fn copy_to_new_backend(
     bg: &BackgroundShard,
     bucket: &str,
     key: &str,

@@ -14,7 +14,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::time::Instant;
 
-pub struct ScanState {
+pub(crate) struct ScanState {
     cursor: RefCell<Option<(String, String)>>,
     running: Cell<bool>,
     next_scan: Cell<Instant>,
@@ -41,27 +41,27 @@ impl Default for ScanState {
 impl ScanState {
     /// The first walk waits one `worker_interval`: at start breakers have no opinion yet, and
     /// copies already scheduled are in the durable queue, which is drained at once.
-    pub fn new(first_after: std::time::Duration) -> Self {
+    pub(crate) fn new(first_after: std::time::Duration) -> Self {
         let st = ScanState::default();
         st.next_scan.set(Instant::now() + first_after);
         st
     }
 
     /// Forgets what was queued (the queue item was processed or the object changed).
-    pub fn forget(&self, bucket: &str, key: &str) {
+    pub(crate) fn forget(&self, bucket: &str, key: &str) {
         self.queued
             .borrow_mut()
             .retain(|(b, k, _)| !(b == bucket && k == key));
     }
 
     /// Asks for a full scan as soon as possible (config reload, drain).
-    pub fn request(&self) {
+    pub(crate) fn request(&self) {
         self.next_scan.set(Instant::now());
     }
 }
 
 /// One bounded step of the walk (one page of the catalog); returns how many changes it queued.
-pub async fn run_step(bg: &BackgroundShard) -> usize {
+pub(crate) async fn run_step(bg: &BackgroundShard) -> usize {
     let st = &bg.scan;
     let app = &bg.app();
     let cfg = &app.config().replication;
