@@ -11,64 +11,64 @@ use std::sync::atomic::Ordering;
 /// Objects a status request inspects to count those under the replication factor. The scan reads
 /// the catalog on the admin thread; 10 000 records take a few milliseconds. Beyond it the count
 /// is reported as a lower bound (`under_replicated_complete: false`).
-pub const MAX_STATUS_SCAN_OBJECTS: usize = 10_000;
+pub(crate) const MAX_STATUS_SCAN_OBJECTS: usize = 10_000;
 
 #[derive(Serialize)]
-pub struct BackendStatus {
-    pub name: String,
+pub(crate) struct BackendStatus {
+    pub(crate) name: String,
     /// `s3` or `local`.
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
     /// `healthy`, `down` or `probing`.
-    pub health: &'static str,
+    pub(crate) health: &'static str,
     /// Why `health` says so.
-    pub health_reason: &'static str,
+    pub(crate) health_reason: &'static str,
     /// The circuit breaker as `s3o_circuit_breaker_state` exports it: 0 healthy, 1 down, 2 probing.
-    pub breaker_state: u8,
-    pub quota_bytes: Option<u64>,
-    pub used_bytes: u64,
-    pub reserved_bytes: u64,
-    pub objects: u64,
+    pub(crate) breaker_state: u8,
+    pub(crate) quota_bytes: Option<u64>,
+    pub(crate) used_bytes: u64,
+    pub(crate) reserved_bytes: u64,
+    pub(crate) objects: u64,
     /// Requests sent to this backend since start, and those that failed (transport or 5xx).
-    pub requests: u64,
-    pub failed_requests: u64,
+    pub(crate) requests: u64,
+    pub(crate) failed_requests: u64,
     /// Monthly usage (API requests, egress, ingress) and its limits (see [`backend_usage`]).
-    pub usage: Option<serde_json::Value>,
+    pub(crate) usage: Option<serde_json::Value>,
 }
 
 #[derive(Serialize)]
-pub struct ReplicationStatus {
-    pub factor: usize,
+pub(crate) struct ReplicationStatus {
+    pub(crate) factor: usize,
     /// The replication worker's own count (`s3o_replication_pending`).
-    pub pending: u64,
+    pub(crate) pending: u64,
     /// Replication intents in the durable queue (at most [`MAX_QUEUE_PEEK`] counted).
-    pub queued: usize,
-    pub copies_created_total: u64,
-    pub errors_total: u64,
-    pub health_copies_total: u64,
+    pub(crate) queued: usize,
+    pub(crate) copies_created_total: u64,
+    pub(crate) errors_total: u64,
+    pub(crate) health_copies_total: u64,
     /// Objects with fewer complete copies than `factor`, among `scanned`.
-    pub under_replicated: u64,
-    pub scanned: u64,
+    pub(crate) under_replicated: u64,
+    pub(crate) scanned: u64,
     /// Whether the scan saw every object (else `under_replicated` is a lower bound).
-    pub under_replicated_complete: bool,
+    pub(crate) under_replicated_complete: bool,
 }
 
 #[derive(Serialize)]
-pub struct Status {
-    pub version: &'static str,
-    pub uptime_seconds: f64,
-    pub routing_strategy: &'static str,
-    pub backends: Vec<BackendStatus>,
-    pub replication: ReplicationStatus,
-    pub inflight_requests: i64,
-    pub requests_total: u64,
-    pub failover_total: u64,
-    pub recent_failovers: Vec<FailoverEvent>,
-    pub log_filter: Option<String>,
+pub(crate) struct Status {
+    pub(crate) version: &'static str,
+    pub(crate) uptime_seconds: f64,
+    pub(crate) routing_strategy: &'static str,
+    pub(crate) backends: Vec<BackendStatus>,
+    pub(crate) replication: ReplicationStatus,
+    pub(crate) inflight_requests: i64,
+    pub(crate) requests_total: u64,
+    pub(crate) failover_total: u64,
+    pub(crate) recent_failovers: Vec<FailoverEvent>,
+    pub(crate) log_filter: Option<String>,
 }
 
 /// Health as the dashboard shows it: the breaker when it says down or probing; otherwise passive
 /// health from the metrics (the last call to the backend failed and none succeeded since).
-pub fn health(breaker: u8, seen: Option<&BackendMerged>) -> (&'static str, &'static str) {
+pub(crate) fn health(breaker: u8, seen: Option<&BackendMerged>) -> (&'static str, &'static str) {
     match breaker {
         1 => ("down", "circuit breaker open"),
         2 => ("probing", "circuit breaker half-open"),
@@ -82,7 +82,7 @@ pub fn health(breaker: u8, seen: Option<&BackendMerged>) -> (&'static str, &'sta
 /// The backend's usage this calendar month (UTC) as `src/health` counts it (what its monthly
 /// limits are checked against), with the limits that are set: `{"month": "2026-12",
 /// "api_requests": n, "egress_bytes": n, "ingress_bytes": n, "api_request_limit": n, ...}`.
-pub fn backend_usage(app: &App, i: usize) -> Option<serde_json::Value> {
+pub(crate) fn backend_usage(app: &App, i: usize) -> Option<serde_json::Value> {
     use crate::health::usage::Counter;
     let usage = &app.health.backends.get(i)?.usage;
     let month = usage.month();
@@ -133,7 +133,7 @@ fn under_replicated(app: &App) -> (u64, u64, bool) {
     }
 }
 
-pub fn status(app: &App) -> Status {
+pub(crate) fn status(app: &App) -> Status {
     let snap = metrics::snapshot(false);
     let backends = app
         .backends
@@ -198,29 +198,29 @@ pub fn status(app: &App) -> Status {
 }
 
 #[derive(Serialize)]
-pub struct CopyView {
-    pub backend: String,
-    pub backend_key: String,
+pub(crate) struct CopyView {
+    pub(crate) backend: String,
+    pub(crate) backend_key: String,
     /// `complete` or `stale`.
-    pub state: &'static str,
+    pub(crate) state: &'static str,
     /// That backend's health now.
-    pub backend_health: &'static str,
+    pub(crate) backend_health: &'static str,
 }
 
 #[derive(Serialize)]
-pub struct ObjectView {
-    pub bucket: String,
-    pub key: String,
-    pub size: u64,
-    pub etag: String,
-    pub last_modified_ms: i64,
-    pub replication_factor: usize,
-    pub complete_copies: usize,
-    pub copies: Vec<CopyView>,
+pub(crate) struct ObjectView {
+    pub(crate) bucket: String,
+    pub(crate) key: String,
+    pub(crate) size: u64,
+    pub(crate) etag: String,
+    pub(crate) last_modified_ms: i64,
+    pub(crate) replication_factor: usize,
+    pub(crate) complete_copies: usize,
+    pub(crate) copies: Vec<CopyView>,
 }
 
 /// `None` when the catalog has no such object.
-pub fn object(app: &App, bucket: &str, key: &str) -> Result<Option<ObjectView>, String> {
+pub(crate) fn object(app: &App, bucket: &str, key: &str) -> Result<Option<ObjectView>, String> {
     let Some(rec) = app
         .catalog
         .get_object(bucket, key)

@@ -11,20 +11,20 @@ use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 /// Name of the dashboard's session cookie.
-pub const SESSION_COOKIE: &str = "s3o_session";
+pub(crate) const SESSION_COOKIE: &str = "s3o_session";
 /// How long a dashboard login lasts.
-pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+pub(crate) const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 /// Sessions kept at once; the oldest is dropped beyond this (a few operators, many browsers).
-pub const MAX_SESSIONS: usize = 256;
+pub(crate) const MAX_SESSIONS: usize = 256;
 /// Pause after a failed login, so guessing the password from one connection is slow.
-pub const LOGIN_FAILURE_DELAY: Duration = Duration::from_millis(250);
+pub(crate) const LOGIN_FAILURE_DELAY: Duration = Duration::from_millis(250);
 
 fn eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 /// Whether `key`/`secret` are the configured admin credentials.
-pub fn credentials_match(ui: &UiConfig, key: &str, secret: &str) -> bool {
+pub(crate) fn credentials_match(ui: &UiConfig, key: &str, secret: &str) -> bool {
     match (&ui.admin_key, &ui.admin_secret) {
         // Evaluate both comparisons whatever the first gives.
         (Some(k), Some(s)) => eq(k, key) & eq(s.expose(), secret),
@@ -34,13 +34,13 @@ pub fn credentials_match(ui: &UiConfig, key: &str, secret: &str) -> bool {
 
 /// Dashboard sessions: random tokens in memory (a restart logs everyone out).
 #[derive(Default)]
-pub struct Sessions {
+pub(crate) struct Sessions {
     map: Mutex<HashMap<String, Instant>>,
 }
 
 impl Sessions {
     /// A new session's token.
-    pub fn create(&self) -> String {
+    pub(crate) fn create(&self) -> String {
         let token = hex::encode(rand::random::<[u8; 32]>());
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
@@ -54,20 +54,20 @@ impl Sessions {
         token
     }
 
-    pub fn valid(&self, token: &str) -> bool {
+    pub(crate) fn valid(&self, token: &str) -> bool {
         let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         // Tokens are 64 hex chars; a lookup by hash leaks nothing useful about other tokens.
         map.get(token).is_some_and(|exp| *exp > Instant::now())
     }
 
-    pub fn remove(&self, token: &str) {
+    pub(crate) fn remove(&self, token: &str) {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         map.remove(token);
     }
 }
 
 /// The session token in the request's cookies.
-pub fn session_token(req: &Request) -> Option<String> {
+pub(crate) fn session_token(req: &Request) -> Option<String> {
     let cookies = req.header("cookie")?;
     cookies.split(';').find_map(|c| {
         let (k, v) = c.trim().split_once('=')?;
@@ -76,7 +76,7 @@ pub fn session_token(req: &Request) -> Option<String> {
 }
 
 /// Whether the request carries valid admin credentials in any accepted form.
-pub fn authorized(req: &Request, ui: &UiConfig, sessions: &Sessions) -> bool {
+pub(crate) fn authorized(req: &Request, ui: &UiConfig, sessions: &Sessions) -> bool {
     if let Some(t) = session_token(req) {
         if sessions.valid(&t) {
             return true;

@@ -10,23 +10,23 @@ use std::io::{Read, Write};
 use crate::http::{BodyKind, HttpError, ParseStatus, RequestHead, ResponseHead};
 
 /// Admin requests are small; a head larger than this is refused (431).
-pub const MAX_ADMIN_HEAD_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_ADMIN_HEAD_BYTES: usize = 16 * 1024;
 /// Admin request bodies (a login form, a log filter) are tiny; larger ones are refused (413).
-pub const MAX_ADMIN_BODY_BYTES: usize = 4 * 1024;
+pub(crate) const MAX_ADMIN_BODY_BYTES: usize = 4 * 1024;
 
 /// One parsed admin request.
 #[derive(Debug, Default)]
-pub struct Request {
-    pub method: String,
-    pub path: String,
-    pub query: String,
+pub(crate) struct Request {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) query: String,
     /// Lower-case names.
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Request {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n == name)
@@ -34,13 +34,13 @@ impl Request {
     }
 
     /// A query parameter, percent-decoded (`+` as space).
-    pub fn param(&self, name: &str) -> Option<String> {
+    pub(crate) fn param(&self, name: &str) -> Option<String> {
         form_value(&self.query, name)
     }
 }
 
 /// A value of an `application/x-www-form-urlencoded` string (query or form body).
-pub fn form_value(text: &str, name: &str) -> Option<String> {
+pub(crate) fn form_value(text: &str, name: &str) -> Option<String> {
     text.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         (decode(k) == name).then(|| decode(v))
@@ -56,18 +56,18 @@ fn decode(s: &str) -> String {
 
 /// Why a request could not be read.
 #[derive(Debug)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     /// The client closed before sending a request.
     Closed,
     /// Answer with this status and reason, then close.
     Refused(HttpError),
-    /// The connection failed (reset, timed out): nothing to answer.
+    /// Reading or writing failed (a timeout, a reset): drop the connection.
     Io,
 }
 
 /// Reads one request (head and `Content-Length` body). `stream` is written to only for a
 /// `100 Continue` before a body the client holds back.
-pub fn read_request<S: Read + Write>(stream: &mut S) -> Result<Request, ReadError> {
+pub(crate) fn read_request<S: Read + Write>(stream: &mut S) -> Result<Request, ReadError> {
     let mut buf = vec![0u8; MAX_ADMIN_HEAD_BYTES];
     let mut filled = 0;
     let mut head = RequestHead::new();
@@ -142,15 +142,19 @@ pub fn read_request<S: Read + Write>(stream: &mut S) -> Result<Request, ReadErro
 }
 
 /// An answer to write.
-pub struct Response {
-    pub status: u16,
-    pub content_type: &'static str,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: Vec<u8>,
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    pub(crate) content_type: &'static str,
+    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Response {
-    pub fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Response {
+    pub(crate) fn new(
+        status: u16,
+        content_type: &'static str,
+        body: impl Into<Vec<u8>>,
+    ) -> Response {
         Response {
             status,
             content_type,
@@ -159,7 +163,7 @@ impl Response {
         }
     }
 
-    pub fn text(status: u16, body: impl Into<String>) -> Response {
+    pub(crate) fn text(status: u16, body: impl Into<String>) -> Response {
         let mut b: String = body.into();
         if !b.ends_with('\n') {
             b.push('\n');
@@ -167,7 +171,7 @@ impl Response {
         Response::new(status, "text/plain; charset=utf-8", b)
     }
 
-    pub fn json(status: u16, value: &impl serde::Serialize) -> Response {
+    pub(crate) fn json(status: u16, value: &impl serde::Serialize) -> Response {
         match serde_json::to_vec_pretty(value) {
             Ok(mut b) => {
                 b.push(b'\n');
@@ -177,14 +181,14 @@ impl Response {
         }
     }
 
-    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Response {
+    pub(crate) fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Response {
         self.headers.push((name, value.into()));
         self
     }
 }
 
 /// Writes `resp` (the body omitted for HEAD) and closes the exchange.
-pub fn write_response(
+pub(crate) fn write_response(
     stream: &mut impl Write,
     resp: &Response,
     head_only: bool,

@@ -31,7 +31,7 @@ fn login_page(status: u16, error: Option<&str>) -> Response {
     page(status, &html)
 }
 
-pub fn route(req: &Request, state: &AdminState) -> Response {
+pub(crate) fn route(req: &Request, state: &AdminState) -> Response {
     let app = state.app();
     let ui = &app.config().ui;
     if !ui.enabled {

@@ -7,21 +7,21 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Items taken from the queue per pass.
-pub const CLEANUP_BATCH: usize = 64;
+pub(crate) const CLEANUP_BATCH: usize = 64;
 /// First retry delay of a failed delete; doubles per failure up to [`CLEANUP_MAX_BACKOFF`].
-pub const CLEANUP_FIRST_BACKOFF: Duration = Duration::from_secs(1);
+pub(crate) const CLEANUP_FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// A backend that stays down is retried at least this often.
-pub const CLEANUP_MAX_BACKOFF: Duration = Duration::from_secs(300);
+pub(crate) const CLEANUP_MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 #[derive(Default)]
-pub struct CleanupState {
+pub(crate) struct CleanupState {
     /// Failed items: attempts so far and when the next attempt is due (in memory: after a
     /// restart everything is retried once at once, which is harmless).
     retry: RefCell<HashMap<QueueId, (u32, Instant)>>,
 }
 
 /// One pass over the cleanup queue; returns how many items were completed.
-pub async fn run_once(bg: &BackgroundShard) -> usize {
+pub(crate) async fn run_once(bg: &BackgroundShard) -> usize {
     let app = &bg.app();
     let items = match app.catalog.queue_peek(QueueKind::Cleanup, CLEANUP_BATCH) {
         Ok(i) => i,

@@ -14,24 +14,24 @@ use std::time::{Duration, Instant};
 
 /// How often each backend's breaker is checked for a due probe. A quarter second keeps the
 /// half-open transition within that of `open_timeout` at no measurable cost.
-pub const PROBE_TICK: Duration = Duration::from_millis(250);
+pub(crate) const PROBE_TICK: Duration = Duration::from_millis(250);
 
 /// How often usage totals are written to the catalog. Ten seconds bounds what a crash forgets
 /// (the Go project flushes every 30 s) at one small durable write per backend.
-pub const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
+pub(crate) const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 
 pub struct HealthHandle {
     thread: glommio::ExecutorJoinHandle<()>,
 }
 
 impl HealthHandle {
-    pub fn join(self) {
+    pub(crate) fn join(self) {
         let _ = self.thread.join();
     }
 }
 
 /// Starts the health thread; it ends (after a last usage flush) on shutdown.
-pub fn start(
+pub(crate) fn start(
     handle: Arc<crate::state::AppHandle>,
     shutdown: Shutdown,
 ) -> std::io::Result<HealthHandle> {
@@ -140,7 +140,7 @@ async fn flush_loop(ctx: Rc<Ctx>) {
 
 /// Writes every backend's totals for its month; at a new month, stores the old month's final
 /// totals and starts the counters from zero.
-pub async fn flush_usage(app: &App) {
+pub(crate) async fn flush_usage(app: &App) {
     let now_month = month_of(std::time::SystemTime::now());
     for b in &app.health.backends {
         let month = b.usage.month();

@@ -8,37 +8,20 @@
 use super::replicate::{copy_to_new_backend, counts};
 use super::BackgroundShard;
 use crate::catalog::ObjectRecord;
+use crate::state::App;
 
 /// Moves one copy of the object if that narrows the spread without overshooting. Returns whether
 /// it moved one.
-pub async fn maybe_move(bg: &BackgroundShard, bucket: &str, key: &str, rec: &ObjectRecord) -> bool {
+pub(crate) async fn maybe_move(
+    bg: &BackgroundShard,
+    bucket: &str,
+    key: &str,
+    rec: &ObjectRecord,
+) -> bool {
     let app = bg.app();
-    let threshold = app.config().rebalance.threshold;
-    let pl = &app.placement;
-    let holds = |i: usize| rec.copies.iter().any(|c| c.backend == app.backends[i].name);
-    let usable = |i: usize| app.writable(i) && !app.long_down(i);
-    let from = (0..app.backends.len())
-        .filter(|&i| holds(i) && counts(&app, &app.backends[i].name))
-        .max_by(|&a, &b| pl.fullness(a).0.total_cmp(&pl.fullness(b).0));
-    let to = (0..app.backends.len())
-        .filter(|&i| !holds(i) && usable(i) && pl.has_room(i, rec.size))
-        .min_by(|&a, &b| pl.fullness(a).0.total_cmp(&pl.fullness(b).0));
-    let (Some(from), Some(to)) = (from, to) else {
+    let Some((from, to)) = pick_move(&app, rec) else {
         return false;
     };
-    let ((f_full, f_scale), (t_full, t_scale)) = (pl.fullness(from), pl.fullness(to));
-    let spread = f_full - t_full;
-    // In bytes mode the threshold is relative to the fuller backend.
-    let limit = if f_scale == 1.0 {
-        threshold * f_full
-    } else {
-        threshold
-    };
-    let size = rec.size as f64;
-    // Move only while it narrows the gap: after the move `to` must still be no fuller than `from`.
-    if spread <= limit || t_full + size * t_scale > f_full - size * f_scale {
-        return false;
-    }
     let _guard = app.key_locks.lock(bucket, key).await;
     let fresh = match app.catalog.get_object(bucket, key) {
         Ok(Some(r)) if r.generation == rec.generation => r,
@@ -72,7 +55,7 @@ pub async fn maybe_move(bg: &BackgroundShard, bucket: &str, key: &str, rec: &Obj
         .await
     {
         Ok(true) => {
-            pl.release_usage(&old.backend, fresh.size, 1);
+            app.placement.release_usage(&old.backend, fresh.size, 1);
             tracing::info!(
                 bucket,
                 key,
@@ -88,4 +71,37 @@ pub async fn maybe_move(bg: &BackgroundShard, bucket: &str, key: &str, rec: &Obj
             false
         }
     }
+}
+
+/// The move worth making for `rec`, as (from, to) backend indexes: from the fullest backend
+/// holding a counted copy to the emptiest usable one with room that holds none, if their
+/// fullness differs by more than `rebalance.threshold` and the move does not overshoot.
+fn pick_move(app: &App, rec: &ObjectRecord) -> Option<(usize, usize)> {
+    let threshold = app.config().rebalance.threshold;
+    let pl = &app.placement;
+    let holds = |i: usize| rec.copies.iter().any(|c| c.backend == app.backends[i].name);
+    let usable = |i: usize| app.writable(i) && !app.long_down(i);
+    let from = (0..app.backends.len())
+        .filter(|&i| holds(i) && counts(app, &app.backends[i].name))
+        .max_by(|&a, &b| pl.fullness(a).0.total_cmp(&pl.fullness(b).0));
+    let to = (0..app.backends.len())
+        .filter(|&i| !holds(i) && usable(i) && pl.has_room(i, rec.size))
+        .min_by(|&a, &b| pl.fullness(a).0.total_cmp(&pl.fullness(b).0));
+    let (Some(from), Some(to)) = (from, to) else {
+        return None;
+    };
+    let ((f_full, f_scale), (t_full, t_scale)) = (pl.fullness(from), pl.fullness(to));
+    let spread = f_full - t_full;
+    // In bytes mode the threshold is relative to the fuller backend.
+    let limit = if f_scale == 1.0 {
+        threshold * f_full
+    } else {
+        threshold
+    };
+    let size = rec.size as f64;
+    // Move only while it narrows the gap: after the move `to` must still be no fuller than `from`.
+    if spread <= limit || t_full + size * t_scale > f_full - size * f_scale {
+        return None;
+    }
+    Some((from, to))
 }

@@ -23,28 +23,28 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// First retry delay of a failed copy; doubles per failure up to [`MAX_COPY_BACKOFF`].
-pub const FIRST_COPY_BACKOFF: Duration = Duration::from_secs(1);
+pub(crate) const FIRST_COPY_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest wait between retries of one copy (a backend that stays full or down).
-pub const MAX_COPY_BACKOFF: Duration = Duration::from_secs(120);
+pub(crate) const MAX_COPY_BACKOFF: Duration = Duration::from_secs(120);
 
 /// How often the pending gauge is recounted (a walk over the queue's keys).
-pub const PENDING_RECOUNT: Duration = Duration::from_secs(2);
+pub(crate) const PENDING_RECOUNT: Duration = Duration::from_secs(2);
 
 #[derive(Default)]
-pub struct ReplicateState {
+pub(crate) struct ReplicateState {
     retry: RefCell<HashMap<QueueId, (u32, Instant)>>,
     last_count: std::cell::Cell<Option<Instant>>,
 }
 
 /// Whether a copy on backend `index` counts toward the factor: the backend is configured, not
 /// being drained, and has not been down longer than `replication.unhealthy_threshold`.
-pub fn counts(app: &App, backend: &str) -> bool {
+pub(crate) fn counts(app: &App, backend: &str) -> bool {
     app.backend_by_name(backend)
         .is_some_and(|b| !app.long_down(b.index) && !app.is_draining(b.index))
 }
 
 /// Copies of `rec` that count toward the factor.
-pub fn effective_copies(app: &App, rec: &ObjectRecord) -> usize {
+pub(crate) fn effective_copies(app: &App, rec: &ObjectRecord) -> usize {
     rec.complete_copies()
         .filter(|c| counts(app, &c.backend))
         .count()
@@ -61,7 +61,7 @@ enum Outcome {
 }
 
 /// One pass over the replication queue; returns the number of items finished.
-pub async fn run_once(bg: &Rc<BackgroundShard>) -> usize {
+pub(crate) async fn run_once(bg: &Rc<BackgroundShard>) -> usize {
     let app = &bg.app();
     let cfg = &app.config().replication;
     let items = match app.catalog.queue_peek(QueueKind::Replicate, cfg.batch_size) {
@@ -72,6 +72,21 @@ pub async fn run_once(bg: &Rc<BackgroundShard>) -> usize {
         }
     };
     let now = Instant::now();
+    recount_pending(bg, app, now);
+    let due = due_items(bg, items, now);
+    let mut done = 0;
+    for chunk in due.chunks(cfg.concurrency.max(1)) {
+        // In item order, each outcome as soon as its copy ends (later ones may still be running).
+        for t in spawn_copies(bg, chunk) {
+            let (id, outcome) = t.await;
+            done += settle(bg, app, id, outcome, now).await;
+        }
+    }
+    done
+}
+
+/// Recounts `s3o_replication_pending` when the last count is older than [`PENDING_RECOUNT`].
+fn recount_pending(bg: &BackgroundShard, app: &App, now: Instant) {
     if bg
         .replicate
         .last_count
@@ -85,7 +100,15 @@ pub async fn run_once(bg: &Rc<BackgroundShard>) -> usize {
                 .store(n, Ordering::Relaxed);
         }
     }
-    let due: Vec<(QueueId, QueueItem)> = items
+}
+
+/// The items not waiting out a retry backoff.
+fn due_items(
+    bg: &BackgroundShard,
+    items: Vec<(QueueId, QueueItem)>,
+    now: Instant,
+) -> Vec<(QueueId, QueueItem)> {
+    items
         .into_iter()
         .filter(|(id, _)| {
             bg.replicate
@@ -94,64 +117,89 @@ pub async fn run_once(bg: &Rc<BackgroundShard>) -> usize {
                 .get(id)
                 .is_none_or(|(_, due)| *due <= now)
         })
-        .collect();
-    let mut done = 0;
-    for chunk in due.chunks(cfg.concurrency.max(1)) {
-        let mut tasks = Vec::with_capacity(chunk.len());
-        for (id, item) in chunk.iter().cloned() {
-            let bg2 = bg.clone();
-            let task = glommio::spawn_local_into(
-                async move { (id, process(&bg2, &item).await) },
-                bg.replication_queue,
-            );
-            match task {
-                Ok(t) => tasks.push(t),
-                Err(e) => tracing::error!(error = %e, "cannot spawn a replication task"),
-            }
-        }
-        for t in tasks {
-            let (id, outcome) = t.await;
-            match outcome {
-                Outcome::Done | Outcome::Copied { .. } => {
-                    if let Outcome::Copied { health } = outcome {
-                        let g = crate::metrics::global();
-                        g.replication_copies_created_total
-                            .fetch_add(1, Ordering::Relaxed);
-                        if health {
-                            g.replication_health_copies_total
-                                .fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                    bg.replicate.retry.borrow_mut().remove(&id);
-                    match app.catalog.queue_ack(id).await {
-                        Ok(_) => done += 1,
-                        Err(e) => {
-                            tracing::error!(error = %e, "cannot acknowledge a replication item")
-                        }
-                    }
-                }
-                Outcome::Retry(reason) => {
-                    crate::metrics::global()
-                        .replication_errors_total
-                        .fetch_add(1, Ordering::Relaxed);
-                    let mut retry = bg.replicate.retry.borrow_mut();
-                    let e = retry.entry(id).or_insert((0, now));
-                    e.0 += 1;
-                    let backoff = FIRST_COPY_BACKOFF
-                        .saturating_mul(1u32 << e.0.min(16))
-                        .min(MAX_COPY_BACKOFF);
-                    e.1 = Instant::now() + backoff;
-                    tracing::warn!(
-                        attempts = e.0,
-                        retry_in_s = backoff.as_secs(),
-                        reason,
-                        "replication copy failed; will retry"
-                    );
-                }
-            }
+        .collect()
+}
+
+/// Starts one copy task per item in the replication task queue (an item whose task cannot be
+/// spawned is left queued for the next pass).
+fn spawn_copies(
+    bg: &Rc<BackgroundShard>,
+    chunk: &[(QueueId, QueueItem)],
+) -> Vec<glommio::Task<(QueueId, Outcome)>> {
+    let mut tasks = Vec::with_capacity(chunk.len());
+    for (id, item) in chunk.iter().cloned() {
+        let bg2 = bg.clone();
+        let task = glommio::spawn_local_into(
+            async move { (id, process(&bg2, &item).await) },
+            bg.replication_queue,
+        );
+        match task {
+            Ok(t) => tasks.push(t),
+            Err(e) => tracing::error!(error = %e, "cannot spawn a replication task"),
         }
     }
-    done
+    tasks
+}
+
+/// Records what one item came to: counts a copy, acknowledges a finished item, or schedules a
+/// retry. Returns 1 if the item was acknowledged.
+async fn settle(
+    bg: &BackgroundShard,
+    app: &App,
+    id: QueueId,
+    outcome: Outcome,
+    now: Instant,
+) -> usize {
+    match outcome {
+        Outcome::Done | Outcome::Copied { .. } => {
+            if let Outcome::Copied { health } = outcome {
+                count_copy(health);
+            }
+            bg.replicate.retry.borrow_mut().remove(&id);
+            match app.catalog.queue_ack(id).await {
+                Ok(_) => 1,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot acknowledge a replication item");
+                    0
+                }
+            }
+        }
+        Outcome::Retry(reason) => {
+            schedule_retry(bg, id, reason, now);
+            0
+        }
+    }
+}
+
+fn count_copy(health: bool) {
+    let g = crate::metrics::global();
+    g.replication_copies_created_total
+        .fetch_add(1, Ordering::Relaxed);
+    if health {
+        g.replication_health_copies_total
+            .fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts the failure and backs the item off: [`FIRST_COPY_BACKOFF`] doubled per failure, at
+/// most [`MAX_COPY_BACKOFF`].
+fn schedule_retry(bg: &BackgroundShard, id: QueueId, reason: String, now: Instant) {
+    crate::metrics::global()
+        .replication_errors_total
+        .fetch_add(1, Ordering::Relaxed);
+    let mut retry = bg.replicate.retry.borrow_mut();
+    let e = retry.entry(id).or_insert((0, now));
+    e.0 += 1;
+    let backoff = FIRST_COPY_BACKOFF
+        .saturating_mul(1u32 << e.0.min(16))
+        .min(MAX_COPY_BACKOFF);
+    e.1 = Instant::now() + backoff;
+    tracing::warn!(
+        attempts = e.0,
+        retry_in_s = backoff.as_secs(),
+        reason,
+        "replication copy failed; will retry"
+    );
 }
 
 async fn process(bg: &BackgroundShard, item: &QueueItem) -> Outcome {
@@ -188,7 +236,7 @@ async fn process(bg: &BackgroundShard, item: &QueueItem) -> Outcome {
 
 /// Copies `rec` to one more backend (the strategy's choice, or `only`) and records it.
 /// `Ok(false)`: the record changed meanwhile. The caller holds the object's write lock.
-pub async fn copy_to_new_backend(
+pub(crate) async fn copy_to_new_backend(
     bg: &BackgroundShard,
     bucket: &str,
     key: &str,

@@ -19,22 +19,22 @@ use std::time::{Duration, Instant};
 
 /// Smallest burst: one copy buffer (64 KiB) must always be able to pass, with room for a few
 /// concurrent copies.
-pub const MIN_BURST_BYTES: u64 = 256 * 1024;
+pub(crate) const MIN_BURST_BYTES: u64 = 256 * 1024;
 /// The burst is this fraction of a second of the current rate: small, so copies are paced
 /// smoothly (a one-second burst would hit the backends with a second's worth of bytes at once
 /// whenever the bucket had filled up).
-pub const BURST_FRACTION_OF_SECOND: f64 = 0.1;
+pub(crate) const BURST_FRACTION_OF_SECOND: f64 = 0.1;
 /// How often client activity is sampled (two relaxed loads per thread).
-pub const ACTIVITY_SAMPLE: Duration = Duration::from_millis(20);
+pub(crate) const ACTIVITY_SAMPLE: Duration = Duration::from_millis(20);
 /// How long after the last client request copies stay at the busy rate.
-pub const BUSY_HOLD: Duration = Duration::from_secs(1);
+pub(crate) const BUSY_HOLD: Duration = Duration::from_secs(1);
 /// Longest single sleep while waiting for tokens, so a change of rate (clients went away, a
 /// reload) takes effect soon even when the wait at the busy rate would be long.
-pub const MAX_WAIT_STEP: Duration = Duration::from_millis(100);
+pub(crate) const MAX_WAIT_STEP: Duration = Duration::from_millis(100);
 
 /// Watches client activity: busy while requests start or are in flight, and for [`BUSY_HOLD`]
 /// after.
-pub struct ActivityWatch {
+pub(crate) struct ActivityWatch {
     last_sample: Cell<Option<Instant>>,
     last_started: Cell<u64>,
     busy_until: Cell<Option<Instant>>,
@@ -52,7 +52,7 @@ impl Default for ActivityWatch {
 
 impl ActivityWatch {
     /// Whether clients are active at `now`, sampling `activity` at most every [`ACTIVITY_SAMPLE`].
-    pub fn is_busy(
+    pub(crate) fn is_busy(
         &self,
         now: Instant,
         activity: impl FnOnce() -> crate::metrics::ClientActivity,
@@ -74,7 +74,7 @@ impl ActivityWatch {
     }
 }
 
-pub struct TokenBucket {
+pub(crate) struct TokenBucket {
     /// Bytes per second with no client activity; 0 = unlimited.
     idle_rate: Cell<u64>,
     /// Bytes per second while clients are active; 0 = unlimited.
@@ -85,7 +85,7 @@ pub struct TokenBucket {
 }
 
 impl TokenBucket {
-    pub fn new(idle_rate: u64, busy_rate: u64) -> Self {
+    pub(crate) fn new(idle_rate: u64, busy_rate: u64) -> Self {
         TokenBucket {
             idle_rate: Cell::new(idle_rate),
             busy_rate: Cell::new(busy_rate),
@@ -99,7 +99,7 @@ impl TokenBucket {
         ((rate as f64 * BURST_FRACTION_OF_SECOND) as u64).max(MIN_BURST_BYTES)
     }
 
-    pub fn set_rates(&self, idle_rate: u64, busy_rate: u64) {
+    pub(crate) fn set_rates(&self, idle_rate: u64, busy_rate: u64) {
         self.idle_rate.set(idle_rate);
         self.busy_rate.set(busy_rate);
     }
@@ -121,7 +121,7 @@ impl TokenBucket {
 
     /// How long to wait before `n` bytes may pass at the rate for `busy` (and takes them when
     /// that is zero).
-    pub fn delay_for(&self, n: u64, now: Instant, busy: bool) -> Duration {
+    pub(crate) fn delay_for(&self, n: u64, now: Instant, busy: bool) -> Duration {
         let rate = self.rate(busy);
         if rate == 0 {
             self.last.set(now);
@@ -139,7 +139,7 @@ impl TokenBucket {
 
     /// Waits until `n` bytes may pass, at the busy rate while clients are active; counts them in
     /// `s3o_replication_bytes_total`.
-    pub async fn take(&self, n: u64) {
+    pub(crate) async fn take(&self, n: u64) {
         let g = crate::metrics::global();
         loop {
             let now = Instant::now();
