@@ -9,7 +9,7 @@
 //! must not be running (fjall holds a lock on the catalog directory).
 
 use crate::catalog::{Catalog, Copy, CopyState, ObjectRecord};
-use crate::config::{BackendKind, Config};
+use crate::config::{BackendConfigKind, Config};
 use crate::s3::auth::{
     sign_request, uri_encode, AmzDate, Credentials, SignableRequest, SigningKeyCache,
 };
@@ -92,7 +92,7 @@ impl<'a> Lister<'a> {
         let b = cfg
             .backend(backend)
             .ok_or_else(|| format!("no backend named `{backend}` in the config"))?;
-        let BackendKind::S3 {
+        let BackendConfigKind::S3 {
             endpoint,
             region,
             bucket,

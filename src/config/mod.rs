@@ -52,7 +52,7 @@ use std::path::Path;
 
 pub use error::{ConfigError, ConfigErrorKind, Diagnostic};
 pub use model::{
-    AccessLogLevel, BackendConfig, BackendKind, BucketConfig, CatalogConfig, CircuitBreakerConfig,
+    AccessLogLevel, BackendConfig, BackendConfigKind, BucketConfig, CatalogConfig, CircuitBreakerConfig,
     Config, CredentialConfig, Endpoint, LoggingConfig, Permissions, RateLimitConfig,
     RebalanceConfig, ReplicationConfig, RoutingStrategy, Secret, ServerConfig, TlsConfig, UiConfig,
     UsageLimits,

@@ -7,7 +7,7 @@ use super::placement::Placement;
 use crate::backend::client::ClientLimits;
 use crate::backend::{local::LocalBackend, s3::S3Backend, Backend, BackendKind};
 use crate::catalog::Catalog;
-use crate::config::{BackendKind as BackendConfigKind, Config, Permissions};
+use crate::config::{BackendConfigKind, Config, Permissions};
 use crate::s3::auth::SecretKey;
 use std::collections::HashMap;
 use std::sync::Arc;

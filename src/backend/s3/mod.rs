@@ -29,7 +29,7 @@ pub use upload::S3Upload;
 
 use super::client::Target;
 use super::BackendCtx;
-use crate::config::{BackendConfig, BackendKind as BackendConfigKind};
+use crate::config::{BackendConfig, BackendConfigKind};
 use crate::health::BackendHealth;
 use crate::s3::auth::{uri_encode, Credentials};
 use std::sync::Arc;

@@ -35,7 +35,7 @@ pub struct BackendConfig {
     /// Unique name, used in metrics labels, logs and the catalog.
     pub name: String,
     /// An S3-compatible provider or a local directory.
-    pub kind: BackendKind,
+    pub kind: BackendConfigKind,
     /// `quota_bytes`: most bytes this backend may hold; `None` = unlimited (absent, or `0` as in the
     /// Go project).
     pub quota_bytes: Option<u64>,
@@ -58,7 +58,7 @@ pub struct UsageLimits {
 
 /// What a backend is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BackendKind {
+pub enum BackendConfigKind {
     /// An S3-compatible provider (`endpoint:`).
     S3 {
         /// Parsed `endpoint` URL.

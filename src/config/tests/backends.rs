@@ -1,7 +1,7 @@
 //! `routing_strategy` and `backends`: S3 and local backends, names, quotas, endpoint URLs, path style.
 
 use super::*;
-use crate::config::BackendKind;
+use crate::config::BackendConfigKind;
 
 #[test]
 fn s3_backend_fields() {
@@ -10,7 +10,7 @@ fn s3_backend_fields() {
     assert_eq!(b.name, "oci");
     assert_eq!(b.quota_bytes, Some(10_737_418_240));
     match &b.kind {
-        BackendKind::S3 {
+        BackendConfigKind::S3 {
             endpoint,
             region,
             bucket,
@@ -30,7 +30,7 @@ fn s3_backend_fields() {
         other => panic!("{other:?}"),
     }
     match &c.backends[1].kind {
-        BackendKind::S3 { region, .. } => assert_eq!(region, "us-east-1"),
+        BackendConfigKind::S3 { region, .. } => assert_eq!(region, "us-east-1"),
         other => panic!("{other:?}"),
     }
     assert_eq!(c.backends[1].quota_bytes, None);
@@ -138,7 +138,7 @@ fn endpoint_and_path_are_exclusive() {
 fn path_style_and_virtual_hosted_backend_buckets() {
     let c = parse(&s3_with("    force_path_style: false\n")).unwrap();
     match &c.backends[1].kind {
-        BackendKind::S3 { path_style, .. } => assert!(!path_style),
+        BackendConfigKind::S3 { path_style, .. } => assert!(!path_style),
         other => panic!("{other:?}"),
     }
     let text = s3_with("    force_path_style: false\n").replace(

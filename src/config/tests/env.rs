@@ -1,7 +1,7 @@
 //! `${VAR}` expansion in values: expanded after parsing, errors naming the variable and its line.
 
 use super::*;
-use crate::config::BackendKind;
+use crate::config::BackendConfigKind;
 
 #[test]
 fn env_expansion() {
@@ -17,7 +17,7 @@ fn env_expansion() {
     let text = text.replace("  admin_addr: \"$${NOT_EXPANDED}\"\n", "");
     let c = parse_str(&text, "config/x.yaml", &test_env).unwrap();
     match &c.backends[0].kind {
-        BackendKind::S3 {
+        BackendConfigKind::S3 {
             access_key_id,
             secret_access_key,
             ..

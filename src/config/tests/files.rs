@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::*;
 use crate::config::load::load_file;
 use crate::config::{
-    BackendConfig, BackendKind, CatalogConfig, ReplicationConfig, RoutingStrategy, ServerConfig,
+    BackendConfig, BackendConfigKind, CatalogConfig, ReplicationConfig, RoutingStrategy, ServerConfig,
     TlsConfig,
 };
 
@@ -35,7 +35,7 @@ fn defaults() {
         c.backends,
         vec![BackendConfig {
             name: "a".into(),
-            kind: BackendKind::Local {
+            kind: BackendConfigKind::Local {
                 path: PathBuf::from("./data/a")
             },
             quota_bytes: None,
@@ -155,7 +155,7 @@ fn shipped_local_config_needs_no_cloud() {
     assert!(c
         .backends
         .iter()
-        .all(|b| matches!(b.kind, BackendKind::Local { .. })));
+        .all(|b| matches!(b.kind, BackendConfigKind::Local { .. })));
     assert_eq!(
         c.server.listen_addr,
         "127.0.0.1:9000".parse::<SocketAddr>().unwrap()

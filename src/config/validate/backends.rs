@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::names::{backend_name_problem, bucket_name_problem, parse_endpoint};
 use super::Checker;
 use crate::config::model::{
-    BackendConfig, BackendKind, RoutingStrategy, UsageLimits, DEFAULT_REGION,
+    BackendConfig, BackendConfigKind, RoutingStrategy, UsageLimits, DEFAULT_REGION,
 };
 use crate::config::raw::{RawBackend, Scalar};
 
@@ -126,7 +126,7 @@ impl Checker<'_> {
         })
     }
 
-    fn local_backend(&mut self, base: &str, b: &RawBackend, path: &Scalar) -> Option<BackendKind> {
+    fn local_backend(&mut self, base: &str, b: &RawBackend, path: &Scalar) -> Option<BackendConfigKind> {
         let s3_only = [
             ("region", &b.region),
             ("bucket", &b.bucket),
@@ -143,12 +143,12 @@ impl Checker<'_> {
             }
         }
         let path = self.required_text(&format!("{base}.path"), Some(path))?;
-        Some(BackendKind::Local {
+        Some(BackendConfigKind::Local {
             path: PathBuf::from(path),
         })
     }
 
-    fn s3_backend(&mut self, base: &str, b: &RawBackend) -> Option<BackendKind> {
+    fn s3_backend(&mut self, base: &str, b: &RawBackend) -> Option<BackendConfigKind> {
         let endpoint_path = format!("{base}.endpoint");
         let endpoint = self
             .required_text(&endpoint_path, b.endpoint.as_ref())
@@ -175,7 +175,7 @@ impl Checker<'_> {
             b.secret_access_key.as_ref(),
         );
 
-        Some(BackendKind::S3 {
+        Some(BackendConfigKind::S3 {
             endpoint: endpoint?,
             region: region?,
             bucket: bucket?,
