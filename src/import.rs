@@ -340,7 +340,7 @@ mod tests {
     /// provider (signed ureq requests, two pages) and the catalog must hold the exact keys.
     #[test]
     fn a_key_with_character_references_survives_import() {
-        use crate::backend::client::test_server::{Reply, TestServer};
+        use crate::backend::transport::test_server::{Reply, TestServer};
         let provider = TestServer::start(|req| {
             if req.path.contains("continuation-token=") {
                 Reply::ok(PAGE_2.as_bytes())

@@ -1,12 +1,12 @@
-//! Backends: S3 providers reached through the per-shard HTTP client ([`client`], [`s3`]) and
+//! Backends: S3 providers reached through the per-shard HTTP transport ([`transport`], [`s3`]) and
 //! local directories ([`local`]). [`Backend`] gives the orchestration layer one set of
 //! operations over both; everything it streams goes through fixed buffers, never whole objects.
 
-pub mod client;
 pub mod local;
 pub mod meta;
 pub mod pump;
 pub mod s3;
+pub mod transport;
 
 pub use meta::ObjectMeta;
 
@@ -19,7 +19,7 @@ use std::cell::RefCell;
 
 /// Per-thread resources a backend call needs (each shard and the background shard own one).
 pub struct BackendCtx<'a> {
-    pub pool: &'a client::ClientPool,
+    pub pool: &'a transport::BackendPool,
     pub signing: &'a RefCell<SigningKeyCache>,
 }
 
@@ -115,7 +115,7 @@ impl PutWriter {
 
 /// A response body streamed to the client (GetObject).
 pub enum ObjectStream {
-    Remote(client::BackendResponse),
+    Remote(transport::BackendResponse),
     Local(glommio::io::StreamReader),
 }
 

@@ -52,10 +52,10 @@ use std::path::Path;
 
 pub use error::{ConfigError, ConfigErrorKind, Diagnostic};
 pub use model::{
-    AccessLogLevel, BackendConfig, BackendConfigKind, BucketConfig, CatalogConfig, CircuitBreakerConfig,
-    Config, CredentialConfig, Endpoint, LoggingConfig, Permissions, RateLimitConfig,
-    RebalanceConfig, ReplicationConfig, RoutingStrategy, Secret, ServerConfig, TlsConfig, UiConfig,
-    UsageLimits,
+    AccessLogLevel, BackendConfig, BackendConfigKind, BucketConfig, CatalogConfig,
+    CircuitBreakerConfig, Config, CredentialConfig, Endpoint, LoggingConfig, Permissions,
+    RateLimitConfig, RebalanceConfig, ReplicationConfig, RoutingStrategy, Secret, ServerConfig,
+    TlsConfig, UiConfig, UsageLimits,
 };
 pub(crate) use validate::bucket_name_problem;
 

@@ -4,7 +4,7 @@
 //! loop and the backend client enforce lives here, with the reason for its
 //! value, so that tuning happens in one place and nothing is an unexplained
 //! magic number. (The backend client's timeouts and pool sizes are
-//! configuration defaults, see `backend::client::ClientLimits`.)
+//! configuration defaults, see `backend::transport::PoolLimits`.)
 
 use std::time::Duration;
 

@@ -10,7 +10,7 @@
 //! Three users share it:
 //! * the client-facing server (`server`): [`RequestHead::parse`],
 //!   [`ChunkedDecoder::decode`] for request bodies, [`ResponseHead`] to answer;
-//! * the backend client (`backend::client`): [`RequestHeadOut::write`],
+//! * the backend client (`backend::transport`): [`RequestHeadOut::write`],
 //!   [`ChunkHeader`] / [`LAST_CHUNK`] for chunked uploads,
 //!   [`ParsedResponseHead::parse`] and [`ChunkedDecoder::decode_framing`] for
 //!   the answers;

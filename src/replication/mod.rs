@@ -84,7 +84,7 @@ pub(crate) struct BackgroundShard {
     handle: Arc<AppHandle>,
     app_generation: std::cell::Cell<u64>,
     pub(crate) shutdown: Shutdown,
-    pub(crate) pool: crate::backend::client::ClientPool,
+    pub(crate) pool: crate::backend::transport::BackendPool,
     pub(crate) signing: std::cell::RefCell<crate::s3::auth::SigningKeyCache>,
     pub(crate) cleanup: cleanup::CleanupState,
     pub(crate) replicate: replicate::ReplicateState,
@@ -107,7 +107,7 @@ impl BackgroundShard {
         let app = handle.load();
         // The same backend timeouts as the client shards (`server.backend_timeout`), so a hung
         // backend holds a copy no longer than it holds a client request.
-        let pool = crate::backend::client::ClientPool::new(
+        let pool = crate::backend::transport::BackendPool::new(
             app.client_limits,
             Some(app.backend_tls.clone()),
         );

@@ -45,7 +45,7 @@ pub(crate) fn start(
 struct Ctx {
     handle: Arc<crate::state::AppHandle>,
     shutdown: Shutdown,
-    pool: crate::backend::client::ClientPool,
+    pool: crate::backend::transport::BackendPool,
     signing: RefCell<crate::s3::auth::SigningKeyCache>,
 }
 
@@ -75,8 +75,10 @@ impl Ctx {
 
 async fn run(handle: Arc<crate::state::AppHandle>, shutdown: Shutdown) {
     let app = handle.load();
-    let pool =
-        crate::backend::client::ClientPool::new(app.client_limits, Some(app.backend_tls.clone()));
+    let pool = crate::backend::transport::BackendPool::new(
+        app.client_limits,
+        Some(app.backend_tls.clone()),
+    );
     drop(app);
     let ctx = Rc::new(Ctx {
         handle,

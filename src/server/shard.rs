@@ -35,7 +35,7 @@ pub struct Shard {
     /// The `Date` header, formatted at most once a second.
     pub dates: RefCell<crate::http::DateCache>,
     /// This shard's keep-alive connections to S3 backends.
-    pub pool: crate::backend::client::ClientPool,
+    pub pool: crate::backend::transport::BackendPool,
     /// Requests in progress on this shard (admission control).
     pub gate: crate::health::admission::ShardGate,
 }
@@ -49,7 +49,7 @@ impl Shard {
     ) -> Shard {
         let nanos = crate::util::clock::since_epoch().as_nanos() as u64;
         let app = handle.load();
-        let pool = crate::backend::client::ClientPool::new(
+        let pool = crate::backend::transport::BackendPool::new(
             app.client_limits,
             Some(app.backend_tls.clone()),
         );

@@ -4,7 +4,7 @@
 
 use super::keylock::KeyLocks;
 use super::placement::Placement;
-use crate::backend::client::ClientLimits;
+use crate::backend::transport::PoolLimits;
 use crate::backend::{local::LocalBackend, s3::S3Backend, Backend, BackendKind};
 use crate::catalog::Catalog;
 use crate::config::{BackendConfigKind, Config, Permissions};
@@ -44,8 +44,8 @@ pub struct App {
     pub draining: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     /// Circuit breakers, usage limits and admission control, shared by all shards.
     pub health: Arc<crate::health::Health>,
-    /// Timeouts and pool bounds of every backend client pool (`server.backend_timeout`).
-    pub client_limits: ClientLimits,
+    /// Timeouts and pool bounds of every backend pool (`server.backend_timeout`).
+    pub client_limits: PoolLimits,
 }
 
 /// Why a backend takes no new object.
@@ -132,7 +132,7 @@ impl App {
         let health = Arc::new(crate::health::Health::new(&config, &catalog)?);
         let backends = open_backends(&config, &health)?;
         let placement = Placement::new(config.routing_strategy, &quotas(&config));
-        let backend_tls = crate::backend::client::ClientPool::default_tls_config(None)?;
+        let backend_tls = crate::backend::transport::BackendPool::default_tls_config(None)?;
         let usage = catalog
             .all_usage()
             .map_err(|e| std::io::Error::other(format!("catalog: {e}")))?;
@@ -437,10 +437,10 @@ impl AppHandle {
 /// The backend client limits for a config: `server.backend_timeout` bounds the wait for a response
 /// head and every stalled read or write, and caps the connect timeout, so a hung backend (accepts
 /// connections, never answers) fails over within about one `backend_timeout`.
-fn client_limits(cfg: &Config) -> ClientLimits {
+fn client_limits(cfg: &Config) -> PoolLimits {
     let t = cfg.server.backend_timeout;
-    let d = ClientLimits::default();
-    ClientLimits {
+    let d = PoolLimits::default();
+    PoolLimits {
         connect_timeout: d.connect_timeout.min(t),
         response_head_timeout: t,
         io_timeout: t,

@@ -2,7 +2,7 @@
 //! in an XML body (as CompleteMultipartUpload's does).
 
 use super::S3Backend;
-use crate::backend::client::BackendResponse;
+use crate::backend::transport::BackendResponse;
 use crate::backend::{BackendCtx, ObjectMeta};
 use crate::s3::auth::uri_encode;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};

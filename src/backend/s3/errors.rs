@@ -2,23 +2,23 @@
 //! backend's breaker.
 
 use super::{S3Backend, MAX_BACKEND_XML_BYTES};
-use crate::backend::client::{BackendResponse, ClientError};
+use crate::backend::transport::{BackendResponse, TransportError};
 use crate::health::BackendHealth;
 use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::xml;
 
 /// A transport failure: connect errors, TLS failures, timeouts, resets and malformed answers
 /// count against the breaker; a misuse of the client is our bug, not the backend's.
-pub(super) fn record_client_failure(health: &BackendHealth, e: &ClientError) {
+pub(super) fn record_client_failure(health: &BackendHealth, e: &TransportError) {
     match e {
-        ClientError::Usage(_) => {}
-        ClientError::EarlyResponse { response, .. } => health.answered(response.status),
+        TransportError::Usage(_) => {}
+        TransportError::EarlyResponse { response, .. } => health.answered(response.status),
         _ => health.breaker.record_failure(&e.to_string()),
     }
 }
 
 /// Maps a transport failure to an S3 error on the backend side (503: SDKs retry it).
-pub(crate) fn client_error(backend: &str, e: &ClientError) -> S3Error {
+pub(crate) fn client_error(backend: &str, e: &TransportError) -> S3Error {
     S3Error::backend(
         S3ErrorCode::ServiceUnavailable,
         format!("backend {backend}: {e}"),

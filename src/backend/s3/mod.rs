@@ -27,7 +27,7 @@ mod upload;
 pub(crate) use errors::{client_error, error_from_response};
 pub use upload::S3Upload;
 
-use super::client::Target;
+use super::transport::Target;
 use super::BackendCtx;
 use crate::config::{BackendConfig, BackendConfigKind};
 use crate::health::BackendHealth;

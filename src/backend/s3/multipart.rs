@@ -3,7 +3,7 @@
 
 use super::request::Outgoing;
 use super::{S3Backend, S3Upload, EXPECT_CONTINUE_MIN_BYTES};
-use crate::backend::client::BodyLen;
+use crate::backend::transport::BodyLen;
 use crate::backend::{BackendCtx, Integrity, ObjectMeta, PartInfo};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::etag::unquote_etag;

@@ -2,7 +2,7 @@
 
 use super::request::Outgoing;
 use super::{S3Backend, S3Upload, EXPECT_CONTINUE_MIN_BYTES};
-use crate::backend::client::{BackendResponse, BodyLen};
+use crate::backend::transport::{BackendResponse, BodyLen};
 use crate::backend::{BackendCtx, Integrity, ObjectMeta};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::range::ByteRange;

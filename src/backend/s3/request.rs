@@ -3,8 +3,8 @@
 
 use super::errors::record_client_failure;
 use super::{client_error, S3Backend, MAX_BACKEND_XML_BYTES};
-use crate::backend::client::{
-    BackendResponse, BodyLen, ClientError, RequestHeadOut, RequestInFlight,
+use crate::backend::transport::{
+    BackendResponse, BodyLen, RequestHeadOut, RequestInFlight, TransportError,
 };
 use crate::backend::BackendCtx;
 use crate::metrics::TRANSPORT_ERROR;
@@ -115,7 +115,7 @@ impl S3Backend {
         if out.expect_continue {
             match req.wait_for_continue().await {
                 Ok(()) => {}
-                Err(ClientError::EarlyResponse { response, .. }) => {
+                Err(TransportError::EarlyResponse { response, .. }) => {
                     self.health.answered(response.status);
                     return Err(self.error_from_response(*response).await);
                 }

@@ -3,7 +3,7 @@
 use super::errors::record_client_failure;
 use super::request::Outgoing;
 use super::{client_error, error_from_response, S3Backend};
-use crate::backend::client::RequestInFlight;
+use crate::backend::transport::RequestInFlight;
 use crate::backend::BackendCtx;
 use crate::health::BackendHealth;
 use crate::metrics::TRANSPORT_ERROR;

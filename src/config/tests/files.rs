@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::*;
 use crate::config::load::load_file;
 use crate::config::{
-    BackendConfig, BackendConfigKind, CatalogConfig, ReplicationConfig, RoutingStrategy, ServerConfig,
-    TlsConfig,
+    BackendConfig, BackendConfigKind, CatalogConfig, ReplicationConfig, RoutingStrategy,
+    ServerConfig, TlsConfig,
 };
 
 #[test]

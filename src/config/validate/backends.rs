@@ -126,7 +126,12 @@ impl Checker<'_> {
         })
     }
 
-    fn local_backend(&mut self, base: &str, b: &RawBackend, path: &Scalar) -> Option<BackendConfigKind> {
+    fn local_backend(
+        &mut self,
+        base: &str,
+        b: &RawBackend,
+        path: &Scalar,
+    ) -> Option<BackendConfigKind> {
         let s3_only = [
             ("region", &b.region),
             ("bucket", &b.bucket),

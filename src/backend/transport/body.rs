@@ -6,7 +6,7 @@ use std::io;
 use std::time::Duration;
 
 use super::conn::Conn;
-use super::error::{ClientError, Phase};
+use super::error::{Phase, TransportError};
 use super::response::{BackendResponse, Body};
 
 /// Largest remaining body [`BackendResponse::discard`] reads to keep the connection; past it a
@@ -16,9 +16,9 @@ pub const DISCARD_MAX_BYTES: u64 = 64 * 1024;
 impl BackendResponse {
     /// Reads body bytes into `buf`; `Ok(0)` means the body is complete. Large buffers are
     /// filled straight from the socket.
-    pub async fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, ClientError> {
+    pub async fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, TransportError> {
         if buf.is_empty() {
-            return Err(ClientError::Usage("read_body needs a non-empty buffer"));
+            return Err(TransportError::Usage("read_body needs a non-empty buffer"));
         }
         // A backend that always has data ready would otherwise monopolise the shard.
         glommio::yield_if_needed().await;
@@ -32,18 +32,18 @@ impl BackendResponse {
         }
     }
 
-    async fn read_inner(&mut self, buf: &mut [u8]) -> Result<usize, ClientError> {
+    async fn read_inner(&mut self, buf: &mut [u8]) -> Result<usize, TransportError> {
         let limit = self.pool.limits().io_timeout;
         let sent = self.request_body_sent;
         let Some(conn) = self.conn.as_mut() else {
             return match self.body {
                 Body::Done => Ok(0),
-                _ => Err(ClientError::Usage("response body already failed")),
+                _ => Err(TransportError::Usage("response body already failed")),
             };
         };
         match self.body {
             Body::Done => Ok(0),
-            Body::Failed => Err(ClientError::Usage("response body already failed")),
+            Body::Failed => Err(TransportError::Usage("response body already failed")),
             Body::Length(left) => {
                 let n = read_declared(conn, buf, left, limit, sent).await?;
                 let left = left - n as u64;
@@ -58,7 +58,7 @@ impl BackendResponse {
                 let n = conn
                     .read_body_bytes(buf, u64::MAX, limit)
                     .await
-                    .map_err(|e| ClientError::io(Phase::ResponseBody, e, sent))?;
+                    .map_err(|e| TransportError::io(Phase::ResponseBody, e, sent))?;
                 if n == 0 {
                     self.body = Body::Done;
                     self.keep_alive = false;
@@ -77,13 +77,13 @@ impl BackendResponse {
 
     /// Reads the whole body into a vector of at most `limit` bytes (small XML answers: errors,
     /// listings, CompleteMultipartUpload results).
-    pub async fn read_to_vec(mut self, limit: usize) -> Result<Vec<u8>, ClientError> {
+    pub async fn read_to_vec(mut self, limit: usize) -> Result<Vec<u8>, TransportError> {
         /// Bytes added to the vector per read when the length is not known up front.
         const STEP: usize = 8 * 1024;
         let mut out = Vec::new();
         if let Body::Length(n) = self.body {
             if n > limit as u64 {
-                return Err(ClientError::BodyTooLarge { limit });
+                return Err(TransportError::BodyTooLarge { limit });
             }
             out.reserve_exact(n as usize);
         }
@@ -105,7 +105,7 @@ impl BackendResponse {
                 return Ok(out);
             }
             if out.len() > limit {
-                return Err(ClientError::BodyTooLarge { limit });
+                return Err(TransportError::BodyTooLarge { limit });
             }
         }
     }
@@ -138,11 +138,11 @@ async fn read_declared(
     left: u64,
     limit: Duration,
     request_body_sent: bool,
-) -> Result<usize, ClientError> {
+) -> Result<usize, TransportError> {
     let n = conn
         .read_body_bytes(buf, left, limit)
         .await
-        .map_err(|e| ClientError::io(Phase::ResponseBody, e, request_body_sent))?;
+        .map_err(|e| TransportError::io(Phase::ResponseBody, e, request_body_sent))?;
     if n == 0 {
         return Err(truncated(request_body_sent));
     }
@@ -156,7 +156,7 @@ async fn read_chunked(
     buf: &mut [u8],
     limit: Duration,
     request_body_sent: bool,
-) -> Result<usize, ClientError> {
+) -> Result<usize, TransportError> {
     loop {
         let left = conn.chunked.data_remaining();
         if left > 0 {
@@ -168,14 +168,14 @@ async fn read_chunked(
             let n = conn
                 .fill(limit)
                 .await
-                .map_err(|e| ClientError::io(Phase::ResponseBody, e, request_body_sent))?;
+                .map_err(|e| TransportError::io(Phase::ResponseBody, e, request_body_sent))?;
             if n == 0 {
                 return Err(truncated(request_body_sent));
             }
         }
         let done = conn
             .decode_chunk_framing()
-            .map_err(|e| ClientError::BadResponse {
+            .map_err(|e| TransportError::BadResponse {
                 reason: e.reason,
                 body_sent: request_body_sent,
             })?;
@@ -186,8 +186,8 @@ async fn read_chunked(
 }
 
 /// The backend closed the connection before the body's end.
-fn truncated(request_body_sent: bool) -> ClientError {
-    ClientError::Io {
+fn truncated(request_body_sent: bool) -> TransportError {
+    TransportError::Io {
         phase: Phase::ResponseBody,
         error: io::Error::new(io::ErrorKind::UnexpectedEof, "response body truncated"),
         body_sent: request_body_sent,

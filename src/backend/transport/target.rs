@@ -1,5 +1,5 @@
 //! What the caller hands the client: the endpoint a request goes to ([`Target`]), the limits a
-//! pool works under ([`ClientLimits`]) and how a request body is framed ([`BodyLen`]).
+//! pool works under ([`PoolLimits`]) and how a request body is framed ([`BodyLen`]).
 
 use std::time::Duration;
 
@@ -95,9 +95,9 @@ impl Target {
     }
 }
 
-/// Timeouts and pool bounds of one [`super::ClientPool`].
+/// Timeouts and pool bounds of one [`super::BackendPool`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ClientLimits {
+pub struct PoolLimits {
     pub connect_timeout: Duration,
     pub response_head_timeout: Duration,
     pub idle_timeout: Duration,
@@ -108,7 +108,7 @@ pub struct ClientLimits {
     pub max_idle_total: usize,
 }
 
-impl ClientLimits {
+impl PoolLimits {
     /// Refuses limits the client cannot work with (a zero timeout fails every operation).
     pub fn validate(&self) -> Result<(), &'static str> {
         let timeouts = [
@@ -131,9 +131,9 @@ impl ClientLimits {
     }
 }
 
-impl Default for ClientLimits {
+impl Default for PoolLimits {
     fn default() -> Self {
-        ClientLimits {
+        PoolLimits {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             response_head_timeout: DEFAULT_RESPONSE_HEAD_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
@@ -156,10 +156,10 @@ mod tests {
 
     #[test]
     fn default_limits_validate_and_zero_is_refused() {
-        assert_eq!(ClientLimits::default().validate(), Ok(()));
-        let zero = ClientLimits {
+        assert_eq!(PoolLimits::default().validate(), Ok(()));
+        let zero = PoolLimits {
             io_timeout: Duration::ZERO,
-            ..ClientLimits::default()
+            ..PoolLimits::default()
         };
         assert_eq!(zero.validate(), Err("io_timeout must be positive"));
     }

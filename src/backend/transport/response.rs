@@ -3,13 +3,13 @@
 //! keep-alive connection to the pool; dropping it earlier closes the connection.
 //!
 //! Reading the body (Content-Length, chunked, read until close) is in `body.rs`: that part
-//! returns [`super::ClientError`], which carries a `BackendResponse` itself (an early answer),
+//! returns [`super::TransportError`], which carries a `BackendResponse` itself (an early answer),
 //! so keeping it apart keeps this type below the error type.
 
 use std::fmt;
 
 use super::conn::Conn;
-use super::pool::ClientPool;
+use super::pool::BackendPool;
 use crate::http::ResponseFraming;
 
 /// Where the body stands.
@@ -29,7 +29,7 @@ pub(crate) enum Body {
 
 pub struct BackendResponse {
     pub status: u16,
-    pub(crate) pool: ClientPool,
+    pub(crate) pool: BackendPool,
     pub(crate) conn: Option<Conn>,
     pub(crate) body: Body,
     /// Body length the framing announced (`Some(0)` for bodiless responses).
@@ -43,7 +43,7 @@ impl BackendResponse {
     /// request was complete, which leaves the backend mid-request, so the connection is not
     /// reused.
     pub(crate) fn new(
-        pool: ClientPool,
+        pool: BackendPool,
         mut conn: Conn,
         request_was_head: bool,
         request_body_sent: bool,
@@ -79,7 +79,7 @@ impl BackendResponse {
     }
 
     /// A bodiless stand-in (only when no connection is left to read from).
-    pub(crate) fn without_body(pool: ClientPool, status: u16) -> Self {
+    pub(crate) fn without_body(pool: BackendPool, status: u16) -> Self {
         BackendResponse {
             status,
             pool,

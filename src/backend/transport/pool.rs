@@ -6,7 +6,7 @@
 //! EOF nor unsolicited bytes; the most recently returned connection is tried first (it is the
 //! likeliest to be alive, and it lets the older ones age out).
 //!
-//! Opening a connection is in `dial.rs`, starting a request on one ([`ClientPool::start`]) in
+//! Opening a connection is in `dial.rs`, starting a request on one ([`BackendPool::start`]) in
 //! `request.rs`, next to the request it creates: the pool only keeps connections.
 
 use std::cell::{Cell, RefCell};
@@ -19,7 +19,7 @@ use std::time::Instant;
 use rustls::ClientConfig;
 
 use super::conn::Conn;
-use super::target::{ClientLimits, Target};
+use super::target::{PoolLimits, Target};
 use super::tls;
 
 /// Counters of one pool, for metrics. Monotonic except `idle_now`.
@@ -49,7 +49,7 @@ struct Slot {
 
 struct PoolInner {
     /// Replaced by a reload (`server.backend_timeout`); read at each use.
-    limits: Cell<ClientLimits>,
+    limits: Cell<PoolLimits>,
     tls: RefCell<Option<Arc<ClientConfig>>>,
     /// Few distinct backends per shard, so a linear scan beats hashing an owned key.
     slots: RefCell<Vec<Slot>>,
@@ -58,15 +58,15 @@ struct PoolInner {
 
 /// One shard's HTTP/1.1 client. Cheap to clone (an `Rc`); not `Send`.
 #[derive(Clone)]
-pub struct ClientPool {
+pub struct BackendPool {
     inner: Rc<PoolInner>,
 }
 
-impl ClientPool {
+impl BackendPool {
     /// A pool with `limits`. `tls` is used for every TLS target; `None` means webpki roots only,
     /// built on first use.
-    pub fn new(limits: ClientLimits, tls: Option<Arc<ClientConfig>>) -> Self {
-        ClientPool {
+    pub fn new(limits: PoolLimits, tls: Option<Arc<ClientConfig>>) -> Self {
+        BackendPool {
             inner: Rc::new(PoolInner {
                 limits: Cell::new(limits),
                 tls: RefCell::new(tls),
@@ -82,12 +82,12 @@ impl ClientPool {
         tls::client_config(extra_ca_pem)
     }
 
-    pub fn limits(&self) -> ClientLimits {
+    pub fn limits(&self) -> PoolLimits {
         self.inner.limits.get()
     }
 
     /// Applies reloaded limits: new connections and the next wait of every request use them.
-    pub fn set_limits(&self, limits: ClientLimits) {
+    pub fn set_limits(&self, limits: PoolLimits) {
         self.inner.limits.set(limits);
     }
 
@@ -223,9 +223,9 @@ impl ClientPool {
     }
 }
 
-impl std::fmt::Debug for ClientPool {
+impl std::fmt::Debug for BackendPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientPool")
+        f.debug_struct("BackendPool")
             .field("limits", &self.inner.limits.get())
             .field("stats", &self.stats())
             .finish()

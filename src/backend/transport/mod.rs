@@ -1,4 +1,4 @@
-//! Per-shard HTTP/1.1 client used to talk to S3 backends.
+//! The backend transport: the per-shard HTTP/1.1 connections used to talk to S3 backends.
 //!
 //! This is the transport; the HTTP/1.1 bytes are [`crate::http`]'s, the same codec the
 //! client-facing server uses: [`crate::http::RequestHeadOut::write`] writes request heads,
@@ -7,20 +7,20 @@
 //!
 //! # Layout
 //! Each module imports only ones listed before it, so the graph is a DAG:
-//! - [`target`]: [`Target`], [`ClientLimits`], [`BodyLen`]: what the caller hands in.
+//! - [`target`]: [`Target`], [`PoolLimits`], [`BodyLen`]: what the caller hands in.
 //! - [`tls`]: rustls client configuration (ring is the only crypto provider) and the handshake.
 //! - [`conn`]: one connection (plain TCP or TLS) with its fixed, reused buffers, timed I/O and
 //!   the parsed response head.
-//! - [`pool`]: [`ClientPool`], one per shard (glommio executor): a bounded LRU of idle keep-alive
+//! - [`pool`]: [`BackendPool`], one per shard (glommio executor): a bounded LRU of idle keep-alive
 //!   connections keyed by (host, port, TLS identity), and the pool's stats.
 //! - [`response`]: [`BackendResponse`], a response's status, headers and body state; a fully
 //!   read keep-alive response hands its connection back to the pool when dropped.
-//! - [`error`]: [`ClientError`], which records the phase that failed and whether any request body
+//! - [`error`]: [`TransportError`], which records the phase that failed and whether any request body
 //!   byte reached the backend (so the caller knows whether failing over to another backend is
 //!   safe). An early answer carries its [`BackendResponse`], hence the order.
 //! - [`body`]: reading a response body (`Content-Length`, chunked, read-until-close).
 //! - `dial`: DNS, TCP connect and TLS handshake for a new connection.
-//! - [`request`]: [`ClientPool::start`] and [`RequestInFlight`], a request whose head is on its
+//! - [`request`]: [`BackendPool::start`] and [`RequestInFlight`], a request whose head is on its
 //!   way; streams the request body (`Content-Length` or chunked framing), handles
 //!   `Expect: 100-continue`, and reads the response head.
 //!
@@ -59,8 +59,8 @@ pub(crate) mod test_server;
 mod tests;
 
 pub use crate::http::RequestHeadOut;
-pub use error::ClientError;
-pub use pool::ClientPool;
+pub use error::TransportError;
+pub use pool::BackendPool;
 pub use request::RequestInFlight;
 pub use response::BackendResponse;
-pub use target::{BodyLen, ClientLimits, Target};
+pub use target::{BodyLen, PoolLimits, Target};

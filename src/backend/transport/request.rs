@@ -1,4 +1,4 @@
-//! A request in flight: starts it on a pooled or new connection ([`ClientPool::start`]),
+//! A request in flight: starts it on a pooled or new connection ([`BackendPool::start`]),
 //! streams the body (Content-Length or chunked), handles `Expect: 100-continue`, resends once on
 //! a fresh connection when a reused one turns out dead before any body byte went out, and reads
 //! the final response head.
@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use super::conn::{is_stale_io, Conn, ReadError};
 use super::dial;
-use super::error::{ClientError, Phase};
-use super::pool::ClientPool;
+use super::error::{Phase, TransportError};
+use super::pool::BackendPool;
 use super::response::BackendResponse;
 use super::target::{BodyLen, Target};
 use crate::http::limits::MAX_INTERIM_RESPONSES;
@@ -29,7 +29,7 @@ enum Expect {
 /// A request whose head is queued or sent. Dropping it without [`finish`](Self::finish) has the
 /// effect of [`abort`](Self::abort).
 pub struct RequestInFlight {
-    pool: ClientPool,
+    pool: BackendPool,
     /// `None` once the request failed: its connection is closed, the request is dead.
     conn: Option<Conn>,
     body: BodyLen,
@@ -46,7 +46,7 @@ pub struct RequestInFlight {
     response_seen: bool,
 }
 
-impl ClientPool {
+impl BackendPool {
     /// Starts a request: takes a live idle connection to `target` or connects, and queues the
     /// head. The head goes out with the first body bytes (one write for small bodies), at
     /// `finish()`, or right away when `expect_continue` asks the backend to confirm first.
@@ -59,7 +59,7 @@ impl ClientPool {
         head: &RequestHeadOut<'_>,
         body: BodyLen,
         expect_continue: bool,
-    ) -> Result<RequestInFlight, ClientError> {
+    ) -> Result<RequestInFlight, TransportError> {
         let mut conn = match self.checkout(target).await {
             Some(conn) => conn,
             None => dial::connect(self, target).await?,
@@ -67,7 +67,7 @@ impl ClientPool {
         if let Err(e) = conn.write_request_head(head, body, expect_continue) {
             // Nothing was written: the connection is as good as before.
             self.checkin(conn);
-            return Err(ClientError::Usage(e.reason));
+            return Err(TransportError::Usage(e.reason));
         }
         let is_head = head.method == "HEAD";
         let expect = expect_continue && !body.is_empty();
@@ -77,12 +77,12 @@ impl ClientPool {
 
 impl RequestInFlight {
     async fn begin(
-        pool: ClientPool,
+        pool: BackendPool,
         conn: Conn,
         body: BodyLen,
         is_head: bool,
         expect: bool,
-    ) -> Result<Self, ClientError> {
+    ) -> Result<Self, TransportError> {
         let mut req = RequestInFlight {
             pool,
             conn: Some(conn),
@@ -119,9 +119,9 @@ impl RequestInFlight {
 
     /// For `Expect: 100-continue`: waits for the backend's `100 Continue` (or proceeds after
     /// `expect_continue_timeout`, as curl does). A final response instead comes back as
-    /// [`ClientError::EarlyResponse`]. Called by the first `write_body`; call it yourself to learn
+    /// [`TransportError::EarlyResponse`]. Called by the first `write_body`; call it yourself to learn
     /// the backend's verdict before reading the client's body. A no-op without `Expect`.
-    pub async fn wait_for_continue(&mut self) -> Result<(), ClientError> {
+    pub async fn wait_for_continue(&mut self) -> Result<(), TransportError> {
         let mut deadline = Instant::now() + self.pool.limits().expect_continue_timeout;
         let mut interim = 0;
         while self.expect == Expect::Waiting {
@@ -151,7 +151,7 @@ impl RequestInFlight {
                 }
                 Err(e) => {
                     self.conn = None;
-                    return Err(ClientError::from_read(e, Phase::ResponseHead, false));
+                    return Err(TransportError::from_read(e, Phase::ResponseHead, false));
                 }
             }
         }
@@ -160,7 +160,7 @@ impl RequestInFlight {
 
     /// Writes body bytes: straight to the socket (or rustls), as one chunk when the body is
     /// chunked. Never buffers beyond the connection's small write buffer.
-    pub async fn write_body(&mut self, data: &[u8]) -> Result<(), ClientError> {
+    pub async fn write_body(&mut self, data: &[u8]) -> Result<(), TransportError> {
         if data.is_empty() {
             // An empty chunk would end a chunked body.
             return Ok(());
@@ -196,7 +196,7 @@ impl RequestInFlight {
 
     /// Ends the body (the chunked terminator; a `Content-Length` body must be complete) and
     /// reads the final response head, skipping interim responses.
-    pub async fn finish(mut self) -> Result<BackendResponse, ClientError> {
+    pub async fn finish(mut self) -> Result<BackendResponse, TransportError> {
         self.live_conn()?;
         if let BodyLen::Length(n) = self.body {
             if self.body_sent != n {
@@ -237,7 +237,7 @@ impl RequestInFlight {
                 continue;
             }
             self.conn = None;
-            return Err(ClientError::from_read(
+            return Err(TransportError::from_read(
                 failure,
                 Phase::ResponseHead,
                 self.body_sent > 0,
@@ -252,15 +252,15 @@ impl RequestInFlight {
         drop(self);
     }
 
-    fn live_conn(&mut self) -> Result<&mut Conn, ClientError> {
+    fn live_conn(&mut self) -> Result<&mut Conn, TransportError> {
         self.conn
             .as_mut()
-            .ok_or(ClientError::Usage("request already failed"))
+            .ok_or(TransportError::Usage("request already failed"))
     }
 
     /// Sends the pending head (if any), `prefix` framing and `data` payload, switching once to a
     /// fresh connection when the reused one is found dead before any payload byte went out.
-    async fn send(&mut self, prefix: &[u8], data: &[u8]) -> Result<(), ClientError> {
+    async fn send(&mut self, prefix: &[u8], data: &[u8]) -> Result<(), TransportError> {
         let limit = self.pool.limits().io_timeout;
         loop {
             let head_pending = !self.head_flushed;
@@ -292,9 +292,9 @@ impl RequestInFlight {
             && self.conn.as_ref().is_some_and(|c| c.reused)
     }
 
-    async fn reconnect(&mut self) -> Result<(), ClientError> {
+    async fn reconnect(&mut self) -> Result<(), TransportError> {
         let Some(mut old) = self.conn.take() else {
-            return Err(ClientError::Usage("request already failed"));
+            return Err(TransportError::Usage("request already failed"));
         };
         let mut fresh = dial::connect(&self.pool, &old.target).await?;
         fresh.adopt_request_head(&mut old);
@@ -307,7 +307,7 @@ impl RequestInFlight {
 
     /// A body write failed: if the backend already answered (it rejected the request and
     /// closed), return that answer; otherwise the I/O error. Either way the connection is done.
-    async fn send_failed(&mut self, error: std::io::Error, body_sent: bool) -> ClientError {
+    async fn send_failed(&mut self, error: std::io::Error, body_sent: bool) -> TransportError {
         if error.kind() != std::io::ErrorKind::TimedOut && self.head_flushed {
             if let Some(conn) = self.conn.as_mut() {
                 let deadline = Instant::now() + EARLY_RESPONSE_WAIT;
@@ -321,19 +321,19 @@ impl RequestInFlight {
             }
         }
         self.conn = None;
-        ClientError::io(Phase::SendRequest, error, body_sent)
+        TransportError::io(Phase::SendRequest, error, body_sent)
     }
 
     /// The final response (`status`) the connection just read, come before the request was
     /// complete.
-    fn early_response(&mut self, status: u16) -> ClientError {
+    fn early_response(&mut self, status: u16) -> TransportError {
         let body_sent = self.body_sent > 0;
         let taken = RequestInFlight {
             pool: self.pool.clone(),
             conn: self.conn.take(),
             ..*self
         };
-        ClientError::EarlyResponse {
+        TransportError::EarlyResponse {
             response: Box::new(taken.into_response(status, true)),
             body_sent,
         }
@@ -354,14 +354,14 @@ impl RequestInFlight {
         }
     }
 
-    fn fail_usage(&mut self, reason: &'static str) -> ClientError {
+    fn fail_usage(&mut self, reason: &'static str) -> TransportError {
         self.conn = None;
-        ClientError::Usage(reason)
+        TransportError::Usage(reason)
     }
 
-    fn fail_bad(&mut self, reason: &'static str) -> ClientError {
+    fn fail_bad(&mut self, reason: &'static str) -> TransportError {
         self.conn = None;
-        ClientError::BadResponse {
+        TransportError::BadResponse {
             reason,
             body_sent: self.body_sent > 0,
         }

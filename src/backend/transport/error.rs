@@ -35,7 +35,7 @@ impl fmt::Display for Phase {
 }
 
 /// What went wrong talking to a backend.
-pub enum ClientError {
+pub enum TransportError {
     /// DNS resolution or TCP connect failed: nothing was sent.
     Connect(io::Error),
     /// TLS handshake failed (certificate, protocol): nothing of the request was sent.
@@ -66,46 +66,48 @@ pub enum ClientError {
     Usage(&'static str),
 }
 
-impl ClientError {
+impl TransportError {
     /// True when no request body byte reached the backend, so the same request (and body, which
     /// the caller still has) can be sent to another backend. For body-less requests this is
     /// always true; whether the backend may have *executed* it is the caller's call (idempotency).
     pub fn before_body_sent(&self) -> bool {
         match self {
-            ClientError::Connect(_) | ClientError::Tls(_) | ClientError::Usage(_) => true,
-            ClientError::Timeout { body_sent, .. }
-            | ClientError::Io { body_sent, .. }
-            | ClientError::BadResponse { body_sent, .. }
-            | ClientError::EarlyResponse { body_sent, .. } => !body_sent,
+            TransportError::Connect(_) | TransportError::Tls(_) | TransportError::Usage(_) => true,
+            TransportError::Timeout { body_sent, .. }
+            | TransportError::Io { body_sent, .. }
+            | TransportError::BadResponse { body_sent, .. }
+            | TransportError::EarlyResponse { body_sent, .. } => !body_sent,
             // Only raised while reading a response, i.e. after the whole request went out.
-            ClientError::BodyTooLarge { .. } => false,
+            TransportError::BodyTooLarge { .. } => false,
         }
     }
 
     /// True for every timeout variant.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, ClientError::Timeout { .. })
+        matches!(self, TransportError::Timeout { .. })
     }
 
     /// The phase this error belongs to, when it has one.
     pub fn phase(&self) -> Option<Phase> {
         match self {
-            ClientError::Connect(_) => Some(Phase::Connect),
-            ClientError::Tls(_) => Some(Phase::TlsHandshake),
-            ClientError::Timeout { phase, .. } | ClientError::Io { phase, .. } => Some(*phase),
-            ClientError::BadResponse { .. } | ClientError::EarlyResponse { .. } => {
+            TransportError::Connect(_) => Some(Phase::Connect),
+            TransportError::Tls(_) => Some(Phase::TlsHandshake),
+            TransportError::Timeout { phase, .. } | TransportError::Io { phase, .. } => {
+                Some(*phase)
+            }
+            TransportError::BadResponse { .. } | TransportError::EarlyResponse { .. } => {
                 Some(Phase::ResponseHead)
             }
-            ClientError::BodyTooLarge { .. } => Some(Phase::ResponseBody),
-            ClientError::Usage(_) => None,
+            TransportError::BodyTooLarge { .. } => Some(Phase::ResponseBody),
+            TransportError::Usage(_) => None,
         }
     }
 
     /// Maps a failed response-head read of `phase`.
     pub(crate) fn from_read(e: ReadError, phase: Phase, body_sent: bool) -> Self {
         match e {
-            ReadError::Io(e) => ClientError::io(phase, e, body_sent),
-            ReadError::Eof { .. } => ClientError::Io {
+            ReadError::Io(e) => TransportError::io(phase, e, body_sent),
+            ReadError::Eof { .. } => TransportError::Io {
                 phase,
                 error: io::Error::new(
                     io::ErrorKind::UnexpectedEof,
@@ -113,16 +115,16 @@ impl ClientError {
                 ),
                 body_sent,
             },
-            ReadError::Bad(reason) => ClientError::BadResponse { reason, body_sent },
+            ReadError::Bad(reason) => TransportError::BadResponse { reason, body_sent },
         }
     }
 
     /// Maps an I/O error of `phase`, turning `TimedOut` (raised by our timers) into `Timeout`.
     pub(crate) fn io(phase: Phase, error: io::Error, body_sent: bool) -> Self {
         if error.kind() == io::ErrorKind::TimedOut {
-            ClientError::Timeout { phase, body_sent }
+            TransportError::Timeout { phase, body_sent }
         } else {
-            ClientError::Io {
+            TransportError::Io {
                 phase,
                 error,
                 body_sent,
@@ -131,17 +133,17 @@ impl ClientError {
     }
 }
 
-impl fmt::Debug for ClientError {
+impl fmt::Debug for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ClientError::Connect(e) => f.debug_tuple("Connect").field(e).finish(),
-            ClientError::Tls(e) => f.debug_tuple("Tls").field(e).finish(),
-            ClientError::Timeout { phase, body_sent } => f
+            TransportError::Connect(e) => f.debug_tuple("Connect").field(e).finish(),
+            TransportError::Tls(e) => f.debug_tuple("Tls").field(e).finish(),
+            TransportError::Timeout { phase, body_sent } => f
                 .debug_struct("Timeout")
                 .field("phase", phase)
                 .field("body_sent", body_sent)
                 .finish(),
-            ClientError::Io {
+            TransportError::Io {
                 phase,
                 error,
                 body_sent,
@@ -151,16 +153,16 @@ impl fmt::Debug for ClientError {
                 .field("error", error)
                 .field("body_sent", body_sent)
                 .finish(),
-            ClientError::BadResponse { reason, body_sent } => f
+            TransportError::BadResponse { reason, body_sent } => f
                 .debug_struct("BadResponse")
                 .field("reason", reason)
                 .field("body_sent", body_sent)
                 .finish(),
-            ClientError::BodyTooLarge { limit } => f
+            TransportError::BodyTooLarge { limit } => f
                 .debug_struct("BodyTooLarge")
                 .field("limit", limit)
                 .finish(),
-            ClientError::EarlyResponse {
+            TransportError::EarlyResponse {
                 response,
                 body_sent,
             } => f
@@ -168,42 +170,42 @@ impl fmt::Debug for ClientError {
                 .field("status", &response.status)
                 .field("body_sent", body_sent)
                 .finish(),
-            ClientError::Usage(m) => f.debug_tuple("Usage").field(m).finish(),
+            TransportError::Usage(m) => f.debug_tuple("Usage").field(m).finish(),
         }
     }
 }
 
-impl fmt::Display for ClientError {
+impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ClientError::Connect(e) => write!(f, "backend connect failed: {e}"),
-            ClientError::Tls(e) => write!(f, "backend TLS handshake failed: {e}"),
-            ClientError::Timeout { phase, .. } => write!(f, "backend timed out while {phase}"),
-            ClientError::Io { phase, error, .. } => {
+            TransportError::Connect(e) => write!(f, "backend connect failed: {e}"),
+            TransportError::Tls(e) => write!(f, "backend TLS handshake failed: {e}"),
+            TransportError::Timeout { phase, .. } => write!(f, "backend timed out while {phase}"),
+            TransportError::Io { phase, error, .. } => {
                 write!(f, "backend connection failed while {phase}: {error}")
             }
-            ClientError::BadResponse { reason, .. } => {
+            TransportError::BadResponse { reason, .. } => {
                 write!(f, "backend sent a bad response: {reason}")
             }
-            ClientError::BodyTooLarge { limit } => {
+            TransportError::BodyTooLarge { limit } => {
                 write!(f, "backend response body exceeds {limit} bytes")
             }
-            ClientError::EarlyResponse { response, .. } => write!(
+            TransportError::EarlyResponse { response, .. } => write!(
                 f,
                 "backend answered {} before the request body was complete",
                 response.status
             ),
-            ClientError::Usage(m) => write!(f, "backend client misuse: {m}"),
+            TransportError::Usage(m) => write!(f, "backend client misuse: {m}"),
         }
     }
 }
 
-impl std::error::Error for ClientError {
+impl std::error::Error for TransportError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ClientError::Connect(e) | ClientError::Tls(e) | ClientError::Io { error: e, .. } => {
-                Some(e)
-            }
+            TransportError::Connect(e)
+            | TransportError::Tls(e)
+            | TransportError::Io { error: e, .. } => Some(e),
             _ => None,
         }
     }
@@ -216,7 +218,7 @@ mod tests {
 
     #[test]
     fn timed_out_io_becomes_timeout() {
-        let e = ClientError::io(
+        let e = TransportError::io(
             Phase::ResponseBody,
             io::Error::from(io::ErrorKind::TimedOut),
             true,
@@ -224,7 +226,7 @@ mod tests {
         assert!(e.is_timeout());
         assert_eq!(e.phase(), Some(Phase::ResponseBody));
         assert!(!e.before_body_sent());
-        let e = ClientError::io(
+        let e = TransportError::io(
             Phase::SendRequest,
             io::Error::from(io::ErrorKind::ConnectionReset),
             false,
@@ -236,12 +238,12 @@ mod tests {
     #[test]
     fn connect_and_usage_are_before_body() {
         assert!(
-            ClientError::Connect(io::Error::from(io::ErrorKind::ConnectionRefused))
+            TransportError::Connect(io::Error::from(io::ErrorKind::ConnectionRefused))
                 .before_body_sent()
         );
-        assert!(ClientError::Usage("x").before_body_sent());
-        assert!(!ClientError::BodyTooLarge { limit: 1 }.before_body_sent());
-        let shown = ClientError::Timeout {
+        assert!(TransportError::Usage("x").before_body_sent());
+        assert!(!TransportError::BodyTooLarge { limit: 1 }.before_body_sent());
+        let shown = TransportError::Timeout {
             phase: Phase::ResponseHead,
             body_sent: false,
         }

@@ -9,17 +9,17 @@ use glommio::net::TcpStream;
 use glommio::timer::Timer;
 
 use super::conn::{timed, Conn, Stream};
-use super::error::{ClientError, Phase};
-use super::pool::ClientPool;
+use super::error::{Phase, TransportError};
+use super::pool::BackendPool;
 use super::target::Target;
 use super::tls;
 
 /// A new connection to `target` for `pool` (its limits, its TLS config), counted in its stats.
-pub(crate) async fn connect(pool: &ClientPool, target: &Target) -> Result<Conn, ClientError> {
+pub(crate) async fn connect(pool: &BackendPool, target: &Target) -> Result<Conn, TransportError> {
     let limit = pool.limits().connect_timeout;
     let tls_setup = if target.tls {
-        let config = pool.tls_config().map_err(ClientError::Tls)?;
-        let name = tls::server_name(target.tls_name()).map_err(ClientError::Tls)?;
+        let config = pool.tls_config().map_err(TransportError::Tls)?;
+        let name = tls::server_name(target.tls_name()).map_err(TransportError::Tls)?;
         Some((config, name))
     } else {
         None
@@ -31,12 +31,12 @@ pub(crate) async fn connect(pool: &ClientPool, target: &Target) -> Result<Conn, 
             .await
             .map_err(|e| {
                 if e.kind() == io::ErrorKind::TimedOut {
-                    ClientError::Timeout {
+                    TransportError::Timeout {
                         phase: Phase::TlsHandshake,
                         body_sent: false,
                     }
                 } else {
-                    ClientError::Tls(e)
+                    TransportError::Tls(e)
                 }
             })?;
         Stream::Tls(Box::new(tls_stream))
@@ -53,16 +53,16 @@ async fn tcp_connect(
     target: &Target,
     timer: &mut Timer,
     limit: Duration,
-) -> Result<TcpStream, ClientError> {
+) -> Result<TcpStream, TransportError> {
     let deadline = Instant::now() + limit;
     let connect_error = |e: io::Error| {
         if e.kind() == io::ErrorKind::TimedOut {
-            ClientError::Timeout {
+            TransportError::Timeout {
                 phase: Phase::Connect,
                 body_sent: false,
             }
         } else {
-            ClientError::Connect(e)
+            TransportError::Connect(e)
         }
     };
     let addrs = timed(timer, limit, resolve(&target.host, target.port))
@@ -80,7 +80,7 @@ async fn tcp_connect(
                 // glommio leaves Nagle on; a request head followed by a small body would wait
                 // for an ACK.
                 tcp.set_nodelay(true)
-                    .map_err(|e| ClientError::Connect(e.into()))?;
+                    .map_err(|e| TransportError::Connect(e.into()))?;
                 return Ok(tcp);
             }
             Err(e) => last_error = e.into(),
