@@ -12,7 +12,7 @@ pub use meta::ObjectMeta;
 
 use crate::catalog::ObjectRecord;
 use crate::http::RequestHead;
-use crate::s3::auth::{PayloadMode, SigningKeyCache, VerifiedRequest};
+use crate::s3::auth::{PayloadSigning, SigningKeyCache, VerifiedRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::range::ByteRange;
 use std::cell::RefCell;
@@ -36,7 +36,7 @@ pub struct Integrity {
 impl Integrity {
     pub fn from_request(head: &RequestHead, auth: &VerifiedRequest) -> Integrity {
         let sha256_hex = match auth.payload {
-            PayloadMode::Sha256(h) => Some(hex::encode(h)),
+            PayloadSigning::Sha256(h) => Some(hex::encode(h)),
             _ => None,
         };
         let mut checksum = None;

@@ -5,7 +5,7 @@ use super::put::MAX_SINGLE_PUT_BYTES;
 use super::App;
 use crate::config::Permissions;
 use crate::http::RequestHead;
-use crate::s3::auth::{self, PayloadMode, RequestView, VerifiedRequest};
+use crate::s3::auth::{self, PayloadSigning, RequestView, VerifiedRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 pub use crate::s3::payload::BodyVerifier;
 use crate::s3::payload::{ChecksumAlgorithm, PayloadMode as PayloadEncoding, PayloadSpec};
@@ -121,9 +121,9 @@ pub fn payload_verifier(
     );
     let streaming = matches!(
         verified.payload,
-        PayloadMode::StreamingSigned
-            | PayloadMode::StreamingSignedTrailer
-            | PayloadMode::StreamingUnsignedTrailer
+        PayloadSigning::StreamingSigned
+            | PayloadSigning::StreamingSignedTrailer
+            | PayloadSigning::StreamingUnsignedTrailer
     );
     // Object writes always get a verifier, so an empty body still has its Content-MD5 and
     // checksum headers checked.
@@ -169,7 +169,7 @@ fn checksum_header(head: &RequestHead) -> S3Result<Option<(ChecksumAlgorithm, &s
 /// trailer it announces.
 fn aws_chunked_encoding(
     head: &RequestHead,
-    payload: PayloadMode,
+    payload: PayloadSigning,
 ) -> S3Result<(PayloadEncoding, Option<u64>)> {
     let len = head
         .header_str("x-amz-decoded-content-length")
@@ -193,7 +193,7 @@ fn aws_chunked_encoding(
     };
     let signed = matches!(
         payload,
-        PayloadMode::StreamingSigned | PayloadMode::StreamingSignedTrailer
+        PayloadSigning::StreamingSigned | PayloadSigning::StreamingSignedTrailer
     );
     Ok((PayloadEncoding::AwsChunked { signed, trailer }, Some(len)))
 }
@@ -202,7 +202,7 @@ fn aws_chunked_encoding(
 fn plain_encoding(
     head: &RequestHead,
     route: &Route,
-    payload: PayloadMode,
+    payload: PayloadSigning,
 ) -> S3Result<(PayloadEncoding, Option<u64>)> {
     let decoded_length = match head.body_kind() {
         crate::http::BodyKind::Length(n) => Some(n),
@@ -213,7 +213,7 @@ fn plain_encoding(
         return Err(S3Error::new(S3ErrorCode::MissingContentLength));
     }
     let expected_sha256 = match payload {
-        PayloadMode::Sha256(h) => Some(h),
+        PayloadSigning::Sha256(h) => Some(h),
         _ => None,
     };
     Ok((PayloadEncoding::Plain { expected_sha256 }, decoded_length))

@@ -167,7 +167,7 @@ fn get_object_example() {
     assert_eq!(v.region, "us-east-1");
     assert_eq!(v.kind, AuthKind::Header);
     assert!(v.chunk_signer.is_none());
-    let PayloadMode::Sha256(h) = v.payload else {
+    let PayloadSigning::Sha256(h) = v.payload else {
         panic!("expected a payload hash");
     };
     assert_eq!(hex::encode(h), EMPTY_SHA256_HEX);
@@ -224,7 +224,7 @@ fn put_object_example() {
         assert_eq!(sig.to_hex().as_str(), PUT_OBJECT_SIG);
         let mut cache = SigningKeyCache::new();
         let v = verify_request(&req, |_| Some(secret()), &mut cache, NOW).unwrap();
-        assert!(matches!(v.payload, PayloadMode::Sha256(_)));
+        assert!(matches!(v.payload, PayloadSigning::Sha256(_)));
     }
 
     let signable = SignableRequest {
@@ -347,7 +347,7 @@ fn presigned_url_example() {
     let mut cache = SigningKeyCache::new();
     let v = verify_request(&req, |_| Some(secret()), &mut cache, NOW + 3600).unwrap();
     assert_eq!(v.kind, AuthKind::Presigned);
-    assert_eq!(v.payload, PayloadMode::Unsigned);
+    assert_eq!(v.payload, PayloadSigning::Unsigned);
 
     let signable = SignableRequest {
         method: "GET",
@@ -453,7 +453,7 @@ fn chunked_upload_example() {
     // The verifier hands out a chunk signer seeded with the request signature ...
     let mut cache = SigningKeyCache::new();
     let v = verify_request(&req, |_| Some(secret()), &mut cache, NOW).unwrap();
-    assert_eq!(v.payload, PayloadMode::StreamingSigned);
+    assert_eq!(v.payload, PayloadSigning::StreamingSigned);
     let mut verifier = v.chunk_signer.unwrap();
     assert_eq!(
         verifier.previous_signature().to_hex().as_str(),
@@ -527,7 +527,7 @@ fn chunked_upload_with_trailer_example() {
 
     let mut cache = SigningKeyCache::new();
     let v = verify_request(&req, |_| Some(secret()), &mut cache, NOW).unwrap();
-    assert_eq!(v.payload, PayloadMode::StreamingSignedTrailer);
+    assert_eq!(v.payload, PayloadSigning::StreamingSignedTrailer);
     let mut verifier = v.chunk_signer.unwrap();
     for (h, s) in chunk_hashes().iter().zip(TRAILER_CHUNK_SIGS) {
         assert!(verifier.verify_chunk(h, s.as_bytes()), "{s}");

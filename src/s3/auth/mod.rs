@@ -32,7 +32,7 @@ pub use canonical::{
     MAX_QUERY_PARAMS,
 };
 pub use chunk_signer::{ChunkSigner, CHUNK_ALGORITHM, TRAILER_ALGORITHM};
-pub use payload::PayloadMode;
+pub use payload::PayloadSigning;
 pub use presigned::{parse_presigned_query, ParsedPresigned, MAX_PRESIGNED_EXPIRES_SECS};
 pub use scope::{CredentialScope, ParsedCredential, MAX_ACCESS_KEY_ID_LEN};
 pub use secret::{Credentials, SecretKey};

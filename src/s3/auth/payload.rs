@@ -14,7 +14,7 @@ pub(crate) const STREAMING_UNSIGNED_TRAILER: &str = "STREAMING-UNSIGNED-PAYLOAD-
 
 /// The payload contract a verified request carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PayloadMode {
+pub enum PayloadSigning {
     /// The body's SHA-256 must equal this.
     Sha256([u8; 32]),
     /// `UNSIGNED-PAYLOAD`: the body is not covered by the signature.
@@ -27,22 +27,22 @@ pub enum PayloadMode {
     StreamingSignedTrailer,
 }
 
-impl PayloadMode {
+impl PayloadSigning {
     /// Parses an `x-amz-content-sha256` value.
-    pub fn parse(value: &[u8]) -> S3Result<PayloadMode> {
+    pub fn parse(value: &[u8]) -> S3Result<PayloadSigning> {
         match value {
-            v if v == UNSIGNED_PAYLOAD.as_bytes() => Ok(PayloadMode::Unsigned),
-            v if v == STREAMING_SIGNED.as_bytes() => Ok(PayloadMode::StreamingSigned),
+            v if v == UNSIGNED_PAYLOAD.as_bytes() => Ok(PayloadSigning::Unsigned),
+            v if v == STREAMING_SIGNED.as_bytes() => Ok(PayloadSigning::StreamingSigned),
             v if v == STREAMING_SIGNED_TRAILER.as_bytes() => {
-                Ok(PayloadMode::StreamingSignedTrailer)
+                Ok(PayloadSigning::StreamingSignedTrailer)
             }
             v if v == STREAMING_UNSIGNED_TRAILER.as_bytes() => {
-                Ok(PayloadMode::StreamingUnsignedTrailer)
+                Ok(PayloadSigning::StreamingUnsignedTrailer)
             }
             v if v.len() == 64 => {
                 let mut out = [0u8; 32];
                 hex::decode_to_slice(v, &mut out).map_err(|_| invalid())?;
-                Ok(PayloadMode::Sha256(out))
+                Ok(PayloadSigning::Sha256(out))
             }
             _ => Err(invalid()),
         }
@@ -52,7 +52,7 @@ impl PayloadMode {
     pub fn is_signed_streaming(&self) -> bool {
         matches!(
             self,
-            PayloadMode::StreamingSigned | PayloadMode::StreamingSignedTrailer
+            PayloadSigning::StreamingSigned | PayloadSigning::StreamingSignedTrailer
         )
     }
 
@@ -60,9 +60,9 @@ impl PayloadMode {
     pub fn is_streaming(&self) -> bool {
         matches!(
             self,
-            PayloadMode::StreamingSigned
-                | PayloadMode::StreamingSignedTrailer
-                | PayloadMode::StreamingUnsignedTrailer
+            PayloadSigning::StreamingSigned
+                | PayloadSigning::StreamingSignedTrailer
+                | PayloadSigning::StreamingUnsignedTrailer
         )
     }
 
@@ -70,7 +70,7 @@ impl PayloadMode {
     pub fn has_trailer(&self) -> bool {
         matches!(
             self,
-            PayloadMode::StreamingSignedTrailer | PayloadMode::StreamingUnsignedTrailer
+            PayloadSigning::StreamingSignedTrailer | PayloadSigning::StreamingUnsignedTrailer
         )
     }
 }
@@ -93,32 +93,32 @@ mod tests {
     #[test]
     fn parses_every_mode() {
         assert_eq!(
-            PayloadMode::parse(b"UNSIGNED-PAYLOAD").unwrap(),
-            PayloadMode::Unsigned
+            PayloadSigning::parse(b"UNSIGNED-PAYLOAD").unwrap(),
+            PayloadSigning::Unsigned
         );
         assert_eq!(
-            PayloadMode::parse(STREAMING_SIGNED.as_bytes()).unwrap(),
-            PayloadMode::StreamingSigned
+            PayloadSigning::parse(STREAMING_SIGNED.as_bytes()).unwrap(),
+            PayloadSigning::StreamingSigned
         );
         assert_eq!(
-            PayloadMode::parse(STREAMING_SIGNED_TRAILER.as_bytes()).unwrap(),
-            PayloadMode::StreamingSignedTrailer
+            PayloadSigning::parse(STREAMING_SIGNED_TRAILER.as_bytes()).unwrap(),
+            PayloadSigning::StreamingSignedTrailer
         );
         assert_eq!(
-            PayloadMode::parse(STREAMING_UNSIGNED_TRAILER.as_bytes()).unwrap(),
-            PayloadMode::StreamingUnsignedTrailer
+            PayloadSigning::parse(STREAMING_UNSIGNED_TRAILER.as_bytes()).unwrap(),
+            PayloadSigning::StreamingUnsignedTrailer
         );
-        let PayloadMode::Sha256(h) = PayloadMode::parse(EMPTY_SHA256_HEX.as_bytes()).unwrap()
+        let PayloadSigning::Sha256(h) = PayloadSigning::parse(EMPTY_SHA256_HEX.as_bytes()).unwrap()
         else {
             panic!("not a hash");
         };
         assert_eq!(h[0], 0xe3);
         assert_eq!(h[31], 0x55);
-        assert!(PayloadMode::StreamingSigned.is_signed_streaming());
-        assert!(PayloadMode::StreamingSignedTrailer.has_trailer());
-        assert!(PayloadMode::StreamingUnsignedTrailer.is_streaming());
-        assert!(!PayloadMode::StreamingUnsignedTrailer.is_signed_streaming());
-        assert!(!PayloadMode::Unsigned.is_streaming());
+        assert!(PayloadSigning::StreamingSigned.is_signed_streaming());
+        assert!(PayloadSigning::StreamingSignedTrailer.has_trailer());
+        assert!(PayloadSigning::StreamingUnsignedTrailer.is_streaming());
+        assert!(!PayloadSigning::StreamingUnsignedTrailer.is_signed_streaming());
+        assert!(!PayloadSigning::Unsigned.is_streaming());
     }
 
     #[test]
@@ -135,7 +135,7 @@ mod tests {
             &EMPTY_SHA256_HEX.as_bytes()[..63],
             b"\xff\xfe",
         ] {
-            let e = PayloadMode::parse(v).unwrap_err();
+            let e = PayloadSigning::parse(v).unwrap_err();
             assert_eq!(e.code, S3ErrorCode::InvalidArgument);
         }
     }

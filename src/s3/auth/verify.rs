@@ -15,7 +15,7 @@ use super::canonical::{
     canonical_request_sha256, path_may_differ_when_normalized, CanonicalInput, PathForm,
 };
 use super::chunk_signer::ChunkSigner;
-use super::payload::PayloadMode;
+use super::payload::PayloadSigning;
 use super::presigned::{parse_presigned_query, query_has_param, P_ALGORITHM};
 use super::scope::CredentialScope;
 use super::secret::SecretKey;
@@ -41,7 +41,7 @@ pub enum AuthKind {
 pub struct VerifiedRequest {
     pub access_key_id: String,
     pub region: String,
-    pub payload: PayloadMode,
+    pub payload: PayloadSigning,
     /// Present for the two signed streaming modes, seeded with the request's signature.
     pub chunk_signer: Option<ChunkSigner>,
     pub kind: AuthKind,
@@ -249,7 +249,7 @@ fn verify_claim<K: Borrow<SecretKey>>(
             "The credential scope names the wrong service; expecting \"s3\".",
         ));
     }
-    let payload = PayloadMode::parse(claim.payload_hash.as_bytes())?;
+    let payload = PayloadSigning::parse(claim.payload_hash.as_bytes())?;
     if !signed_headers_contain(claim.signed_headers, "host") {
         return Err(S3Error::with_message(
             malformed,
@@ -609,7 +609,7 @@ mod tests {
         r.set_header("authorization", auth.as_bytes());
         let v = r.verify(NOW).unwrap();
         assert_eq!(v.region, "garage");
-        assert_eq!(v.payload, PayloadMode::Unsigned);
+        assert_eq!(v.payload, PayloadSigning::Unsigned);
     }
 
     #[test]
@@ -658,18 +658,18 @@ mod tests {
             assert_eq!(r.code(NOW), S3ErrorCode::InvalidArgument, "{bad}");
         }
         for (value, mode) in [
-            ("UNSIGNED-PAYLOAD", PayloadMode::Unsigned),
+            ("UNSIGNED-PAYLOAD", PayloadSigning::Unsigned),
             (
                 "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-                PayloadMode::StreamingSigned,
+                PayloadSigning::StreamingSigned,
             ),
             (
                 "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
-                PayloadMode::StreamingUnsignedTrailer,
+                PayloadSigning::StreamingUnsignedTrailer,
             ),
             (
                 "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
-                PayloadMode::StreamingSignedTrailer,
+                PayloadSigning::StreamingSignedTrailer,
             ),
         ] {
             let v = header_signed("PUT", "/k", &[], &[], value, NOW, SK)
@@ -926,7 +926,7 @@ mod tests {
         );
         let v = r.verify(NOW).unwrap();
         assert_eq!(v.kind, AuthKind::Presigned);
-        assert_eq!(v.payload, PayloadMode::Unsigned);
+        assert_eq!(v.payload, PayloadSigning::Unsigned);
         // Query parameter order on the wire does not matter.
         let mut shuffled = r.clone();
         let mut parts: Vec<&str> = r.query.split('&').collect();
