@@ -86,7 +86,7 @@ impl Health {
     /// Builds the state for a validated config, resuming this month's usage from the catalog.
     pub fn new(cfg: &Config, catalog: &Catalog) -> std::io::Result<Health> {
         let epoch = Instant::now();
-        let month = usage::month_of(std::time::SystemTime::now());
+        let month = usage::month_of(crate::util::clock::now());
         let shards = cfg.server.shard_count();
         let mut backends = Vec::with_capacity(cfg.backends.len());
         for b in &cfg.backends {

@@ -8,8 +8,6 @@
 //! recipient must accept, for conditional request headers
 //! (`If-Modified-Since`, `If-Unmodified-Since`).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 /// Length of an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub const IMF_FIXDATE_LEN: usize = 29;
 
@@ -141,10 +139,7 @@ impl DateCache {
     /// The IMF-fixdate for the current system time (a clock before 1970
     /// reads as the epoch).
     pub fn now(&mut self) -> &str {
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        self.get(secs)
+        self.get(crate::util::clock::now_secs())
     }
 }
 

@@ -10,7 +10,7 @@ use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// Window names, as in the JSON and the `window=` query parameter.
 pub const SINCE_START: &str = "since_start";
@@ -110,7 +110,7 @@ pub fn build(snap: &Snapshot) -> Stats {
 /// start): one histogram per series, tagged `s3.<Operation>` or `backend.<name>.<Operation>`;
 /// values in microseconds.
 pub fn hdr_log(snap: &Snapshot, last_window: bool) -> Result<Vec<u8>, String> {
-    let now = SystemTime::now();
+    let now = crate::util::clock::now();
     let start = now.checked_sub(snap.uptime).unwrap_or(now);
     let (from, len) = if last_window {
         let len = snap.uptime.min(Duration::from_secs(WINDOW_SECS));

@@ -143,7 +143,7 @@ async fn flush_loop(ctx: Rc<Ctx>) {
 /// Writes every backend's totals for its month; at a new month, stores the old month's final
 /// totals and starts the counters from zero.
 pub(crate) async fn flush_usage(app: &App) {
-    let now_month = month_of(std::time::SystemTime::now());
+    let now_month = month_of(crate::util::clock::now());
     for b in &app.health.backends {
         let month = b.usage.month();
         let totals = b.usage.totals();

@@ -141,7 +141,7 @@ impl App {
         }
         Ok(App {
             credentials,
-            started: SystemTime::now(),
+            started: crate::util::clock::now(),
             catalog,
             backends,
             placement,

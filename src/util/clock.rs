@@ -4,9 +4,14 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// The wall clock now.
+pub fn now() -> SystemTime {
+    SystemTime::now()
+}
+
 /// Time since the Unix epoch (zero if the system clock is set before it).
 pub fn since_epoch() -> Duration {
-    since_epoch_at(SystemTime::now())
+    since_epoch_at(now())
 }
 
 /// [`since_epoch`] for a given instant (tests pass fixed times).
