@@ -34,14 +34,22 @@
 //! malformed or missing chunk or trailer signature is `SignatureDoesNotMatch`; a malformed, missing,
 //! duplicated, undeclared or over-limit trailer is `InvalidRequest`, and a trailing checksum of an
 //! unknown or undeclared algorithm is `InvalidChecksum`.
+//!
+//! Layout: this file holds the limits, the configuration and the decoder's state machine;
+//! `line` collects framing lines and parses chunk-size lines; `trailer` reads and checks the
+//! trailer section; the tests are in `tests`.
+
+mod line;
+mod trailer;
 
 use sha2::{Digest as _, Sha256};
 
-use super::checksum::{ChecksumAlgorithm, MAX_DIGEST_B64_LEN};
+use super::checksum::ChecksumAlgorithm;
 use super::Decoded;
-use crate::http::syntax::{is_token, trim_ows};
 use crate::s3::auth::ChunkVerifier;
 use crate::s3::error::{S3Error, S3ErrorCode};
+use line::{parse_size_line, LineBuf};
+use trailer::TrailerState;
 
 /// Longest framing line (chunk-size line or trailer line) accepted, excluding its CRLF. A signed size
 /// line is at most `16 hex digits + ";chunk-signature=" + 64 hex` = 97 bytes and the longest checksum
@@ -65,9 +73,6 @@ pub const MAX_TRAILER_BYTES: usize = 512;
 /// Most trailer headers (signature line excluded). S3 allows exactly one checksum in
 /// `x-amz-trailer`; a small cap stops a client streaming an endless trailer section.
 pub const MAX_TRAILER_COUNT: usize = 4;
-
-/// Trailer names starting with this are checksums and must match `x-amz-trailer`.
-const CHECKSUM_PREFIX: &[u8] = b"x-amz-checksum-";
 
 /// A SigV4 signature is HMAC-SHA256 in lower-case hex: 64 characters.
 const SIGNATURE_HEX_LEN: usize = 64;
@@ -101,107 +106,6 @@ enum State {
     Failed,
 }
 
-/// A fixed-size buffer for one framing line, filled across calls.
-#[derive(Clone, Copy)]
-struct LineBuf {
-    buf: [u8; MAX_LINE_LEN],
-    len: usize,
-}
-
-impl LineBuf {
-    const fn new() -> Self {
-        LineBuf {
-            buf: [0; MAX_LINE_LEN],
-            len: 0,
-        }
-    }
-
-    /// Appends `input` up to and including the first `\n` (which is not stored). Returns how many
-    /// bytes were consumed and whether the line is complete; `None` if it would exceed the limit.
-    fn fill(&mut self, input: &[u8]) -> Option<(usize, bool)> {
-        let (consumed, stored, complete) = match input.iter().position(|&b| b == b'\n') {
-            Some(i) => (i + 1, i, true),
-            None => (input.len(), input.len(), false),
-        };
-        let end = self
-            .len
-            .checked_add(stored)
-            .filter(|&e| e <= MAX_LINE_LEN)?;
-        self.buf[self.len..end].copy_from_slice(&input[..stored]);
-        self.len = end;
-        Some((consumed, complete))
-    }
-
-    /// The completed line without its CRLF, and resets the buffer. `None` if the line did not end in
-    /// `\r\n` (a bare `\n`).
-    fn take(&mut self) -> Option<LineBuf> {
-        let line = *self;
-        self.len = 0;
-        match line.buf[..line.len].last() {
-            Some(b'\r') => Some(LineBuf {
-                len: line.len - 1,
-                ..line
-            }),
-            _ => None,
-        }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-/// What has been read of the trailer section.
-struct TrailerState {
-    /// Canonical form for the trailer signature: `name:value\n` per header, lower-case names.
-    canonical: [u8; MAX_TRAILER_BYTES],
-    canonical_len: usize,
-    count: usize,
-    signature: Option<[u8; SIGNATURE_HEX_LEN]>,
-    checksum: Option<(ChecksumAlgorithm, [u8; MAX_DIGEST_B64_LEN], usize)>,
-    /// Whether any trailer line has been seen (decides whether an empty line may be skipped).
-    seen_line: bool,
-    /// Whether the one tolerated empty line before the trailer was already skipped.
-    skipped_blank: bool,
-}
-
-impl TrailerState {
-    const fn new() -> Self {
-        TrailerState {
-            canonical: [0; MAX_TRAILER_BYTES],
-            canonical_len: 0,
-            count: 0,
-            signature: None,
-            checksum: None,
-            seen_line: false,
-            skipped_blank: false,
-        }
-    }
-
-    fn push_canonical(&mut self, parts: &[&[u8]], lower: bool) -> bool {
-        let total: usize = parts.iter().map(|p| p.len()).sum();
-        let Some(end) = self
-            .canonical_len
-            .checked_add(total)
-            .filter(|&e| e <= MAX_TRAILER_BYTES)
-        else {
-            return false;
-        };
-        let mut at = self.canonical_len;
-        for (i, part) in parts.iter().enumerate() {
-            let dst = &mut self.canonical[at..at + part.len()];
-            dst.copy_from_slice(part);
-            // Only the name (first part) is lower-cased; values are signed as sent.
-            if lower && i == 0 {
-                dst.make_ascii_lowercase();
-            }
-            at += part.len();
-        }
-        self.canonical_len = end;
-        true
-    }
-}
-
 /// Incremental decoder for one `aws-chunked` body. `V` checks chunk and trailer signatures; it is
 /// only required (and only called) when the body is signed.
 pub struct AwsChunkedDecoder<V> {
@@ -225,10 +129,6 @@ fn bad_signature() -> S3Error {
     S3Error::new(S3ErrorCode::SignatureDoesNotMatch)
 }
 
-fn bad_trailer(message: &'static str) -> S3Error {
-    S3Error::with_message(S3ErrorCode::InvalidRequest, message)
-}
-
 fn length_exceeded() -> S3Error {
     S3Error::with_message(
         S3ErrorCode::IncompleteBody,
@@ -250,20 +150,17 @@ fn truncated() -> S3Error {
     )
 }
 
-fn is_hex_signature(s: &[u8]) -> bool {
-    s.len() == SIGNATURE_HEX_LEN && s.iter().all(u8::is_ascii_hexdigit)
+fn rejected() -> S3Error {
+    framing("The aws-chunked body was already rejected.")
 }
 
-/// Parses a chunk size: 1 to [`MAX_CHUNK_SIZE_DIGITS`] hex digits, nothing else (no sign, no
-/// whitespace), so `u64` arithmetic cannot overflow.
-fn parse_hex_size(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > MAX_CHUNK_SIZE_DIGITS {
-        return None;
-    }
-    s.iter().try_fold(0u64, |acc, &b| {
-        let digit = (b as char).to_digit(16)?;
-        Some((acc << 4) | u64::from(digit))
-    })
+/// `s` as a signature if it is exactly [`SIGNATURE_HEX_LEN`] hex digits (either case).
+fn hex_signature(s: &[u8]) -> Option<[u8; SIGNATURE_HEX_LEN]> {
+    let signature: [u8; SIGNATURE_HEX_LEN] = s.try_into().ok()?;
+    signature
+        .iter()
+        .all(u8::is_ascii_hexdigit)
+        .then_some(signature)
 }
 
 impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
@@ -309,9 +206,7 @@ impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
         if self.state != State::Done {
             return None;
         }
-        let (alg, buf, len) = self.trailer.checksum.as_ref()?;
-        let value = std::str::from_utf8(buf.get(..*len)?).ok()?;
-        Some((*alg, value))
+        self.trailer.checksum()
     }
 
     /// The canonical trailer (`name:value\n` lines) as it was signed, once [`Self::is_done`].
@@ -319,7 +214,7 @@ impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
         if self.state != State::Done {
             return &[];
         }
-        &self.trailer.canonical[..self.trailer.canonical_len]
+        self.trailer.canonical()
     }
 
     /// Decodes as much of `input` as possible, stopping after the first run of object data.
@@ -341,8 +236,8 @@ impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
     pub fn finish(&mut self) -> Result<(), S3Error> {
         let result = match self.state {
             State::Done => Ok(()),
-            State::Trailer if self.line.len == 0 => self.end_of_trailer(),
-            State::Failed => Err(framing("The aws-chunked body was already rejected.")),
+            State::Trailer if self.line.is_empty() => self.end_of_trailer(),
+            State::Failed => Err(rejected()),
             _ => Err(truncated()),
         };
         self.state = if result.is_ok() {
@@ -358,7 +253,7 @@ impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
         loop {
             let rest = &input[pos..];
             match self.state {
-                State::Failed => return Err(framing("The aws-chunked body was already rejected.")),
+                State::Failed => return Err(rejected()),
                 State::Done if rest.is_empty() => {
                     return Ok(Decoded {
                         consumed: pos,
@@ -378,42 +273,11 @@ impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
                         done: false,
                     })
                 }
-                State::SizeLine | State::Trailer => {
-                    let (used, complete) = self
-                        .line
-                        .fill(rest)
-                        .ok_or_else(|| framing("An aws-chunked framing line is too long."))?;
-                    pos += used;
-                    if complete {
-                        let line = self
-                            .line
-                            .take()
-                            .ok_or_else(|| framing("An aws-chunked line does not end in CRLF."))?;
-                        if self.state == State::SizeLine {
-                            self.on_size_line(line.as_bytes())?;
-                        } else {
-                            self.on_trailer_line(line.as_bytes())?;
-                        }
-                    }
-                }
+                State::SizeLine | State::Trailer => pos += self.read_line(rest)?,
                 State::Data => {
-                    // `chunk_remaining` ≤ MAX_CHUNK_SIZE, so the conversion only fails on tiny
-                    // targets, where taking all of `rest` is still bounded by the `min`.
-                    let take = usize::try_from(self.chunk_remaining)
-                        .map_or(rest.len(), |r| r.min(rest.len()));
-                    let data = &rest[..take];
-                    if self.config.signed {
-                        self.chunk_hash.update(data);
-                    }
-                    self.chunk_remaining -= take as u64;
-                    self.produced += take as u64;
-                    pos += take;
-                    if self.chunk_remaining == 0 {
-                        self.verify_chunk()?;
-                        self.state = State::DataCr;
-                    }
+                    let data = self.take_data(rest)?;
                     return Ok(Decoded {
-                        consumed: pos,
+                        consumed: pos + data.len(),
                         data,
                         done: false,
                     });
@@ -436,28 +300,53 @@ impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
         }
     }
 
-    fn on_size_line(&mut self, line: &[u8]) -> Result<(), S3Error> {
-        let (size, ext) = match line.iter().position(|&b| b == b';') {
-            Some(i) => (&line[..i], Some(&line[i + 1..])),
-            None => (line, None),
-        };
-        let size = parse_hex_size(size)
-            .ok_or_else(|| framing("An aws-chunked chunk size is not valid hex."))?;
-        if size > MAX_CHUNK_SIZE {
-            return Err(framing(
-                "An aws-chunked chunk is larger than this server accepts.",
-            ));
-        }
-        if self.config.signed {
-            let signature = ext
-                .and_then(|e| e.strip_prefix(b"chunk-signature="))
-                .ok_or_else(|| framing("A signed aws-chunked chunk has no chunk-signature."))?;
-            if !is_hex_signature(signature) {
-                return Err(bad_signature());
+    /// Collects framing-line bytes from `rest` (non-empty) and, once a line is complete, acts on
+    /// it. Returns how many bytes were used.
+    fn read_line(&mut self, rest: &[u8]) -> Result<usize, S3Error> {
+        let (used, complete) = self
+            .line
+            .fill(rest)
+            .ok_or_else(|| framing("An aws-chunked framing line is too long."))?;
+        if complete {
+            let line = self
+                .line
+                .take()
+                .ok_or_else(|| framing("An aws-chunked line does not end in CRLF."))?;
+            if self.state == State::SizeLine {
+                self.on_size_line(line.as_bytes())?;
+            } else if self.trailer.on_line(line.as_bytes(), &self.config)? {
+                self.end_of_trailer()?;
+                self.state = State::Done;
             }
-            self.chunk_signature.copy_from_slice(signature);
         }
-        // Unsigned chunks may carry chunk extensions; they mean nothing to S3 and are ignored.
+        Ok(used)
+    }
+
+    /// Takes the current chunk's data from the start of `rest` (non-empty), hashing it when signed
+    /// and checking the chunk's signature once its last byte has passed.
+    fn take_data<'a>(&mut self, rest: &'a [u8]) -> Result<&'a [u8], S3Error> {
+        // `chunk_remaining` ≤ MAX_CHUNK_SIZE, so the conversion only fails on tiny
+        // targets, where taking all of `rest` is still bounded by the `min`.
+        let take = usize::try_from(self.chunk_remaining).map_or(rest.len(), |r| r.min(rest.len()));
+        let data = &rest[..take];
+        if self.config.signed {
+            self.chunk_hash.update(data);
+        }
+        self.chunk_remaining -= take as u64;
+        self.produced += take as u64;
+        if self.chunk_remaining == 0 {
+            self.verify_chunk()?;
+            self.state = State::DataCr;
+        }
+        Ok(data)
+    }
+
+    fn on_size_line(&mut self, line: &[u8]) -> Result<(), S3Error> {
+        let parsed = parse_size_line(line, self.config.signed)?;
+        if let Some(signature) = parsed.signature {
+            self.chunk_signature = signature;
+        }
+        let size = parsed.size;
         let total = self
             .produced
             .checked_add(size)
@@ -499,122 +388,9 @@ impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
         }
     }
 
-    fn on_trailer_line(&mut self, line: &[u8]) -> Result<(), S3Error> {
-        let t = &mut self.trailer;
-        if line.is_empty() {
-            if self.config.trailer.is_some() && !t.seen_line && !t.skipped_blank {
-                // Some clients put an empty line between the final chunk and the trailer.
-                t.skipped_blank = true;
-                return Ok(());
-            }
-            self.end_of_trailer()?;
-            self.state = State::Done;
-            return Ok(());
-        }
-        t.seen_line = true;
-        let Some(declared) = self.config.trailer else {
-            return Err(bad_trailer(
-                "The request contained trailing data that x-amz-trailer did not declare.",
-            ));
-        };
-        if t.signature.is_some() {
-            return Err(bad_trailer(
-                "The trailer continued after x-amz-trailer-signature.",
-            ));
-        }
-        let colon = line
-            .iter()
-            .position(|&b| b == b':')
-            .ok_or_else(|| bad_trailer("A trailing header is not of the form name:value."))?;
-        let name = &line[..colon];
-        let value = trim_ows(&line[colon + 1..]);
-        if !is_token(name) {
-            return Err(bad_trailer("A trailing header name is not valid."));
-        }
-        if name.eq_ignore_ascii_case(b"x-amz-trailer-signature") {
-            if self.config.signed {
-                if !is_hex_signature(value) {
-                    return Err(bad_signature());
-                }
-                let mut sig = [0u8; SIGNATURE_HEX_LEN];
-                sig.copy_from_slice(value);
-                t.signature = Some(sig);
-            }
-            // In an unsigned body there is nothing to check a trailer signature against: ignored.
-            return Ok(());
-        }
-        t.count += 1;
-        if t.count > MAX_TRAILER_COUNT {
-            return Err(bad_trailer("The request has too many trailing headers."));
-        }
-        if !t.push_canonical(&[name, b":", value, b"\n"], true) {
-            return Err(bad_trailer("The request's trailing headers are too large."));
-        }
-        let is_checksum = name
-            .get(..CHECKSUM_PREFIX.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(CHECKSUM_PREFIX));
-        if is_checksum {
-            let alg = ChecksumAlgorithm::from_header_name_bytes(name).ok_or_else(|| {
-                S3Error::with_message(
-                    S3ErrorCode::InvalidChecksum,
-                    "The trailing checksum names an unknown algorithm.",
-                )
-            })?;
-            if alg != declared {
-                return Err(S3Error::with_message(
-                    S3ErrorCode::InvalidChecksum,
-                    "The trailing checksum is not the one x-amz-trailer declared.",
-                ));
-            }
-            if t.checksum.is_some() {
-                return Err(bad_trailer("The trailing checksum was sent twice."));
-            }
-            if value.len() > MAX_DIGEST_B64_LEN || std::str::from_utf8(value).is_err() {
-                return Err(bad_trailer(alg.invalid_trailer_message()));
-            }
-            let mut buf = [0u8; MAX_DIGEST_B64_LEN];
-            buf[..value.len()].copy_from_slice(value);
-            t.checksum = Some((alg, buf, value.len()));
-        }
-        // Other trailing headers are covered by the trailer signature but otherwise ignored.
-        Ok(())
-    }
-
     /// Checks, at the end of the trailer section, that the declared trailer came and is signed.
     fn end_of_trailer(&mut self) -> Result<(), S3Error> {
-        let Some(declared) = self.config.trailer else {
-            return Ok(());
-        };
-        if self.trailer.checksum.is_none() {
-            return Err(bad_trailer(match declared {
-                ChecksumAlgorithm::Crc32 => {
-                    "The x-amz-checksum-crc32 trailer declared in x-amz-trailer was not sent."
-                }
-                ChecksumAlgorithm::Crc32c => {
-                    "The x-amz-checksum-crc32c trailer declared in x-amz-trailer was not sent."
-                }
-                ChecksumAlgorithm::Crc64Nvme => {
-                    "The x-amz-checksum-crc64nvme trailer declared in x-amz-trailer was not sent."
-                }
-                ChecksumAlgorithm::Sha1 => {
-                    "The x-amz-checksum-sha1 trailer declared in x-amz-trailer was not sent."
-                }
-                ChecksumAlgorithm::Sha256 => {
-                    "The x-amz-checksum-sha256 trailer declared in x-amz-trailer was not sent."
-                }
-            }));
-        }
-        if self.config.signed {
-            let t = &self.trailer;
-            let ok = match (t.signature.as_ref(), self.verifier.as_mut()) {
-                (Some(sig), Some(v)) => v.verify_trailer(&t.canonical[..t.canonical_len], sig),
-                _ => false,
-            };
-            if !ok {
-                return Err(bad_signature());
-            }
-        }
-        Ok(())
+        self.trailer.check_end(&self.config, self.verifier.as_mut())
     }
 }
 
