@@ -55,31 +55,31 @@ use trailer::TrailerState;
 /// line is at most `16 hex digits + ";chunk-signature=" + 64 hex` = 97 bytes and the longest checksum
 /// trailer (`x-amz-checksum-crc64nvme:` or a 44-char SHA-256 value) is under 80, so 256 leaves ample
 /// room for odd clients while keeping the in-decoder line buffer small.
-pub const MAX_LINE_LEN: usize = 256;
+pub(crate) const MAX_LINE_LEN: usize = 256;
 
 /// Largest chunk accepted. SDKs use 64 KiB (AWS SDKs) to 1 MiB; memory use does not depend on the
 /// chunk size because data streams through, but a chunk's signature is only checked at its end, so
 /// this bounds how many unauthenticated bytes a forger can push to a backend before being caught.
-pub const MAX_CHUNK_SIZE: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_CHUNK_SIZE: u64 = 16 * 1024 * 1024;
 
 /// Most hex digits accepted in a chunk size (leading zeros included): 16 digits cover any `u64`, so
 /// parsing can never overflow.
-pub const MAX_CHUNK_SIZE_DIGITS: usize = 16;
+pub(crate) const MAX_CHUNK_SIZE_DIGITS: usize = 16;
 
 /// Largest canonical trailer (`name:value\n` lines, signature line excluded) kept for the trailer
 /// signature. S3 sends one checksum trailer (< 80 bytes); 512 allows a few extra headers.
-pub const MAX_TRAILER_BYTES: usize = 512;
+pub(crate) const MAX_TRAILER_BYTES: usize = 512;
 
 /// Most trailer headers (signature line excluded). S3 allows exactly one checksum in
 /// `x-amz-trailer`; a small cap stops a client streaming an endless trailer section.
-pub const MAX_TRAILER_COUNT: usize = 4;
+pub(crate) const MAX_TRAILER_COUNT: usize = 4;
 
 /// A SigV4 signature is HMAC-SHA256 in lower-case hex: 64 characters.
 const SIGNATURE_HEX_LEN: usize = 64;
 
 /// What the request headers said about the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChunkedConfig {
+pub(crate) struct ChunkedConfig {
     /// `true` for `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`: every chunk carries a signature.
     pub signed: bool,
     /// The checksum named in `x-amz-trailer`, if any. When set, the body must end with that trailer
@@ -108,7 +108,7 @@ enum State {
 
 /// Incremental decoder for one `aws-chunked` body. `V` checks chunk and trailer signatures; it is
 /// only required (and only called) when the body is signed.
-pub struct AwsChunkedDecoder<V> {
+pub(crate) struct AwsChunkedDecoder<V> {
     config: ChunkedConfig,
     verifier: Option<V>,
     state: State,
@@ -166,7 +166,7 @@ fn hex_signature(s: &[u8]) -> Option<[u8; SIGNATURE_HEX_LEN]> {
 impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
     /// A decoder for a body described by `config`. A signed body needs a verifier; asking for one
     /// without it is a bug in the caller and answered with `InternalError`.
-    pub fn new(config: ChunkedConfig, verifier: Option<V>) -> Result<Self, S3Error> {
+    pub(crate) fn new(config: ChunkedConfig, verifier: Option<V>) -> Result<Self, S3Error> {
         if config.signed && verifier.is_none() {
             return Err(S3Error::internal(
                 "signed aws-chunked body without a chunk verifier",
@@ -185,24 +185,24 @@ impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
         })
     }
 
-    pub fn config(&self) -> &ChunkedConfig {
+    pub(crate) fn config(&self) -> &ChunkedConfig {
         &self.config
     }
 
     /// Object bytes produced so far.
-    pub fn produced(&self) -> u64 {
+    pub(crate) fn produced(&self) -> u64 {
         self.produced
     }
 
     /// Whether the whole body, trailer included, has been decoded and verified.
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         self.state == State::Done
     }
 
     /// The trailing checksum `(algorithm, base64 value as sent)`, once [`Self::is_done`]. The value
     /// is not validated here beyond its length; [`crate::s3::payload::PayloadVerifier`] decodes and
     /// compares it.
-    pub fn trailer_checksum(&self) -> Option<(ChecksumAlgorithm, &str)> {
+    pub(crate) fn trailer_checksum(&self) -> Option<(ChecksumAlgorithm, &str)> {
         if self.state != State::Done {
             return None;
         }
@@ -210,7 +210,9 @@ impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
     }
 
     /// The canonical trailer (`name:value\n` lines) as it was signed, once [`Self::is_done`].
-    pub fn canonical_trailer(&self) -> &[u8] {
+    /// Only tests look at it: the trailer signature is checked inside the decoder.
+    #[cfg(test)]
+    pub(crate) fn canonical_trailer(&self) -> &[u8] {
         if self.state != State::Done {
             return &[];
         }
@@ -223,7 +225,7 @@ impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
     /// happens when `data` is non-empty (call again with the rest); when everything was consumed and
     /// `data` is empty and `done` is false, more input is needed. Once `done`, any further input is
     /// an error. After an error the decoder stays failed.
-    pub fn decode<'a>(&mut self, input: &'a [u8]) -> Result<Decoded<'a>, S3Error> {
+    pub(crate) fn decode<'a>(&mut self, input: &'a [u8]) -> Result<Decoded<'a>, S3Error> {
         let result = self.decode_inner(input);
         if result.is_err() {
             self.state = State::Failed;
@@ -233,7 +235,7 @@ impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
 
     /// Call at end of input. Accepts a body whose closing CRLF after the trailer (or after the final
     /// chunk) is missing; anything else short of the end is `IncompleteBody`.
-    pub fn finish(&mut self) -> Result<(), S3Error> {
+    pub(crate) fn finish(&mut self) -> Result<(), S3Error> {
         let result = match self.state {
             State::Done => Ok(()),
             State::Trailer if self.line.is_empty() => self.end_of_trailer(),

@@ -1,10 +1,9 @@
 //! Tests of the aws-chunked decoder: every form, split anywhere, and every way a body is refused.
 
 use super::*;
+use crate::s3::payload::checksum::Checksummer;
 use crate::s3::payload::test_support::*;
-use crate::s3::payload::{
-    drive_decoder, Checksummer, FakeChunkVerifier, NoChunkVerifier, SplitRng,
-};
+use crate::s3::payload::{drive_decoder, FakeChunkVerifier, NoChunkVerifier, SplitRng};
 
 const SEED: [u8; 32] = [9; 32];
 
