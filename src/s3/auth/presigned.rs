@@ -66,63 +66,108 @@ pub(crate) fn query_has_param(raw_query: &str, name: &str) -> bool {
     split_query(raw_query).any(|(n, _)| n == name)
 }
 
-/// Parses the presigned parameters; `Ok(None)` when there is no `X-Amz-Algorithm` (not a
-/// presigned request). Never panics.
-pub fn parse_presigned_query(raw_query: &str) -> S3Result<Option<ParsedPresigned<'_>>> {
-    let mut algorithm = None;
-    let mut credential = None;
-    let mut date = None;
-    let mut expires = None;
-    let mut signed_headers = None;
-    let mut signature = None;
-    let mut security_token = None;
-    let mut content_sha256 = None;
-    for (name, value) in split_query(raw_query) {
-        let slot = match name {
-            P_ALGORITHM => &mut algorithm,
-            P_CREDENTIAL => &mut credential,
-            P_DATE => &mut date,
-            P_EXPIRES => &mut expires,
-            P_SIGNED_HEADERS => &mut signed_headers,
-            P_SIGNATURE => &mut signature,
-            P_SECURITY_TOKEN => &mut security_token,
-            P_CONTENT_SHA256 => &mut content_sha256,
-            _ => continue,
-        };
-        if slot.replace(value).is_some() {
-            return Err(query_error(format!(
-                "Query-string authentication parameter {name} appears more than once."
-            )));
+/// The raw (still percent-encoded) values of the query's `X-Amz-*` authentication parameters,
+/// each present at most once.
+#[derive(Default)]
+struct RawParams<'a> {
+    algorithm: Option<&'a str>,
+    credential: Option<&'a str>,
+    date: Option<&'a str>,
+    expires: Option<&'a str>,
+    signed_headers: Option<&'a str>,
+    signature: Option<&'a str>,
+    security_token: Option<&'a str>,
+    content_sha256: Option<&'a str>,
+}
+
+/// The parameters every presigned request must carry, once `X-Amz-Algorithm` is there.
+struct RequiredParams<'a> {
+    credential: &'a str,
+    date: &'a str,
+    expires: &'a str,
+    signed_headers: &'a str,
+    signature: &'a str,
+}
+
+impl<'a> RawParams<'a> {
+    /// Collects the `X-Amz-*` parameters of `raw_query`; other parameters are skipped. A
+    /// parameter given twice is an error, whether or not the query is presigned.
+    fn collect(raw_query: &'a str) -> S3Result<Self> {
+        let mut params = RawParams::default();
+        for (name, value) in split_query(raw_query) {
+            let slot = match name {
+                P_ALGORITHM => &mut params.algorithm,
+                P_CREDENTIAL => &mut params.credential,
+                P_DATE => &mut params.date,
+                P_EXPIRES => &mut params.expires,
+                P_SIGNED_HEADERS => &mut params.signed_headers,
+                P_SIGNATURE => &mut params.signature,
+                P_SECURITY_TOKEN => &mut params.security_token,
+                P_CONTENT_SHA256 => &mut params.content_sha256,
+                _ => continue,
+            };
+            if slot.replace(value).is_some() {
+                return Err(query_error(format!(
+                    "Query-string authentication parameter {name} appears more than once."
+                )));
+            }
         }
+        Ok(params)
     }
-    let Some(algorithm) = algorithm else {
-        return Ok(None);
-    };
-    if decode(algorithm)? != ALGORITHM {
+
+    /// The required parameters, or the error naming them all when one is missing.
+    fn required(&self) -> S3Result<RequiredParams<'a>> {
+        let (Some(credential), Some(date), Some(expires), Some(signed_headers), Some(signature)) = (
+            self.credential,
+            self.date,
+            self.expires,
+            self.signed_headers,
+            self.signature,
+        ) else {
+            return Err(query_error(
+                "Query-string authentication version 4 requires the X-Amz-Algorithm, \
+                 X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, \
+                 and X-Amz-Expires parameters.",
+            ));
+        };
+        Ok(RequiredParams {
+            credential,
+            date,
+            expires,
+            signed_headers,
+            signature,
+        })
+    }
+}
+
+fn check_algorithm(raw: &str) -> S3Result<()> {
+    if decode(raw)? != ALGORITHM {
         return Err(query_error(
             "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"",
         ));
     }
-    let (Some(credential), Some(date), Some(expires), Some(signed_headers), Some(signature)) =
-        (credential, date, expires, signed_headers, signature)
-    else {
-        return Err(query_error(
-            "Query-string authentication version 4 requires the X-Amz-Algorithm, \
-             X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, \
-             and X-Amz-Expires parameters.",
-        ));
-    };
+    Ok(())
+}
 
-    let credential = decode(credential)?;
+fn parse_credential(raw: &str) -> S3Result<Cow<'_, str>> {
+    let credential = decode(raw)?;
     if let Err(reason) = ParsedCredential::parse(&credential) {
         return Err(query_error(format!(
             "Error parsing the X-Amz-Credential parameter; {reason}."
         )));
     }
-    let amz_date = AmzDate::parse(&decode(date)?).ok_or_else(|| {
+    Ok(credential)
+}
+
+fn parse_date(raw: &str) -> S3Result<AmzDate> {
+    AmzDate::parse(&decode(raw)?).ok_or_else(|| {
         query_error("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
-    })?;
-    let expires = decode(expires)?;
+    })
+}
+
+/// `X-Amz-Expires`: 1 to 10 decimal digits, 1..=[`MAX_PRESIGNED_EXPIRES_SECS`].
+fn parse_expires(raw: &str) -> S3Result<u32> {
+    let expires = decode(raw)?;
     if expires.is_empty() || expires.len() > 10 || !expires.bytes().all(|b| b.is_ascii_digit()) {
         return Err(query_error("X-Amz-Expires should be a number"));
     }
@@ -137,23 +182,49 @@ pub fn parse_presigned_query(raw_query: &str) -> S3Result<Option<ParsedPresigned
             "X-Amz-Expires must be less than a week (in seconds) that is 604800",
         ));
     }
-    let signed_headers = decode(signed_headers)?;
+    // Bounded by MAX_PRESIGNED_EXPIRES_SECS just above.
+    Ok(u32::try_from(expires_secs).unwrap_or(MAX_PRESIGNED_EXPIRES_SECS))
+}
+
+fn parse_signed_headers(raw: &str) -> S3Result<Cow<'_, str>> {
+    let signed_headers = decode(raw)?;
     if let Err(reason) = check_signed_headers(&signed_headers) {
         return Err(query_error(format!(
             "Error parsing the X-Amz-SignedHeaders parameter; {reason}."
         )));
     }
-    let signature = Signature::from_hex(decode(signature)?.as_bytes())
-        .ok_or_else(|| query_error("X-Amz-Signature must be 64 hexadecimal characters."))?;
+    Ok(signed_headers)
+}
+
+fn parse_signature(raw: &str) -> S3Result<Signature> {
+    Signature::from_hex(decode(raw)?.as_bytes())
+        .ok_or_else(|| query_error("X-Amz-Signature must be 64 hexadecimal characters."))
+}
+
+/// Parses the presigned parameters; `Ok(None)` when there is no `X-Amz-Algorithm` (not a
+/// presigned request). Never panics. Parameters are checked in a fixed order (algorithm, the
+/// required set, credential, date, expiry, signed headers, signature, then the optional ones),
+/// so the first problem found is the one reported.
+pub fn parse_presigned_query(raw_query: &str) -> S3Result<Option<ParsedPresigned<'_>>> {
+    let raw = RawParams::collect(raw_query)?;
+    let Some(algorithm) = raw.algorithm else {
+        return Ok(None);
+    };
+    check_algorithm(algorithm)?;
+    let required = raw.required()?;
+    let credential = parse_credential(required.credential)?;
+    let amz_date = parse_date(required.date)?;
+    let expires_secs = parse_expires(required.expires)?;
+    let signed_headers = parse_signed_headers(required.signed_headers)?;
+    let signature = parse_signature(required.signature)?;
     Ok(Some(ParsedPresigned {
         credential,
         amz_date,
-        // Bounded by MAX_PRESIGNED_EXPIRES_SECS just above.
-        expires_secs: u32::try_from(expires_secs).unwrap_or(MAX_PRESIGNED_EXPIRES_SECS),
+        expires_secs,
         signed_headers,
         signature,
-        security_token: security_token.map(decode).transpose()?,
-        content_sha256: content_sha256.map(decode).transpose()?,
+        security_token: raw.security_token.map(decode).transpose()?,
+        content_sha256: raw.content_sha256.map(decode).transpose()?,
     }))
 }
 

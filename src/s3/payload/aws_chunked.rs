@@ -34,47 +34,52 @@
 //! malformed or missing chunk or trailer signature is `SignatureDoesNotMatch`; a malformed, missing,
 //! duplicated, undeclared or over-limit trailer is `InvalidRequest`, and a trailing checksum of an
 //! unknown or undeclared algorithm is `InvalidChecksum`.
+//!
+//! Layout: this file holds the limits, the configuration and the decoder's state machine;
+//! `line` collects framing lines and parses chunk-size lines; `trailer` reads and checks the
+//! trailer section; the tests are in `tests`.
+
+mod line;
+mod trailer;
 
 use sha2::{Digest as _, Sha256};
 
-use super::checksum::{ChecksumAlgorithm, MAX_DIGEST_B64_LEN};
+use super::checksum::ChecksumAlgorithm;
 use super::Decoded;
-use crate::http::syntax::{is_token, trim_ows};
 use crate::s3::auth::ChunkVerifier;
 use crate::s3::error::{S3Error, S3ErrorCode};
+use line::{parse_size_line, LineBuf};
+use trailer::TrailerState;
 
 /// Longest framing line (chunk-size line or trailer line) accepted, excluding its CRLF. A signed size
 /// line is at most `16 hex digits + ";chunk-signature=" + 64 hex` = 97 bytes and the longest checksum
 /// trailer (`x-amz-checksum-crc64nvme:` or a 44-char SHA-256 value) is under 80, so 256 leaves ample
 /// room for odd clients while keeping the in-decoder line buffer small.
-pub const MAX_LINE_LEN: usize = 256;
+pub(crate) const MAX_LINE_LEN: usize = 256;
 
 /// Largest chunk accepted. SDKs use 64 KiB (AWS SDKs) to 1 MiB; memory use does not depend on the
 /// chunk size because data streams through, but a chunk's signature is only checked at its end, so
 /// this bounds how many unauthenticated bytes a forger can push to a backend before being caught.
-pub const MAX_CHUNK_SIZE: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_CHUNK_SIZE: u64 = 16 * 1024 * 1024;
 
 /// Most hex digits accepted in a chunk size (leading zeros included): 16 digits cover any `u64`, so
 /// parsing can never overflow.
-pub const MAX_CHUNK_SIZE_DIGITS: usize = 16;
+pub(crate) const MAX_CHUNK_SIZE_DIGITS: usize = 16;
 
 /// Largest canonical trailer (`name:value\n` lines, signature line excluded) kept for the trailer
 /// signature. S3 sends one checksum trailer (< 80 bytes); 512 allows a few extra headers.
-pub const MAX_TRAILER_BYTES: usize = 512;
+pub(crate) const MAX_TRAILER_BYTES: usize = 512;
 
 /// Most trailer headers (signature line excluded). S3 allows exactly one checksum in
 /// `x-amz-trailer`; a small cap stops a client streaming an endless trailer section.
-pub const MAX_TRAILER_COUNT: usize = 4;
-
-/// Trailer names starting with this are checksums and must match `x-amz-trailer`.
-const CHECKSUM_PREFIX: &[u8] = b"x-amz-checksum-";
+pub(crate) const MAX_TRAILER_COUNT: usize = 4;
 
 /// A SigV4 signature is HMAC-SHA256 in lower-case hex: 64 characters.
 const SIGNATURE_HEX_LEN: usize = 64;
 
 /// What the request headers said about the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChunkedConfig {
+pub(crate) struct ChunkedConfig {
     /// `true` for `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`: every chunk carries a signature.
     pub signed: bool,
     /// The checksum named in `x-amz-trailer`, if any. When set, the body must end with that trailer
@@ -101,110 +106,9 @@ enum State {
     Failed,
 }
 
-/// A fixed-size buffer for one framing line, filled across calls.
-#[derive(Clone, Copy)]
-struct LineBuf {
-    buf: [u8; MAX_LINE_LEN],
-    len: usize,
-}
-
-impl LineBuf {
-    const fn new() -> Self {
-        LineBuf {
-            buf: [0; MAX_LINE_LEN],
-            len: 0,
-        }
-    }
-
-    /// Appends `input` up to and including the first `\n` (which is not stored). Returns how many
-    /// bytes were consumed and whether the line is complete; `None` if it would exceed the limit.
-    fn fill(&mut self, input: &[u8]) -> Option<(usize, bool)> {
-        let (consumed, stored, complete) = match input.iter().position(|&b| b == b'\n') {
-            Some(i) => (i + 1, i, true),
-            None => (input.len(), input.len(), false),
-        };
-        let end = self
-            .len
-            .checked_add(stored)
-            .filter(|&e| e <= MAX_LINE_LEN)?;
-        self.buf[self.len..end].copy_from_slice(&input[..stored]);
-        self.len = end;
-        Some((consumed, complete))
-    }
-
-    /// The completed line without its CRLF, and resets the buffer. `None` if the line did not end in
-    /// `\r\n` (a bare `\n`).
-    fn take(&mut self) -> Option<LineBuf> {
-        let line = *self;
-        self.len = 0;
-        match line.buf[..line.len].last() {
-            Some(b'\r') => Some(LineBuf {
-                len: line.len - 1,
-                ..line
-            }),
-            _ => None,
-        }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-/// What has been read of the trailer section.
-struct TrailerState {
-    /// Canonical form for the trailer signature: `name:value\n` per header, lower-case names.
-    canonical: [u8; MAX_TRAILER_BYTES],
-    canonical_len: usize,
-    count: usize,
-    signature: Option<[u8; SIGNATURE_HEX_LEN]>,
-    checksum: Option<(ChecksumAlgorithm, [u8; MAX_DIGEST_B64_LEN], usize)>,
-    /// Whether any trailer line has been seen (decides whether an empty line may be skipped).
-    seen_line: bool,
-    /// Whether the one tolerated empty line before the trailer was already skipped.
-    skipped_blank: bool,
-}
-
-impl TrailerState {
-    const fn new() -> Self {
-        TrailerState {
-            canonical: [0; MAX_TRAILER_BYTES],
-            canonical_len: 0,
-            count: 0,
-            signature: None,
-            checksum: None,
-            seen_line: false,
-            skipped_blank: false,
-        }
-    }
-
-    fn push_canonical(&mut self, parts: &[&[u8]], lower: bool) -> bool {
-        let total: usize = parts.iter().map(|p| p.len()).sum();
-        let Some(end) = self
-            .canonical_len
-            .checked_add(total)
-            .filter(|&e| e <= MAX_TRAILER_BYTES)
-        else {
-            return false;
-        };
-        let mut at = self.canonical_len;
-        for (i, part) in parts.iter().enumerate() {
-            let dst = &mut self.canonical[at..at + part.len()];
-            dst.copy_from_slice(part);
-            // Only the name (first part) is lower-cased; values are signed as sent.
-            if lower && i == 0 {
-                dst.make_ascii_lowercase();
-            }
-            at += part.len();
-        }
-        self.canonical_len = end;
-        true
-    }
-}
-
 /// Incremental decoder for one `aws-chunked` body. `V` checks chunk and trailer signatures; it is
 /// only required (and only called) when the body is signed.
-pub struct AwsChunkedDecoder<V> {
+pub(crate) struct AwsChunkedDecoder<V> {
     config: ChunkedConfig,
     verifier: Option<V>,
     state: State,
@@ -223,10 +127,6 @@ fn framing(message: &'static str) -> S3Error {
 
 fn bad_signature() -> S3Error {
     S3Error::new(S3ErrorCode::SignatureDoesNotMatch)
-}
-
-fn bad_trailer(message: &'static str) -> S3Error {
-    S3Error::with_message(S3ErrorCode::InvalidRequest, message)
 }
 
 fn length_exceeded() -> S3Error {
@@ -250,26 +150,23 @@ fn truncated() -> S3Error {
     )
 }
 
-fn is_hex_signature(s: &[u8]) -> bool {
-    s.len() == SIGNATURE_HEX_LEN && s.iter().all(u8::is_ascii_hexdigit)
+fn rejected() -> S3Error {
+    framing("The aws-chunked body was already rejected.")
 }
 
-/// Parses a chunk size: 1 to [`MAX_CHUNK_SIZE_DIGITS`] hex digits, nothing else (no sign, no
-/// whitespace), so `u64` arithmetic cannot overflow.
-fn parse_hex_size(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > MAX_CHUNK_SIZE_DIGITS {
-        return None;
-    }
-    s.iter().try_fold(0u64, |acc, &b| {
-        let digit = (b as char).to_digit(16)?;
-        Some((acc << 4) | u64::from(digit))
-    })
+/// `s` as a signature if it is exactly [`SIGNATURE_HEX_LEN`] hex digits (either case).
+fn hex_signature(s: &[u8]) -> Option<[u8; SIGNATURE_HEX_LEN]> {
+    let signature: [u8; SIGNATURE_HEX_LEN] = s.try_into().ok()?;
+    signature
+        .iter()
+        .all(u8::is_ascii_hexdigit)
+        .then_some(signature)
 }
 
 impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
     /// A decoder for a body described by `config`. A signed body needs a verifier; asking for one
     /// without it is a bug in the caller and answered with `InternalError`.
-    pub fn new(config: ChunkedConfig, verifier: Option<V>) -> Result<Self, S3Error> {
+    pub(crate) fn new(config: ChunkedConfig, verifier: Option<V>) -> Result<Self, S3Error> {
         if config.signed && verifier.is_none() {
             return Err(S3Error::internal(
                 "signed aws-chunked body without a chunk verifier",
@@ -288,38 +185,38 @@ impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
         })
     }
 
-    pub fn config(&self) -> &ChunkedConfig {
+    pub(crate) fn config(&self) -> &ChunkedConfig {
         &self.config
     }
 
     /// Object bytes produced so far.
-    pub fn produced(&self) -> u64 {
+    pub(crate) fn produced(&self) -> u64 {
         self.produced
     }
 
     /// Whether the whole body, trailer included, has been decoded and verified.
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         self.state == State::Done
     }
 
     /// The trailing checksum `(algorithm, base64 value as sent)`, once [`Self::is_done`]. The value
     /// is not validated here beyond its length; [`crate::s3::payload::PayloadVerifier`] decodes and
     /// compares it.
-    pub fn trailer_checksum(&self) -> Option<(ChecksumAlgorithm, &str)> {
+    pub(crate) fn trailer_checksum(&self) -> Option<(ChecksumAlgorithm, &str)> {
         if self.state != State::Done {
             return None;
         }
-        let (alg, buf, len) = self.trailer.checksum.as_ref()?;
-        let value = std::str::from_utf8(buf.get(..*len)?).ok()?;
-        Some((*alg, value))
+        self.trailer.checksum()
     }
 
     /// The canonical trailer (`name:value\n` lines) as it was signed, once [`Self::is_done`].
-    pub fn canonical_trailer(&self) -> &[u8] {
+    /// Only tests look at it: the trailer signature is checked inside the decoder.
+    #[cfg(test)]
+    pub(crate) fn canonical_trailer(&self) -> &[u8] {
         if self.state != State::Done {
             return &[];
         }
-        &self.trailer.canonical[..self.trailer.canonical_len]
+        self.trailer.canonical()
     }
 
     /// Decodes as much of `input` as possible, stopping after the first run of object data.
@@ -328,7 +225,7 @@ impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
     /// happens when `data` is non-empty (call again with the rest); when everything was consumed and
     /// `data` is empty and `done` is false, more input is needed. Once `done`, any further input is
     /// an error. After an error the decoder stays failed.
-    pub fn decode<'a>(&mut self, input: &'a [u8]) -> Result<Decoded<'a>, S3Error> {
+    pub(crate) fn decode<'a>(&mut self, input: &'a [u8]) -> Result<Decoded<'a>, S3Error> {
         let result = self.decode_inner(input);
         if result.is_err() {
             self.state = State::Failed;
@@ -338,11 +235,11 @@ impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
 
     /// Call at end of input. Accepts a body whose closing CRLF after the trailer (or after the final
     /// chunk) is missing; anything else short of the end is `IncompleteBody`.
-    pub fn finish(&mut self) -> Result<(), S3Error> {
+    pub(crate) fn finish(&mut self) -> Result<(), S3Error> {
         let result = match self.state {
             State::Done => Ok(()),
-            State::Trailer if self.line.len == 0 => self.end_of_trailer(),
-            State::Failed => Err(framing("The aws-chunked body was already rejected.")),
+            State::Trailer if self.line.is_empty() => self.end_of_trailer(),
+            State::Failed => Err(rejected()),
             _ => Err(truncated()),
         };
         self.state = if result.is_ok() {
@@ -358,7 +255,7 @@ impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
         loop {
             let rest = &input[pos..];
             match self.state {
-                State::Failed => return Err(framing("The aws-chunked body was already rejected.")),
+                State::Failed => return Err(rejected()),
                 State::Done if rest.is_empty() => {
                     return Ok(Decoded {
                         consumed: pos,
@@ -378,42 +275,11 @@ impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
                         done: false,
                     })
                 }
-                State::SizeLine | State::Trailer => {
-                    let (used, complete) = self
-                        .line
-                        .fill(rest)
-                        .ok_or_else(|| framing("An aws-chunked framing line is too long."))?;
-                    pos += used;
-                    if complete {
-                        let line = self
-                            .line
-                            .take()
-                            .ok_or_else(|| framing("An aws-chunked line does not end in CRLF."))?;
-                        if self.state == State::SizeLine {
-                            self.on_size_line(line.as_bytes())?;
-                        } else {
-                            self.on_trailer_line(line.as_bytes())?;
-                        }
-                    }
-                }
+                State::SizeLine | State::Trailer => pos += self.read_line(rest)?,
                 State::Data => {
-                    // `chunk_remaining` ≤ MAX_CHUNK_SIZE, so the conversion only fails on tiny
-                    // targets, where taking all of `rest` is still bounded by the `min`.
-                    let take = usize::try_from(self.chunk_remaining)
-                        .map_or(rest.len(), |r| r.min(rest.len()));
-                    let data = &rest[..take];
-                    if self.config.signed {
-                        self.chunk_hash.update(data);
-                    }
-                    self.chunk_remaining -= take as u64;
-                    self.produced += take as u64;
-                    pos += take;
-                    if self.chunk_remaining == 0 {
-                        self.verify_chunk()?;
-                        self.state = State::DataCr;
-                    }
+                    let data = self.take_data(rest)?;
                     return Ok(Decoded {
-                        consumed: pos,
+                        consumed: pos + data.len(),
                         data,
                         done: false,
                     });
@@ -436,28 +302,53 @@ impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
         }
     }
 
-    fn on_size_line(&mut self, line: &[u8]) -> Result<(), S3Error> {
-        let (size, ext) = match line.iter().position(|&b| b == b';') {
-            Some(i) => (&line[..i], Some(&line[i + 1..])),
-            None => (line, None),
-        };
-        let size = parse_hex_size(size)
-            .ok_or_else(|| framing("An aws-chunked chunk size is not valid hex."))?;
-        if size > MAX_CHUNK_SIZE {
-            return Err(framing(
-                "An aws-chunked chunk is larger than this server accepts.",
-            ));
-        }
-        if self.config.signed {
-            let signature = ext
-                .and_then(|e| e.strip_prefix(b"chunk-signature="))
-                .ok_or_else(|| framing("A signed aws-chunked chunk has no chunk-signature."))?;
-            if !is_hex_signature(signature) {
-                return Err(bad_signature());
+    /// Collects framing-line bytes from `rest` (non-empty) and, once a line is complete, acts on
+    /// it. Returns how many bytes were used.
+    fn read_line(&mut self, rest: &[u8]) -> Result<usize, S3Error> {
+        let (used, complete) = self
+            .line
+            .fill(rest)
+            .ok_or_else(|| framing("An aws-chunked framing line is too long."))?;
+        if complete {
+            let line = self
+                .line
+                .take()
+                .ok_or_else(|| framing("An aws-chunked line does not end in CRLF."))?;
+            if self.state == State::SizeLine {
+                self.on_size_line(line.as_bytes())?;
+            } else if self.trailer.on_line(line.as_bytes(), &self.config)? {
+                self.end_of_trailer()?;
+                self.state = State::Done;
             }
-            self.chunk_signature.copy_from_slice(signature);
         }
-        // Unsigned chunks may carry chunk extensions; they mean nothing to S3 and are ignored.
+        Ok(used)
+    }
+
+    /// Takes the current chunk's data from the start of `rest` (non-empty), hashing it when signed
+    /// and checking the chunk's signature once its last byte has passed.
+    fn take_data<'a>(&mut self, rest: &'a [u8]) -> Result<&'a [u8], S3Error> {
+        // `chunk_remaining` ≤ MAX_CHUNK_SIZE, so the conversion only fails on tiny
+        // targets, where taking all of `rest` is still bounded by the `min`.
+        let take = usize::try_from(self.chunk_remaining).map_or(rest.len(), |r| r.min(rest.len()));
+        let data = &rest[..take];
+        if self.config.signed {
+            self.chunk_hash.update(data);
+        }
+        self.chunk_remaining -= take as u64;
+        self.produced += take as u64;
+        if self.chunk_remaining == 0 {
+            self.verify_chunk()?;
+            self.state = State::DataCr;
+        }
+        Ok(data)
+    }
+
+    fn on_size_line(&mut self, line: &[u8]) -> Result<(), S3Error> {
+        let parsed = parse_size_line(line, self.config.signed)?;
+        if let Some(signature) = parsed.signature {
+            self.chunk_signature = signature;
+        }
+        let size = parsed.size;
         let total = self
             .produced
             .checked_add(size)
@@ -499,122 +390,9 @@ impl<V: ChunkVerifier> AwsChunkedDecoder<V> {
         }
     }
 
-    fn on_trailer_line(&mut self, line: &[u8]) -> Result<(), S3Error> {
-        let t = &mut self.trailer;
-        if line.is_empty() {
-            if self.config.trailer.is_some() && !t.seen_line && !t.skipped_blank {
-                // Some clients put an empty line between the final chunk and the trailer.
-                t.skipped_blank = true;
-                return Ok(());
-            }
-            self.end_of_trailer()?;
-            self.state = State::Done;
-            return Ok(());
-        }
-        t.seen_line = true;
-        let Some(declared) = self.config.trailer else {
-            return Err(bad_trailer(
-                "The request contained trailing data that x-amz-trailer did not declare.",
-            ));
-        };
-        if t.signature.is_some() {
-            return Err(bad_trailer(
-                "The trailer continued after x-amz-trailer-signature.",
-            ));
-        }
-        let colon = line
-            .iter()
-            .position(|&b| b == b':')
-            .ok_or_else(|| bad_trailer("A trailing header is not of the form name:value."))?;
-        let name = &line[..colon];
-        let value = trim_ows(&line[colon + 1..]);
-        if !is_token(name) {
-            return Err(bad_trailer("A trailing header name is not valid."));
-        }
-        if name.eq_ignore_ascii_case(b"x-amz-trailer-signature") {
-            if self.config.signed {
-                if !is_hex_signature(value) {
-                    return Err(bad_signature());
-                }
-                let mut sig = [0u8; SIGNATURE_HEX_LEN];
-                sig.copy_from_slice(value);
-                t.signature = Some(sig);
-            }
-            // In an unsigned body there is nothing to check a trailer signature against: ignored.
-            return Ok(());
-        }
-        t.count += 1;
-        if t.count > MAX_TRAILER_COUNT {
-            return Err(bad_trailer("The request has too many trailing headers."));
-        }
-        if !t.push_canonical(&[name, b":", value, b"\n"], true) {
-            return Err(bad_trailer("The request's trailing headers are too large."));
-        }
-        let is_checksum = name
-            .get(..CHECKSUM_PREFIX.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(CHECKSUM_PREFIX));
-        if is_checksum {
-            let alg = ChecksumAlgorithm::from_header_name_bytes(name).ok_or_else(|| {
-                S3Error::with_message(
-                    S3ErrorCode::InvalidChecksum,
-                    "The trailing checksum names an unknown algorithm.",
-                )
-            })?;
-            if alg != declared {
-                return Err(S3Error::with_message(
-                    S3ErrorCode::InvalidChecksum,
-                    "The trailing checksum is not the one x-amz-trailer declared.",
-                ));
-            }
-            if t.checksum.is_some() {
-                return Err(bad_trailer("The trailing checksum was sent twice."));
-            }
-            if value.len() > MAX_DIGEST_B64_LEN || std::str::from_utf8(value).is_err() {
-                return Err(bad_trailer(alg.invalid_trailer_message()));
-            }
-            let mut buf = [0u8; MAX_DIGEST_B64_LEN];
-            buf[..value.len()].copy_from_slice(value);
-            t.checksum = Some((alg, buf, value.len()));
-        }
-        // Other trailing headers are covered by the trailer signature but otherwise ignored.
-        Ok(())
-    }
-
     /// Checks, at the end of the trailer section, that the declared trailer came and is signed.
     fn end_of_trailer(&mut self) -> Result<(), S3Error> {
-        let Some(declared) = self.config.trailer else {
-            return Ok(());
-        };
-        if self.trailer.checksum.is_none() {
-            return Err(bad_trailer(match declared {
-                ChecksumAlgorithm::Crc32 => {
-                    "The x-amz-checksum-crc32 trailer declared in x-amz-trailer was not sent."
-                }
-                ChecksumAlgorithm::Crc32c => {
-                    "The x-amz-checksum-crc32c trailer declared in x-amz-trailer was not sent."
-                }
-                ChecksumAlgorithm::Crc64Nvme => {
-                    "The x-amz-checksum-crc64nvme trailer declared in x-amz-trailer was not sent."
-                }
-                ChecksumAlgorithm::Sha1 => {
-                    "The x-amz-checksum-sha1 trailer declared in x-amz-trailer was not sent."
-                }
-                ChecksumAlgorithm::Sha256 => {
-                    "The x-amz-checksum-sha256 trailer declared in x-amz-trailer was not sent."
-                }
-            }));
-        }
-        if self.config.signed {
-            let t = &self.trailer;
-            let ok = match (t.signature.as_ref(), self.verifier.as_mut()) {
-                (Some(sig), Some(v)) => v.verify_trailer(&t.canonical[..t.canonical_len], sig),
-                _ => false,
-            };
-            if !ok {
-                return Err(bad_signature());
-            }
-        }
-        Ok(())
+        self.trailer.check_end(&self.config, self.verifier.as_mut())
     }
 }
 
@@ -631,574 +409,4 @@ impl<V> std::fmt::Debug for AwsChunkedDecoder<V> {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-    use crate::s3::payload::test_support::*;
-    use crate::s3::payload::{
-        drive_decoder, Checksummer, FakeChunkVerifier, NoChunkVerifier, SplitRng,
-    };
-
-    const SEED: [u8; 32] = [9; 32];
-
-    fn signed_cfg(len: u64, trailer: Option<ChecksumAlgorithm>) -> ChunkedConfig {
-        ChunkedConfig {
-            signed: true,
-            trailer,
-            decoded_length: Some(len),
-        }
-    }
-
-    fn unsigned_cfg(len: Option<u64>, trailer: Option<ChecksumAlgorithm>) -> ChunkedConfig {
-        ChunkedConfig {
-            signed: false,
-            trailer,
-            decoded_length: len,
-        }
-    }
-
-    /// Decodes `body` in one go; returns the output or the error code.
-    fn decode_all(config: ChunkedConfig, body: &[u8]) -> Result<Vec<u8>, S3ErrorCode> {
-        decode_split(config, body, 0, body.len().max(1))
-    }
-
-    fn decode_split(
-        config: ChunkedConfig,
-        body: &[u8],
-        seed: u64,
-        max_piece: usize,
-    ) -> Result<Vec<u8>, S3ErrorCode> {
-        let mut dec = AwsChunkedDecoder::new(config, Some(FakeChunkVerifier::new(SEED))).unwrap();
-        let mut out = Vec::new();
-        drive_decoder(&mut dec, body, seed, max_piece, &mut out).map_err(|e| e.code)?;
-        Ok(out)
-    }
-
-    /// Decodes `body` split in two at every position, and in single bytes, checking each gives
-    /// `expected`.
-    fn assert_every_split(
-        config: ChunkedConfig,
-        body: &[u8],
-        expected: &Result<Vec<u8>, S3ErrorCode>,
-    ) {
-        for cut in 0..=body.len() {
-            let mut dec =
-                AwsChunkedDecoder::new(config, Some(FakeChunkVerifier::new(SEED))).unwrap();
-            let mut out = Vec::new();
-            let mut run = || -> Result<(), S3Error> {
-                for part in [&body[..cut], &body[cut..]] {
-                    let mut input = part;
-                    while !input.is_empty() {
-                        let d = dec.decode(input)?;
-                        out.extend_from_slice(d.data);
-                        input = &input[d.consumed..];
-                    }
-                }
-                dec.finish()
-            };
-            let got = run().map(|()| out).map_err(|e| e.code);
-            assert_eq!(&got, expected, "split at {cut}");
-        }
-        assert_eq!(&decode_split(config, body, 0, 1), expected, "byte by byte");
-    }
-
-    fn signed_body(chunks: &[&[u8]], trailer: Option<&[(&str, &str)]>, crlf: bool) -> Vec<u8> {
-        encode_signed(&mut FakeChunkVerifier::new(SEED), chunks, trailer, crlf)
-    }
-
-    #[test]
-    fn signed_body_every_split() {
-        let body = signed_body(&[b"hello ", b"world"], None, true);
-        assert_every_split(signed_cfg(11, None), &body, &Ok(b"hello world".to_vec()));
-        // Without the final CRLF (some clients): accepted at finish().
-        let body = signed_body(&[b"hello ", b"world"], None, false);
-        assert_every_split(signed_cfg(11, None), &body, &Ok(b"hello world".to_vec()));
-    }
-
-    #[test]
-    fn signed_trailer_every_split() {
-        let crc = Checksummer::digest(ChecksumAlgorithm::Crc32, b"hello world").to_b64();
-        let lines = [("x-amz-checksum-crc32", crc.as_str())];
-        let cfg = signed_cfg(11, Some(ChecksumAlgorithm::Crc32));
-        for crlf in [true, false] {
-            let body = signed_body(&[b"hello ", b"world"], Some(&lines), crlf);
-            assert_every_split(cfg, &body, &Ok(b"hello world".to_vec()));
-            let mut dec = AwsChunkedDecoder::new(cfg, Some(FakeChunkVerifier::new(SEED))).unwrap();
-            drive_decoder(&mut dec, &body, 3, 5, &mut Vec::new()).unwrap();
-            assert_eq!(
-                dec.trailer_checksum(),
-                Some((ChecksumAlgorithm::Crc32, crc.as_str()))
-            );
-            assert_eq!(
-                dec.canonical_trailer(),
-                format!("x-amz-checksum-crc32:{crc}\n").as_bytes()
-            );
-        }
-    }
-
-    #[test]
-    fn unsigned_trailer_every_split() {
-        let crc = Checksummer::digest(ChecksumAlgorithm::Crc32c, b"abcdefg").to_b64();
-        let cfg = unsigned_cfg(Some(7), Some(ChecksumAlgorithm::Crc32c));
-        for crlf in [true, false] {
-            let body =
-                encode_unsigned(&[b"abc", b"defg"], &[("x-amz-checksum-crc32c", &crc)], crlf);
-            assert_every_split(cfg, &body, &Ok(b"abcdefg".to_vec()));
-        }
-        // No decoded length given: still decodes.
-        let body = encode_unsigned(&[b"abc"], &[("x-amz-checksum-crc32c", &crc)], true);
-        assert_eq!(
-            decode_all(unsigned_cfg(None, Some(ChecksumAlgorithm::Crc32c)), &body),
-            Ok(b"abc".to_vec())
-        );
-    }
-
-    #[test]
-    fn empty_object() {
-        let body = signed_body(&[], None, true);
-        assert_every_split(signed_cfg(0, None), &body, &Ok(Vec::new()));
-        let body = encode_unsigned(&[], &[("x-amz-checksum-crc32", "AAAAAA==")], true);
-        assert_every_split(
-            unsigned_cfg(Some(0), Some(ChecksumAlgorithm::Crc32)),
-            &body,
-            &Ok(vec![]),
-        );
-    }
-
-    #[test]
-    fn large_body_random_splits() {
-        let data = body_bytes(300_000, 5);
-        let chunks: Vec<&[u8]> = data.chunks(65_536).collect();
-        let body = signed_body(&chunks, None, true);
-        let cfg = signed_cfg(data.len() as u64, None);
-        for (seed, max) in [(1, 7), (2, 1000), (3, 70_000), (4, 200_000), (5, 65_538)] {
-            assert_eq!(
-                decode_split(cfg, &body, seed, max).as_deref(),
-                Ok(&data[..]),
-                "seed {seed}"
-            );
-        }
-        let ubody = encode_unsigned(&chunks, &[("x-amz-checksum-sha256", "x")], true);
-        let ucfg = unsigned_cfg(Some(data.len() as u64), Some(ChecksumAlgorithm::Sha256));
-        for (seed, max) in [(6, 13), (7, 4096), (8, 100_000)] {
-            assert_eq!(
-                decode_split(ucfg, &ubody, seed, max).as_deref(),
-                Ok(&data[..])
-            );
-        }
-    }
-
-    #[test]
-    fn data_is_borrowed_and_stops_at_chunk_end() {
-        let body = encode_unsigned(&[b"abc", b"de"], &[], true);
-        let mut dec =
-            AwsChunkedDecoder::<NoChunkVerifier>::new(unsigned_cfg(None, None), None).unwrap();
-        let d = dec.decode(&body).unwrap();
-        assert_eq!(d.data, b"abc");
-        assert_eq!(d.consumed, 6);
-        assert!(std::ptr::eq(d.data.as_ptr(), body[3..].as_ptr()));
-        let d = dec.decode(&body[6..]).unwrap();
-        assert_eq!((d.data, d.consumed, d.done), (&b"de"[..], 7, false));
-        let d = dec.decode(&body[13..]).unwrap();
-        assert_eq!((d.data, d.consumed, d.done), (&b""[..], 7, true));
-        assert!(dec.is_done());
-        dec.finish().unwrap();
-        // Empty input after done is fine; more data is not.
-        assert!(dec.decode(b"").unwrap().done);
-        assert_eq!(
-            dec.decode(b"\r\n").unwrap_err().code,
-            S3ErrorCode::InvalidEncoding
-        );
-    }
-
-    #[test]
-    fn tampered_data_and_signatures_are_rejected() {
-        let good = signed_body(&[b"hello ", b"world"], None, true);
-        let cfg = signed_cfg(11, None);
-        // Flip a data byte.
-        let mut bad = good.clone();
-        let pos = bad.windows(6).position(|w| w == b"hello ").unwrap();
-        bad[pos] = b'j';
-        assert_eq!(
-            decode_all(cfg, &bad),
-            Err(S3ErrorCode::SignatureDoesNotMatch)
-        );
-        // Flip a hex digit of each signature in turn.
-        let sig_starts: Vec<usize> = good
-            .windows(16)
-            .enumerate()
-            .filter(|(_, w)| *w == b"chunk-signature=")
-            .map(|(i, _)| i + 16)
-            .collect();
-        assert_eq!(sig_starts.len(), 3);
-        for s in sig_starts {
-            let mut bad = good.clone();
-            bad[s + 10] = if bad[s + 10] == b'0' { b'1' } else { b'0' };
-            assert_eq!(
-                decode_all(cfg, &bad),
-                Err(S3ErrorCode::SignatureDoesNotMatch)
-            );
-            // Malformed (non-hex / short) signatures too.
-            let mut bad = good.clone();
-            bad[s] = b'z';
-            assert_eq!(
-                decode_all(cfg, &bad),
-                Err(S3ErrorCode::SignatureDoesNotMatch)
-            );
-        }
-        // Wrong seed = wrong key.
-        let mut dec = AwsChunkedDecoder::new(cfg, Some(FakeChunkVerifier::new([1; 32]))).unwrap();
-        assert_eq!(
-            drive_decoder(&mut dec, &good, 0, 1000, &mut Vec::new())
-                .unwrap_err()
-                .code,
-            S3ErrorCode::SignatureDoesNotMatch
-        );
-    }
-
-    #[test]
-    fn reordered_and_dropped_chunks_are_rejected() {
-        let mut signer = FakeChunkVerifier::new(SEED);
-        // Build chunk frames individually so they can be shuffled.
-        let frame = |signer: &mut FakeChunkVerifier, data: &[u8]| {
-            let sig = signer.sign_chunk(&Sha256::digest(data).into());
-            let mut f = format!("{:x};chunk-signature=", data.len()).into_bytes();
-            f.extend_from_slice(&sig);
-            f.extend_from_slice(b"\r\n");
-            f.extend_from_slice(data);
-            f.extend_from_slice(b"\r\n");
-            f
-        };
-        let a = frame(&mut signer, b"aaaa");
-        let b = frame(&mut signer, b"bbbb");
-        let end = frame(&mut signer, b"");
-        let cfg = signed_cfg(8, None);
-        assert_eq!(
-            decode_all(cfg, &[&a[..], &b, &end].concat()),
-            Ok(b"aaaabbbb".to_vec())
-        );
-        assert_eq!(
-            decode_all(cfg, &[&b[..], &a, &end].concat()),
-            Err(S3ErrorCode::SignatureDoesNotMatch)
-        );
-        // Dropping a chunk: the final chunk's signature no longer chains.
-        let cfg4 = signed_cfg(4, None);
-        assert_eq!(
-            decode_all(cfg4, &[&a[..], &end].concat()),
-            Err(S3ErrorCode::SignatureDoesNotMatch)
-        );
-        // Missing final chunk: incomplete.
-        assert_eq!(
-            decode_all(cfg, &[&a[..], &b].concat()),
-            Err(S3ErrorCode::IncompleteBody)
-        );
-    }
-
-    #[test]
-    fn signed_trailer_failures() {
-        let cfg = signed_cfg(5, Some(ChecksumAlgorithm::Crc32));
-        let lines = [("x-amz-checksum-crc32", "AAAAAA==")];
-        let good = signed_body(&[b"hello"], Some(&lines), true);
-        assert!(decode_all(cfg, &good).is_ok());
-        // Tampered trailer value (signature no longer matches).
-        let bad = String::from_utf8(good.clone())
-            .unwrap()
-            .replace("AAAAAA==", "AAAAAB==");
-        assert_eq!(
-            decode_all(cfg, bad.as_bytes()),
-            Err(S3ErrorCode::SignatureDoesNotMatch)
-        );
-        // Trailer signature line missing.
-        let text = String::from_utf8(good.clone()).unwrap();
-        let cut = text.find("x-amz-trailer-signature").unwrap();
-        let no_sig = format!("{}\r\n", &text[..cut]);
-        assert_eq!(
-            decode_all(cfg, no_sig.as_bytes()),
-            Err(S3ErrorCode::SignatureDoesNotMatch)
-        );
-        // Trailer missing entirely.
-        let body = signed_body(&[b"hello"], None, true);
-        assert_eq!(decode_all(cfg, &body), Err(S3ErrorCode::InvalidRequest));
-        // Undeclared trailer in a signed body without x-amz-trailer.
-        assert_eq!(
-            decode_all(signed_cfg(5, None), &good),
-            Err(S3ErrorCode::InvalidRequest)
-        );
-        // Wrong algorithm.
-        let other = signed_body(
-            &[b"hello"],
-            Some(&[("x-amz-checksum-crc32c", "AAAAAA==")]),
-            true,
-        );
-        assert_eq!(decode_all(cfg, &other), Err(S3ErrorCode::InvalidChecksum));
-        // Header after the signature line.
-        let after = format!("{}x-amz-meta-a:b\r\n\r\n", &text[..text.len() - 2]);
-        assert_eq!(
-            decode_all(cfg, after.as_bytes()),
-            Err(S3ErrorCode::InvalidRequest)
-        );
-    }
-
-    #[test]
-    fn trailer_leniency_and_canonical_form() {
-        let cfg = unsigned_cfg(Some(3), Some(ChecksumAlgorithm::Crc32));
-        // Blank line between the final chunk and the trailer, with and without closing CRLF.
-        for tail in [
-            "\r\nx-amz-checksum-crc32:NSRBwg==\r\n\r\n",
-            "\r\nx-amz-checksum-crc32:NSRBwg==\r\n",
-        ] {
-            let body = format!("3\r\nabc\r\n0\r\n{tail}");
-            assert_every_split(cfg, body.as_bytes(), &Ok(b"abc".to_vec()));
-        }
-        // Only one blank line is skipped: two blank lines then the trailer = missing trailer, then junk.
-        let body = "3\r\nabc\r\n0\r\n\r\n\r\nx-amz-checksum-crc32:NSRBwg==\r\n\r\n";
-        assert_eq!(
-            decode_all(cfg, body.as_bytes()),
-            Err(S3ErrorCode::InvalidRequest)
-        );
-        // Mixed-case name and padded value are canonicalised; extra headers are kept for signing.
-        let body = "3\r\nabc\r\n0\r\nX-Amz-Checksum-CRC32: NSRBwg== \r\nx-amz-meta-Z:\tv\r\n\r\n";
-        let mut dec = AwsChunkedDecoder::<NoChunkVerifier>::new(cfg, None).unwrap();
-        drive_decoder(&mut dec, body.as_bytes(), 0, 100, &mut Vec::new()).unwrap();
-        assert_eq!(
-            dec.canonical_trailer(),
-            b"x-amz-checksum-crc32:NSRBwg==\nx-amz-meta-z:v\n"
-        );
-        assert_eq!(
-            dec.trailer_checksum(),
-            Some((ChecksumAlgorithm::Crc32, "NSRBwg=="))
-        );
-        // A trailer signature in an unsigned body is ignored.
-        let body = format!(
-            "3\r\nabc\r\n0\r\nx-amz-checksum-crc32:NSRBwg==\r\nx-amz-trailer-signature:{}\r\n\r\n",
-            "0".repeat(64)
-        );
-        assert!(decode_all(cfg, body.as_bytes()).is_ok());
-    }
-
-    #[test]
-    fn trailer_limits_and_malformed_lines() {
-        let cfg = unsigned_cfg(Some(3), Some(ChecksumAlgorithm::Crc32));
-        let with =
-            |lines: &str| decode_all(cfg, format!("3\r\nabc\r\n0\r\n{lines}\r\n").as_bytes());
-        assert_eq!(
-            with("x-amz-checksum-crc32:NSRBwg==\r\n"),
-            Ok(b"abc".to_vec())
-        );
-        assert_eq!(
-            with("x-amz-checksum-crc32 NSRBwg==\r\n"),
-            Err(S3ErrorCode::InvalidRequest)
-        );
-        assert_eq!(with(":NSRBwg==\r\n"), Err(S3ErrorCode::InvalidRequest));
-        assert_eq!(
-            with("bad name:x\r\nx-amz-checksum-crc32:NSRBwg==\r\n"),
-            Err(S3ErrorCode::InvalidRequest)
-        );
-        assert_eq!(
-            with("x-amz-checksum-crc32:NSRBwg==\r\nx-amz-checksum-crc32:NSRBwg==\r\n"),
-            Err(S3ErrorCode::InvalidRequest)
-        );
-        assert_eq!(
-            with("x-amz-checksum-md5:NSRBwg==\r\n"),
-            Err(S3ErrorCode::InvalidChecksum)
-        );
-        assert_eq!(
-            with(&format!("x-amz-checksum-crc32:{}\r\n", "A".repeat(45))),
-            Err(S3ErrorCode::InvalidRequest)
-        );
-        let many: String = (0..MAX_TRAILER_COUNT)
-            .map(|i| format!("x-amz-meta-{i}:v\r\n"))
-            .collect();
-        assert_eq!(
-            with(&format!("{many}x-amz-checksum-crc32:NSRBwg==\r\n")),
-            Err(S3ErrorCode::InvalidRequest)
-        );
-        let big: String = (0..3)
-            .map(|i| format!("x-amz-meta-{i}:{}\r\n", "v".repeat(200)))
-            .collect();
-        assert_eq!(
-            with(&format!("{big}x-amz-checksum-crc32:NSRBwg==\r\n")),
-            Err(S3ErrorCode::InvalidRequest)
-        );
-        let long_line = format!("x-amz-meta-a:{}\r\n", "v".repeat(MAX_LINE_LEN));
-        assert_eq!(with(&long_line), Err(S3ErrorCode::InvalidEncoding));
-        // Unsigned body without x-amz-trailer must not carry a trailer.
-        assert_eq!(
-            decode_all(
-                unsigned_cfg(None, None),
-                b"3\r\nabc\r\n0\r\nx-amz-checksum-crc32:NSRBwg==\r\n\r\n"
-            ),
-            Err(S3ErrorCode::InvalidRequest)
-        );
-    }
-
-    #[test]
-    fn size_line_validation() {
-        let cfg = unsigned_cfg(None, None);
-        for body in [
-            "+3\r\nabc\r\n0\r\n\r\n",
-            " 3\r\nabc\r\n0\r\n\r\n",
-            "3 \r\nabc\r\n0\r\n\r\n",
-            "g\r\nabc\r\n0\r\n\r\n",
-            "\r\nabc\r\n0\r\n\r\n",
-            "-1\r\n",
-            "00000000000000003\r\nabc\r\n0\r\n\r\n",
-            "3\nabc\r\n0\r\n\r\n",
-            "3\r\nabcX\r\n0\r\n\r\n",
-            "3\r\nabc\rX0\r\n\r\n",
-        ] {
-            assert_eq!(
-                decode_all(cfg, body.as_bytes()),
-                Err(S3ErrorCode::InvalidEncoding),
-                "{body:?}"
-            );
-        }
-        // 16 digits with leading zeros and upper-case hex are fine; extensions ignored when unsigned.
-        assert_eq!(
-            decode_all(cfg, b"000000000000000A;foo=bar\r\n0123456789\r\n0\r\n\r\n"),
-            Ok(b"0123456789".to_vec())
-        );
-        // Chunk size limit.
-        let over = format!("{:x}\r\n", MAX_CHUNK_SIZE + 1);
-        assert_eq!(
-            decode_all(cfg, over.as_bytes()),
-            Err(S3ErrorCode::InvalidEncoding)
-        );
-        let at = format!("{:x}\r\n", MAX_CHUNK_SIZE);
-        assert_eq!(
-            decode_all(cfg, at.as_bytes()),
-            Err(S3ErrorCode::IncompleteBody),
-            "accepted, then truncated"
-        );
-        // Overlong size line.
-        let long = format!("3;{}\r\n", "x".repeat(MAX_LINE_LEN));
-        assert_eq!(
-            decode_all(cfg, long.as_bytes()),
-            Err(S3ErrorCode::InvalidEncoding)
-        );
-        // Signed bodies need the chunk-signature extension.
-        let scfg = signed_cfg(3, None);
-        assert_eq!(
-            decode_all(scfg, b"3\r\nabc\r\n0\r\n\r\n"),
-            Err(S3ErrorCode::InvalidEncoding)
-        );
-        assert_eq!(
-            decode_all(scfg, b"3;chunk-signatur=00\r\nabc\r\n"),
-            Err(S3ErrorCode::InvalidEncoding)
-        );
-    }
-
-    #[test]
-    fn declared_length_is_enforced() {
-        let body = signed_body(&[b"hello ", b"world"], None, true);
-        // Too little declared: fails at the chunk header that exceeds it, before its data.
-        let mut dec =
-            AwsChunkedDecoder::new(signed_cfg(8, None), Some(FakeChunkVerifier::new(SEED)))
-                .unwrap();
-        let mut out = Vec::new();
-        assert_eq!(
-            drive_decoder(&mut dec, &body, 0, 1, &mut out)
-                .unwrap_err()
-                .code,
-            S3ErrorCode::IncompleteBody
-        );
-        assert_eq!(out, b"hello ");
-        // Too much declared: fails at the final chunk.
-        assert_eq!(
-            decode_all(signed_cfg(12, None), &body),
-            Err(S3ErrorCode::IncompleteBody)
-        );
-        assert_eq!(
-            decode_all(signed_cfg(u64::MAX, None), &body),
-            Err(S3ErrorCode::IncompleteBody)
-        );
-    }
-
-    #[test]
-    fn truncated_bodies_fail_and_overlong_bodies_fail() {
-        let crc = Checksummer::digest(ChecksumAlgorithm::Crc32, b"hello world").to_b64();
-        let lines = [("x-amz-checksum-crc32", crc.as_str())];
-        let cases = [
-            (
-                signed_cfg(11, None),
-                signed_body(&[b"hello ", b"world"], None, true),
-            ),
-            (
-                signed_cfg(11, Some(ChecksumAlgorithm::Crc32)),
-                signed_body(&[b"hello ", b"world"], Some(&lines), true),
-            ),
-            (
-                unsigned_cfg(Some(11), Some(ChecksumAlgorithm::Crc32)),
-                encode_unsigned(&[b"hello ", b"world"], &lines, true),
-            ),
-        ];
-        for (cfg, body) in cases {
-            assert!(decode_all(cfg, &body).is_ok());
-            for len in 0..body.len() - 2 {
-                assert!(
-                    decode_all(cfg, &body[..len]).is_err(),
-                    "prefix {len} accepted"
-                );
-            }
-            // Missing only the closing CRLF is tolerated; a lone CR is not.
-            assert!(decode_all(cfg, &body[..body.len() - 2]).is_ok());
-            assert_eq!(
-                decode_all(cfg, &body[..body.len() - 1]),
-                Err(S3ErrorCode::IncompleteBody)
-            );
-            for extra in [&b"x"[..], b"\r\n", b"0\r\n\r\n"] {
-                let long = [&body[..], extra].concat();
-                assert_eq!(decode_all(cfg, &long), Err(S3ErrorCode::InvalidEncoding));
-            }
-        }
-    }
-
-    #[test]
-    fn errors_poison_the_decoder() {
-        let mut dec =
-            AwsChunkedDecoder::<NoChunkVerifier>::new(unsigned_cfg(None, None), None).unwrap();
-        assert!(dec.decode(b"zz\r\n").is_err());
-        assert!(dec.decode(b"3\r\nabc\r\n").is_err());
-        assert!(dec.finish().is_err());
-        // A signed config without a verifier is refused up front.
-        assert_eq!(
-            AwsChunkedDecoder::<NoChunkVerifier>::new(signed_cfg(0, None), None)
-                .unwrap_err()
-                .code,
-            S3ErrorCode::InternalError
-        );
-    }
-
-    #[test]
-    fn garbage_never_panics_and_is_split_invariant() {
-        let mut rng = SplitRng::new(77);
-        let alphabet = b"0123456789abcdefABCDEF;=-:\r\n xchunk-signature";
-        let seeds = [
-            signed_body(&[b"abc"], None, true),
-            encode_unsigned(&[b"abc"], &[("x-amz-checksum-crc32", "NSRBwg==")], true),
-        ];
-        for round in 0..400 {
-            let mut body = seeds[round % 2].clone();
-            // Mutate a few bytes, or make fresh noise.
-            if round % 3 == 0 {
-                let len = rng.next_len(80);
-                body = (0..len)
-                    .map(|_| alphabet[rng.next_len(alphabet.len()) - 1])
-                    .collect();
-            } else {
-                for _ in 0..rng.next_len(3) {
-                    let i = rng.next_len(body.len()) - 1;
-                    body[i] = alphabet[rng.next_len(alphabet.len()) - 1];
-                }
-            }
-            for cfg in [
-                signed_cfg(3, None),
-                unsigned_cfg(Some(3), Some(ChecksumAlgorithm::Crc32)),
-                unsigned_cfg(None, None),
-            ] {
-                let whole = decode_all(cfg, &body);
-                assert_eq!(decode_split(cfg, &body, round as u64, 1), whole);
-                assert_eq!(decode_split(cfg, &body, round as u64, 4), whole);
-            }
-        }
-    }
-}
+mod tests;

@@ -11,10 +11,10 @@ use md5::Digest as _;
 use crate::s3::error::{S3Error, S3ErrorCode};
 
 /// The longest raw digest of any supported algorithm (SHA-256).
-pub const MAX_DIGEST_LEN: usize = 32;
+pub(crate) const MAX_DIGEST_LEN: usize = 32;
 
 /// The longest base64 form of any supported digest: SHA-256 is 32 bytes, `4 * ceil(32 / 3)` = 44.
-pub const MAX_DIGEST_B64_LEN: usize = 44;
+pub(crate) const MAX_DIGEST_B64_LEN: usize = 44;
 
 /// One of the additional checksum algorithms S3 accepts on uploads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28,7 +28,7 @@ pub enum ChecksumAlgorithm {
 
 impl ChecksumAlgorithm {
     /// Every algorithm, in the order S3 documents them.
-    pub const ALL: [ChecksumAlgorithm; 5] = [
+    pub(crate) const ALL: [ChecksumAlgorithm; 5] = [
         ChecksumAlgorithm::Crc32,
         ChecksumAlgorithm::Crc32c,
         ChecksumAlgorithm::Crc64Nvme,
@@ -36,20 +36,8 @@ impl ChecksumAlgorithm {
         ChecksumAlgorithm::Sha256,
     ];
 
-    /// The algorithm's name as it appears in `x-amz-sdk-checksum-algorithm`, `x-amz-checksum-algorithm`
-    /// and in `ChecksumAlgorithm` XML elements.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ChecksumAlgorithm::Crc32 => "CRC32",
-            ChecksumAlgorithm::Crc32c => "CRC32C",
-            ChecksumAlgorithm::Crc64Nvme => "CRC64NVME",
-            ChecksumAlgorithm::Sha1 => "SHA1",
-            ChecksumAlgorithm::Sha256 => "SHA256",
-        }
-    }
-
     /// The header (or trailer) that carries this checksum, lower-case.
-    pub const fn header_name(self) -> &'static str {
+    pub(crate) const fn header_name(self) -> &'static str {
         match self {
             ChecksumAlgorithm::Crc32 => "x-amz-checksum-crc32",
             ChecksumAlgorithm::Crc32c => "x-amz-checksum-crc32c",
@@ -60,7 +48,7 @@ impl ChecksumAlgorithm {
     }
 
     /// Length of the raw digest in bytes.
-    pub const fn digest_len(self) -> usize {
+    pub(crate) const fn digest_len(self) -> usize {
         match self {
             ChecksumAlgorithm::Crc32 | ChecksumAlgorithm::Crc32c => 4,
             ChecksumAlgorithm::Crc64Nvme => 8,
@@ -69,28 +57,14 @@ impl ChecksumAlgorithm {
         }
     }
 
-    /// Length of the padded base64 form S3 sends.
-    pub const fn b64_len(self) -> usize {
-        self.digest_len().div_ceil(3) * 4
-    }
-
-    /// Parses an algorithm name (`CRC32`, `crc64nvme`, ...), case-insensitively, as sent in
-    /// `x-amz-sdk-checksum-algorithm` or `x-amz-checksum-algorithm`.
-    pub fn from_algorithm_value(value: &str) -> Option<Self> {
-        let value = value.trim();
-        Self::ALL
-            .into_iter()
-            .find(|a| a.as_str().eq_ignore_ascii_case(value))
-    }
-
     /// Parses a header name (`x-amz-checksum-crc32`, ...), case-insensitively. Other headers of the
     /// `x-amz-checksum-` family (`-type`, `-mode`, `-algorithm`) are not checksums and give `None`.
-    pub fn from_header_name(name: &str) -> Option<Self> {
+    pub(crate) fn from_header_name(name: &str) -> Option<Self> {
         Self::from_header_name_bytes(name.as_bytes())
     }
 
     /// [`Self::from_header_name`] on raw bytes, for trailer lines that may not be UTF-8.
-    pub fn from_header_name_bytes(name: &[u8]) -> Option<Self> {
+    pub(crate) fn from_header_name_bytes(name: &[u8]) -> Option<Self> {
         Self::ALL
             .into_iter()
             .find(|a| a.header_name().as_bytes().eq_ignore_ascii_case(name))
@@ -98,12 +72,12 @@ impl ChecksumAlgorithm {
 
     /// Decodes the base64 value of this algorithm's header; `None` unless it is canonical padded
     /// base64 of exactly [`Self::digest_len`] bytes.
-    pub fn decode_b64(self, value: &[u8]) -> Option<ChecksumValue> {
+    pub(crate) fn decode_b64(self, value: &[u8]) -> Option<ChecksumValue> {
         decode_b64_exact(value, self.digest_len()).map(|(bytes, len)| ChecksumValue { bytes, len })
     }
 
     /// The message S3 gives when a checksum header's value is not valid base64 of the right length.
-    pub const fn invalid_header_message(self) -> &'static str {
+    pub(crate) const fn invalid_header_message(self) -> &'static str {
         match self {
             ChecksumAlgorithm::Crc32 => "Value for x-amz-checksum-crc32 header is invalid.",
             ChecksumAlgorithm::Crc32c => "Value for x-amz-checksum-crc32c header is invalid.",
@@ -114,7 +88,7 @@ impl ChecksumAlgorithm {
     }
 
     /// The message for a trailing checksum whose value is not valid base64 of the right length.
-    pub const fn invalid_trailer_message(self) -> &'static str {
+    pub(crate) const fn invalid_trailer_message(self) -> &'static str {
         match self {
             ChecksumAlgorithm::Crc32 => {
                 "Value for x-amz-checksum-crc32 trailing header is invalid."
@@ -133,7 +107,7 @@ impl ChecksumAlgorithm {
     }
 
     /// The message S3 gives (with `BadDigest`) when the body does not match the sent checksum.
-    pub const fn mismatch_message(self) -> &'static str {
+    pub(crate) const fn mismatch_message(self) -> &'static str {
         match self {
             ChecksumAlgorithm::Crc32 => {
                 "The CRC32 you specified did not match the calculated checksum."
@@ -172,7 +146,7 @@ fn decode_b64_exact(value: &[u8], want: usize) -> Option<([u8; MAX_DIGEST_LEN], 
     Some((bytes, n as u8))
 }
 
-/// A raw digest of at most [`MAX_DIGEST_LEN`] bytes, stored inline.
+/// A raw digest of at most `MAX_DIGEST_LEN` bytes, stored inline.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ChecksumValue {
     bytes: [u8; MAX_DIGEST_LEN],
@@ -181,19 +155,12 @@ pub struct ChecksumValue {
 
 impl ChecksumValue {
     /// The raw digest bytes (big-endian for CRCs).
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
     }
 
-    /// Writes the base64 form S3 sends into `out` and returns it as a `&str`.
-    pub fn encode_b64<'b>(&self, out: &'b mut [u8; MAX_DIGEST_B64_LEN]) -> &'b str {
-        // 44 bytes always suffice for ≤ 32 input bytes, so this cannot fail; fall back to "" anyway.
-        let n = STANDARD.encode_slice(self.as_bytes(), out).unwrap_or(0);
-        std::str::from_utf8(&out[..n]).unwrap_or("")
-    }
-
     /// The base64 form S3 sends, as an owned string (for response headers and metadata).
-    pub fn to_b64(&self) -> String {
+    pub(crate) fn to_b64(self) -> String {
         STANDARD.encode(self.as_bytes())
     }
 
@@ -229,13 +196,13 @@ enum Hasher {
 }
 
 /// A streaming hasher for one [`ChecksumAlgorithm`].
-pub struct Checksummer {
+pub(crate) struct Checksummer {
     algorithm: ChecksumAlgorithm,
     hasher: Hasher,
 }
 
 impl Checksummer {
-    pub fn new(algorithm: ChecksumAlgorithm) -> Self {
+    pub(crate) fn new(algorithm: ChecksumAlgorithm) -> Self {
         use crc_fast::CrcAlgorithm as C;
         let hasher = match algorithm {
             ChecksumAlgorithm::Crc32 => Hasher::Crc32(crc_fast::Digest::new(C::Crc32IsoHdlc)),
@@ -247,11 +214,11 @@ impl Checksummer {
         Checksummer { algorithm, hasher }
     }
 
-    pub fn algorithm(&self) -> ChecksumAlgorithm {
+    pub(crate) fn algorithm(&self) -> ChecksumAlgorithm {
         self.algorithm
     }
 
-    pub fn update(&mut self, data: &[u8]) {
+    pub(crate) fn update(&mut self, data: &[u8]) {
         match &mut self.hasher {
             Hasher::Crc32(d) | Hasher::Crc64(d) => d.update(data),
             Hasher::Sha1(h) => h.update(data),
@@ -260,7 +227,7 @@ impl Checksummer {
     }
 
     /// The raw digest; CRCs as big-endian bytes, as S3 encodes them.
-    pub fn finish(self) -> ChecksumValue {
+    pub(crate) fn finish(self) -> ChecksumValue {
         match self.hasher {
             // A 32-bit CRC's value always fits in the low 32 bits of crc-fast's u64 result.
             Hasher::Crc32(d) => ChecksumValue::from_slice(&(d.finalize() as u32).to_be_bytes()),
@@ -271,7 +238,7 @@ impl Checksummer {
     }
 
     /// One-shot convenience.
-    pub fn digest(algorithm: ChecksumAlgorithm, data: &[u8]) -> ChecksumValue {
+    pub(crate) fn digest(algorithm: ChecksumAlgorithm, data: &[u8]) -> ChecksumValue {
         let mut c = Checksummer::new(algorithm);
         c.update(data);
         c.finish()
@@ -288,23 +255,24 @@ impl std::fmt::Debug for Checksummer {
 
 /// Streaming MD5, for `Content-MD5` checks and for the ETag of single-part objects.
 #[derive(Clone, Default)]
-pub struct Md5Hasher(md5::Md5);
+pub(crate) struct Md5Hasher(md5::Md5);
 
 impl Md5Hasher {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Md5Hasher(md5::Md5::new())
     }
 
-    pub fn update(&mut self, data: &[u8]) {
+    pub(crate) fn update(&mut self, data: &[u8]) {
         self.0.update(data);
     }
 
-    pub fn finish(self) -> [u8; 16] {
+    pub(crate) fn finish(self) -> [u8; 16] {
         self.0.finalize().into()
     }
 
     /// One-shot convenience.
-    pub fn digest(data: &[u8]) -> [u8; 16] {
+    #[cfg(test)]
+    pub(crate) fn digest(data: &[u8]) -> [u8; 16] {
         let mut h = Md5Hasher::new();
         h.update(data);
         h.finish()
@@ -318,7 +286,7 @@ impl std::fmt::Debug for Md5Hasher {
 }
 
 /// Parses a `Content-MD5` header value: base64 of exactly 16 bytes, else `InvalidDigest`.
-pub fn parse_content_md5(value: &str) -> Result<[u8; 16], S3Error> {
+pub(crate) fn parse_content_md5(value: &str) -> Result<[u8; 16], S3Error> {
     let (bytes, _) = decode_b64_exact(value.trim().as_bytes(), 16).ok_or_else(|| {
         S3Error::with_message(
             S3ErrorCode::InvalidDigest,
@@ -328,15 +296,6 @@ pub fn parse_content_md5(value: &str) -> Result<[u8; 16], S3Error> {
     let mut out = [0u8; 16];
     out.copy_from_slice(&bytes[..16]);
     Ok(out)
-}
-
-/// The ETag S3 gives a single-part object: the hex MD5 in double quotes.
-pub fn md5_etag(md5: &[u8; 16]) -> String {
-    let mut s = String::with_capacity(34);
-    s.push('"');
-    s.push_str(&hex::encode(md5));
-    s.push('"');
-    s
 }
 
 #[cfg(test)]
@@ -412,7 +371,7 @@ mod tests {
             }
             assert_eq!(c.finish(), whole, "{alg:?}");
             assert_eq!(whole.len(), alg.digest_len());
-            assert_eq!(whole.to_b64().len(), alg.b64_len());
+            assert_eq!(whole.to_b64().len(), alg.digest_len().div_ceil(3) * 4);
         }
         let mut m = Md5Hasher::new();
         for piece in data.chunks(13) {
@@ -426,21 +385,11 @@ mod tests {
         // AWS's trailer example: 66560 bytes of 'a' has x-amz-checksum-crc32c:sOO8/Q==.
         let v = Checksummer::digest(ChecksumAlgorithm::Crc32c, &[b'a'; 66_560]);
         assert_eq!(v.to_b64(), "sOO8/Q==");
-        let mut buf = [0u8; MAX_DIGEST_B64_LEN];
-        assert_eq!(v.encode_b64(&mut buf), "sOO8/Q==");
     }
 
     #[test]
-    fn algorithm_names_parse_case_insensitively() {
+    fn header_names_parse_case_insensitively() {
         for alg in ChecksumAlgorithm::ALL {
-            assert_eq!(
-                ChecksumAlgorithm::from_algorithm_value(alg.as_str()),
-                Some(alg)
-            );
-            assert_eq!(
-                ChecksumAlgorithm::from_algorithm_value(&alg.as_str().to_ascii_lowercase()),
-                Some(alg)
-            );
             assert_eq!(
                 ChecksumAlgorithm::from_header_name(alg.header_name()),
                 Some(alg)
@@ -450,12 +399,6 @@ mod tests {
                 Some(alg)
             );
         }
-        assert_eq!(
-            ChecksumAlgorithm::from_algorithm_value("crc32C"),
-            Some(ChecksumAlgorithm::Crc32c)
-        );
-        assert_eq!(ChecksumAlgorithm::from_algorithm_value("MD5"), None);
-        assert_eq!(ChecksumAlgorithm::from_algorithm_value(""), None);
         assert_eq!(
             ChecksumAlgorithm::from_header_name("x-amz-checksum-type"),
             None
@@ -510,9 +453,5 @@ mod tests {
                 "{bad:?}"
             );
         }
-        assert_eq!(
-            md5_etag(&Md5Hasher::digest(b"")),
-            "\"d41d8cd98f00b204e9800998ecf8427e\""
-        );
     }
 }

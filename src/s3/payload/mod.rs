@@ -2,7 +2,7 @@
 //!
 //! The HTTP layer hands over the body (HTTP `Transfer-Encoding: chunked` already removed) in
 //! whatever pieces the socket delivers. [`PayloadVerifier`] decodes `aws-chunked` framing when
-//! present ([`AwsChunkedDecoder`]), checks chunk and trailer signatures through a
+//! present (`AwsChunkedDecoder`), checks chunk and trailer signatures through a
 //! [`ChunkVerifier`], and hashes the object bytes for `x-amz-content-sha256`, `Content-MD5` and the
 //! `x-amz-checksum-*` header or trailer. Object bytes are borrowed from the input (zero-copy) and
 //! nothing is allocated per request.
@@ -13,7 +13,7 @@
 //!    `&input[d.consumed..]`; when that is empty, read more from the socket. `consumed` is less than
 //!    the input length only when `data` is non-empty, so the loop always progresses and never needs
 //!    to buffer anything itself.
-//! 2. At end of body call [`PayloadVerifier::finish`] and only then decide the outcome.
+//! 2. At end of body call `PayloadVerifier::finish` and only then decide the outcome.
 //! 3. **Bytes produced by `feed` are NOT verified yet.** A signature, SHA-256, MD5 or checksum
 //!    failure may only be discovered by a later `feed` or by `finish`. The caller must not let the
 //!    object become visible before `finish` returns `Ok`: e.g. stream into a temporary file and only
@@ -21,15 +21,16 @@
 //!    the multipart part) until then, and abort the backend request on any error. Any error means the
 //!    whole body is rejected; decoding state after an error is poisoned.
 
-pub mod aws_chunked;
-pub mod checksum;
-pub mod verifier;
+pub(crate) mod aws_chunked;
+pub(crate) mod checksum;
+pub(crate) mod verifier;
 
-pub use aws_chunked::{AwsChunkedDecoder, ChunkedConfig};
-pub use checksum::{
-    md5_etag, parse_content_md5, ChecksumAlgorithm, ChecksumValue, Checksummer, Md5Hasher,
-};
-pub use verifier::{PayloadMode, PayloadSpec, PayloadSummary, PayloadVerifier};
+pub(crate) use aws_chunked::{AwsChunkedDecoder, ChunkedConfig};
+// `pub`: what `pub` items elsewhere name (`proxy::auth` re-exports `BodyVerifier`, the server's
+// body reader returns a `PayloadSummary`) and the types of `PayloadSummary`'s fields.
+pub use checksum::{ChecksumAlgorithm, ChecksumValue};
+pub(crate) use verifier::{PayloadMode, PayloadSpec};
+pub use verifier::{PayloadSummary, PayloadVerifier};
 
 /// The verifier a request body is read through: its chunk signatures checked by whichever
 /// verifier the request's signing form needs.
@@ -40,7 +41,7 @@ use sha2::{Digest as _, Sha256};
 
 /// One step of decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decoded<'a> {
+pub(crate) struct Decoded<'a> {
     /// How many input bytes were used; continue with `&input[consumed..]`.
     pub consumed: usize,
     /// Object bytes, borrowed from the input (the last `data.len()` bytes of the consumed part).
@@ -52,6 +53,7 @@ pub struct Decoded<'a> {
 
 /// Placeholder verifier type for unsigned bodies; rejects everything, so a configuration mistake
 /// fails closed.
+// `pub`: the default type parameter of the `pub` `PayloadVerifier`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoChunkVerifier;
 
@@ -87,14 +89,14 @@ impl<T: ChunkVerifier + ?Sized> ChunkVerifier for Box<T> {
 /// `hex(SHA-256(previous signature bytes ‖ kind ‖ payload hash))`, chained like SigV4, so dropped,
 /// reordered or altered chunks fail exactly as they would with real signatures.
 #[derive(Debug, Clone, Copy)]
-pub struct FakeChunkVerifier {
+pub(crate) struct FakeChunkVerifier {
     previous: [u8; 32],
     /// When set, every signature is accepted (lets a fuzzer reach the states behind signatures).
     pub accept_all: bool,
 }
 
 impl FakeChunkVerifier {
-    pub fn new(seed: [u8; 32]) -> Self {
+    pub(crate) fn new(seed: [u8; 32]) -> Self {
         FakeChunkVerifier {
             previous: seed,
             accept_all: false,
@@ -102,12 +104,14 @@ impl FakeChunkVerifier {
     }
 
     /// The signature the next chunk must carry, and advances the chain (the signing side).
-    pub fn sign_chunk(&mut self, chunk_sha256: &[u8; 32]) -> [u8; 64] {
+    #[cfg(test)]
+    pub(crate) fn sign_chunk(&mut self, chunk_sha256: &[u8; 32]) -> [u8; 64] {
         self.sign(b'C', chunk_sha256)
     }
 
     /// The signature the trailer must carry, and advances the chain (the signing side).
-    pub fn sign_trailer(&mut self, trailer: &[u8]) -> [u8; 64] {
+    #[cfg(test)]
+    pub(crate) fn sign_trailer(&mut self, trailer: &[u8]) -> [u8; 64] {
         let h: [u8; 32] = Sha256::digest(trailer).into();
         self.sign(b'T', &h)
     }
@@ -151,15 +155,15 @@ impl ChunkVerifier for FakeChunkVerifier {
 
 /// Tiny deterministic PRNG for split patterns (fuzzing and tests): no dependency, no global state.
 #[derive(Debug, Clone, Copy)]
-pub struct SplitRng(u64);
+pub(crate) struct SplitRng(u64);
 
 impl SplitRng {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         SplitRng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
     /// A piece length in `1..=max` (max ≥ 1).
-    pub fn next_len(&mut self, max: usize) -> usize {
+    pub(crate) fn next_len(&mut self, max: usize) -> usize {
         // xorshift64
         let mut x = self.0;
         x ^= x << 13;
@@ -173,7 +177,7 @@ impl SplitRng {
 /// Feeds `body` to `decoder` in pieces of at most `max_piece` bytes (random lengths from `seed`),
 /// appending object bytes to `out`, then calls `finish`. Panics if an API invariant is broken; the
 /// returned `Result` is the decoder's verdict. Used by tests and fuzz targets.
-pub fn drive_decoder<V: ChunkVerifier>(
+pub(crate) fn drive_decoder<V: ChunkVerifier>(
     decoder: &mut AwsChunkedDecoder<V>,
     body: &[u8],
     seed: u64,
@@ -268,7 +272,7 @@ fn fuzz_config(data: &[u8]) -> Option<(ChunkedConfig, bool, u64, usize, &[u8])> 
     Some((config, accept_all, u64::from(*seed), max_piece, body))
 }
 
-/// cargo-fuzz entry point for [`AwsChunkedDecoder`]: arbitrary bytes, a configuration taken from
+/// cargo-fuzz entry point for `AwsChunkedDecoder`: arbitrary bytes, a configuration taken from
 /// the first four, random splits. Panics only if an invariant is broken: output never exceeds the
 /// declared length, `Decoded` is self-consistent, the verdict and output do not depend on how the
 /// input was split, and a successful body has exactly the declared length.
@@ -374,7 +378,7 @@ pub(crate) mod test_support {
 
     /// Encodes `chunks` as a signed body (signatures from `signer`), with an optional trailer given
     /// as raw `name:value` lines and the closing CRLF optional.
-    pub fn encode_signed(
+    pub(crate) fn encode_signed(
         signer: &mut FakeChunkVerifier,
         chunks: &[&[u8]],
         trailer: Option<&[(&str, &str)]>,
@@ -418,7 +422,7 @@ pub(crate) mod test_support {
     }
 
     /// Encodes `chunks` unsigned, with trailer lines and an optional closing CRLF.
-    pub fn encode_unsigned(
+    pub(crate) fn encode_unsigned(
         chunks: &[&[u8]],
         trailer: &[(&str, &str)],
         closing_crlf: bool,
@@ -440,7 +444,7 @@ pub(crate) mod test_support {
     }
 
     /// A pseudo-random body of `len` bytes.
-    pub fn body_bytes(len: usize, seed: u64) -> Vec<u8> {
+    pub(crate) fn body_bytes(len: usize, seed: u64) -> Vec<u8> {
         let mut rng = SplitRng::new(seed);
         (0..len).map(|_| (rng.next_len(256) - 1) as u8).collect()
     }

@@ -18,7 +18,7 @@ use crate::s3::error::{S3Error, S3ErrorCode};
 
 /// How the body is framed and authenticated, from `x-amz-content-sha256` and `Content-Encoding`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PayloadMode {
+pub(crate) enum PayloadMode {
     /// The body is the object. `expected_sha256` is the decoded hex `x-amz-content-sha256` when it is
     /// a hash (`None` for `UNSIGNED-PAYLOAD` or unauthenticated requests).
     Plain { expected_sha256: Option<[u8; 32]> },
@@ -32,7 +32,7 @@ pub enum PayloadMode {
 
 /// What one request says about its body. Header values are borrowed from the request head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PayloadSpec<'h> {
+pub(crate) struct PayloadSpec<'h> {
     pub mode: PayloadMode,
     /// Exact object length: `x-amz-decoded-content-length` for aws-chunked, `Content-Length` for plain.
     pub decoded_length: Option<u64>,
@@ -89,7 +89,7 @@ fn length_mismatch() -> S3Error {
 impl<V: ChunkVerifier> PayloadVerifier<V> {
     /// Validates the request's digest headers and prepares the hashers. `verifier` is required for
     /// a signed aws-chunked body (its absence is `InternalError`) and ignored otherwise.
-    pub fn new(spec: PayloadSpec<'_>, verifier: Option<V>) -> Result<Self, S3Error> {
+    pub(crate) fn new(spec: PayloadSpec<'_>, verifier: Option<V>) -> Result<Self, S3Error> {
         let expected_md5 = spec.content_md5.map(parse_content_md5).transpose()?;
         let expected_checksum = match spec.checksum_header {
             Some((alg, value)) => {
@@ -144,6 +144,7 @@ impl<V: ChunkVerifier> PayloadVerifier<V> {
     /// Stops computing the object's MD5 when nothing needs it: no `Content-MD5` to check and the
     /// caller found that the backend makes its own ETag. Only before the first body byte (else the
     /// digest would be of a suffix); returns whether the MD5 is now off.
+    // `pub`: `server::body`'s public documentation links here.
     pub fn skip_md5(&mut self) -> bool {
         if self.length == 0 && self.expected_md5.is_none() {
             self.md5 = None;
@@ -151,15 +152,10 @@ impl<V: ChunkVerifier> PayloadVerifier<V> {
         self.md5.is_none()
     }
 
-    /// Object bytes produced so far.
-    pub fn length(&self) -> u64 {
-        self.length
-    }
-
     /// Decodes and hashes the next piece of body. Same stepping rules as
     /// [`AwsChunkedDecoder::decode`]; for a plain body all input is passed through at once and `done`
     /// turns true when the declared length is reached. Produced bytes are NOT verified yet.
-    pub fn feed<'a>(&mut self, input: &'a [u8]) -> Result<Decoded<'a>, S3Error> {
+    pub(crate) fn feed<'a>(&mut self, input: &'a [u8]) -> Result<Decoded<'a>, S3Error> {
         if self.failed {
             return Err(S3Error::with_message(
                 S3ErrorCode::InvalidRequest,
@@ -208,7 +204,7 @@ impl<V: ChunkVerifier> PayloadVerifier<V> {
     }
 
     /// Call at end of body. `Ok` means every check passed and the object may be committed.
-    pub fn finish(self) -> Result<PayloadSummary, S3Error> {
+    pub(crate) fn finish(self) -> Result<PayloadSummary, S3Error> {
         if self.failed {
             return Err(S3Error::with_message(
                 S3ErrorCode::InvalidRequest,
@@ -325,7 +321,6 @@ mod tests {
                 input = &input[d.consumed..];
             }
         }
-        assert_eq!(pv.length(), out.len() as u64);
         let summary = pv.finish()?;
         assert_eq!(summary.length, out.len() as u64);
         Ok((out, summary))
