@@ -8,7 +8,7 @@ use crate::http::RequestHead;
 use crate::s3::auth::{self, PayloadSigning, RequestView, VerifiedRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 pub use crate::s3::payload::BodyVerifier;
-use crate::s3::payload::{ChecksumAlgorithm, PayloadMode as PayloadEncoding, PayloadSpec};
+use crate::s3::payload::{ChecksumAlgorithm, PayloadEncoding, PayloadSpec};
 use crate::s3::router::{Route, S3Operation};
 use crate::server::shard::Shard;
 

@@ -29,7 +29,7 @@ pub(crate) use aws_chunked::{AwsChunkedDecoder, ChunkedConfig};
 // `pub`: what `pub` items elsewhere name (`proxy::auth` re-exports `BodyVerifier`, the server's
 // body reader returns a `PayloadSummary`) and the types of `PayloadSummary`'s fields.
 pub use checksum::{ChecksumAlgorithm, ChecksumValue};
-pub(crate) use verifier::{PayloadMode, PayloadSpec};
+pub(crate) use verifier::{PayloadEncoding, PayloadSpec};
 pub use verifier::{PayloadSummary, PayloadVerifier};
 
 /// The verifier a request body is read through: its chunk signatures checked by whichever
@@ -319,11 +319,11 @@ pub fn fuzz_payload_verifier(data: &[u8]) {
     };
     let flags = data[0];
     let mode = if flags & 0x80 != 0 {
-        PayloadMode::Plain {
+        PayloadEncoding::Plain {
             expected_sha256: (seed & 1 == 1).then(|| Sha256::digest(body).into()),
         }
     } else {
-        PayloadMode::AwsChunked {
+        PayloadEncoding::AwsChunked {
             signed: config.signed,
             trailer: config.trailer,
         }

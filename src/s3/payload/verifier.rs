@@ -18,7 +18,7 @@ use crate::s3::error::{S3Error, S3ErrorCode};
 
 /// How the body is framed and authenticated, from `x-amz-content-sha256` and `Content-Encoding`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PayloadMode {
+pub(crate) enum PayloadEncoding {
     /// The body is the object. `expected_sha256` is the decoded hex `x-amz-content-sha256` when it is
     /// a hash (`None` for `UNSIGNED-PAYLOAD` or unauthenticated requests).
     Plain { expected_sha256: Option<[u8; 32]> },
@@ -33,7 +33,7 @@ pub(crate) enum PayloadMode {
 /// What one request says about its body. Header values are borrowed from the request head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PayloadSpec<'h> {
-    pub mode: PayloadMode,
+    pub mode: PayloadEncoding,
     /// Exact object length: `x-amz-decoded-content-length` for aws-chunked, `Content-Length` for plain.
     pub decoded_length: Option<u64>,
     /// `Content-MD5` as sent (base64); malformed is `InvalidDigest` at construction.
@@ -100,12 +100,12 @@ impl<V: ChunkVerifier> PayloadVerifier<V> {
             None => None,
         };
         let (body, sha256, trailer) = match spec.mode {
-            PayloadMode::Plain { expected_sha256 } => (
+            PayloadEncoding::Plain { expected_sha256 } => (
                 Body::Plain,
                 expected_sha256.map(|e| (Sha256::new(), e)),
                 None,
             ),
-            PayloadMode::AwsChunked { signed, trailer } => {
+            PayloadEncoding::AwsChunked { signed, trailer } => {
                 let config = ChunkedConfig {
                     signed,
                     trailer,
@@ -285,7 +285,7 @@ mod tests {
 
     const SEED: [u8; 32] = [5; 32];
 
-    fn spec(mode: PayloadMode, len: Option<u64>) -> PayloadSpec<'static> {
+    fn spec(mode: PayloadEncoding, len: Option<u64>) -> PayloadSpec<'static> {
         PayloadSpec {
             mode,
             decoded_length: len,
@@ -296,7 +296,7 @@ mod tests {
         }
     }
 
-    const PLAIN: PayloadMode = PayloadMode::Plain {
+    const PLAIN: PayloadEncoding = PayloadEncoding::Plain {
         expected_sha256: None,
     };
 
@@ -359,7 +359,7 @@ mod tests {
         let good: [u8; 32] = Sha256::digest(body).into();
         let s = run(
             spec(
-                PayloadMode::Plain {
+                PayloadEncoding::Plain {
                     expected_sha256: Some(good),
                 },
                 Some(11),
@@ -380,7 +380,7 @@ mod tests {
         assert_eq!(
             code(run(
                 spec(
-                    PayloadMode::Plain {
+                    PayloadEncoding::Plain {
                         expected_sha256: Some(bad)
                     },
                     Some(11)
@@ -404,7 +404,7 @@ mod tests {
         assert_eq!(
             code(run(
                 spec(
-                    PayloadMode::Plain {
+                    PayloadEncoding::Plain {
                         expected_sha256: Some(good)
                     },
                     Some(11)
@@ -546,7 +546,7 @@ mod tests {
         let data = body_bytes(5000, 1);
         let chunks: Vec<&[u8]> = data.chunks(1024).collect();
         for alg in ChecksumAlgorithm::ALL {
-            let mode = PayloadMode::AwsChunked {
+            let mode = PayloadEncoding::AwsChunked {
                 signed: false,
                 trailer: Some(alg),
             };
@@ -592,7 +592,7 @@ mod tests {
         let data = body_bytes(10_000, 2);
         let chunks: Vec<&[u8]> = data.chunks(4096).collect();
         let body = encode_signed(&mut FakeChunkVerifier::new(SEED), &chunks, None, true);
-        let mode = PayloadMode::AwsChunked {
+        let mode = PayloadEncoding::AwsChunked {
             signed: true,
             trailer: None,
         };
@@ -643,7 +643,7 @@ mod tests {
         let data = b"some object data";
         let alg = ChecksumAlgorithm::Sha256;
         let value = Checksummer::digest(alg, data).to_b64();
-        let mode = PayloadMode::AwsChunked {
+        let mode = PayloadEncoding::AwsChunked {
             signed: true,
             trailer: Some(alg),
         };
@@ -693,11 +693,11 @@ mod tests {
                 .collect();
             for mode in [
                 PLAIN,
-                PayloadMode::AwsChunked {
+                PayloadEncoding::AwsChunked {
                     signed: true,
                     trailer: None,
                 },
-                PayloadMode::AwsChunked {
+                PayloadEncoding::AwsChunked {
                     signed: false,
                     trailer: Some(ChecksumAlgorithm::Crc32),
                 },
@@ -837,7 +837,7 @@ mod tests {
         let body = doc_body(&DOC_SIGS, "\r\n");
         assert_eq!(body.len(), 66_824, "Content-Length in the AWS example");
         let mut s = spec(
-            PayloadMode::AwsChunked {
+            PayloadEncoding::AwsChunked {
                 signed: true,
                 trailer: None,
             },
@@ -886,7 +886,7 @@ mod tests {
 
     #[test]
     fn aws_docs_trailer_example_end_to_end() {
-        let mode = PayloadMode::AwsChunked {
+        let mode = PayloadEncoding::AwsChunked {
             signed: true,
             trailer: Some(ChecksumAlgorithm::Crc32c),
         };
