@@ -1,7 +1,7 @@
 //! ListObjectsV2, ListObjects (V1) and ListObjectVersions, answered from the catalog alone: a
 //! listing never fans out to backends.
 
-use super::bucket::{OWNER_DISPLAY_NAME, OWNER_ID};
+use super::bucket::write_owner;
 use super::catalog_error;
 use super::{RequestCtx, Response};
 use crate::catalog::{ListPage, ListQuery, MAX_LIST_KEYS};
@@ -85,21 +85,24 @@ fn query(ctx: &RequestCtx<'_>, start_after: Option<String>, max: usize) -> ListQ
     }
 }
 
-fn write_contents(w: &mut XmlWriter, page: &ListPage, enc: &Enc, owner: bool) {
+/// One `Contents` (or, with `version`, `Version`) element per entry, then the common prefixes.
+fn write_entries(w: &mut XmlWriter, page: &ListPage, enc: &Enc, owner: bool, version: bool) {
+    let elem = if version { "Version" } else { "Contents" };
     for (key, s) in &page.entries {
-        w.open("Contents");
+        w.open(elem);
         w.elem("Key", &enc.apply(key));
+        if version {
+            w.elem("VersionId", "null");
+            w.elem("IsLatest", "true");
+        }
         w.elem("LastModified", &iso8601_ms(s.last_modified_ms));
         w.elem("ETag", &quote_etag(&s.etag));
         w.elem_display("Size", s.size);
         if owner {
-            w.open("Owner");
-            w.elem("ID", OWNER_ID);
-            w.elem("DisplayName", OWNER_DISPLAY_NAME);
-            w.close("Owner");
+            write_owner(w, "Owner");
         }
         w.elem("StorageClass", "STANDARD");
-        w.close("Contents");
+        w.close(elem);
     }
     for p in &page.common_prefixes {
         w.open("CommonPrefixes");
@@ -162,7 +165,7 @@ pub fn handle_list_objects_v2(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     if let Some(s) = start_after_param {
         w.elem("StartAfter", &enc.apply(s));
     }
-    write_contents(&mut w, &page, &enc, fetch_owner);
+    write_entries(&mut w, &page, &enc, fetch_owner, false);
     w.close("ListBucketResult");
     Ok(Response::xml(200, w.finish()))
 }
@@ -193,7 +196,7 @@ pub fn handle_list_objects(ctx: &RequestCtx<'_>) -> S3Result<Response> {
             w.elem("NextMarker", &enc.apply(next));
         }
     }
-    write_contents(&mut w, &page, &enc, true);
+    write_entries(&mut w, &page, &enc, true, false);
     w.close("ListBucketResult");
     Ok(Response::xml(200, w.finish()))
 }
@@ -236,26 +239,7 @@ pub fn handle_list_object_versions(ctx: &RequestCtx<'_>) -> S3Result<Response> {
             w.elem("NextVersionIdMarker", "null");
         }
     }
-    for (key, s) in &page.entries {
-        w.open("Version");
-        w.elem("Key", &enc.apply(key));
-        w.elem("VersionId", "null");
-        w.elem("IsLatest", "true");
-        w.elem("LastModified", &iso8601_ms(s.last_modified_ms));
-        w.elem("ETag", &quote_etag(&s.etag));
-        w.elem_display("Size", s.size);
-        w.open("Owner");
-        w.elem("ID", OWNER_ID);
-        w.elem("DisplayName", OWNER_DISPLAY_NAME);
-        w.close("Owner");
-        w.elem("StorageClass", "STANDARD");
-        w.close("Version");
-    }
-    for p in &page.common_prefixes {
-        w.open("CommonPrefixes");
-        w.elem("Prefix", &enc.apply(p));
-        w.close("CommonPrefixes");
-    }
+    write_entries(&mut w, &page, &enc, true, true);
     w.close("ListVersionsResult");
     Ok(Response::xml(200, w.finish()))
 }

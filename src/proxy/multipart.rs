@@ -519,14 +519,8 @@ pub fn handle_list_multipart_uploads(ctx: &RequestCtx<'_>) -> S3Result<Response>
         w.open("Upload");
         w.elem("Key", &u.key);
         w.elem("UploadId", &u.upload_id);
-        w.open("Initiator");
-        w.elem("ID", super::bucket::OWNER_ID);
-        w.elem("DisplayName", super::bucket::OWNER_DISPLAY_NAME);
-        w.close("Initiator");
-        w.open("Owner");
-        w.elem("ID", super::bucket::OWNER_ID);
-        w.elem("DisplayName", super::bucket::OWNER_DISPLAY_NAME);
-        w.close("Owner");
+        super::bucket::write_owner(&mut w, "Initiator");
+        super::bucket::write_owner(&mut w, "Owner");
         w.elem("StorageClass", "STANDARD");
         w.elem("Initiated", &iso8601_ms(u.initiated_ms));
         w.close("Upload");
