@@ -50,16 +50,66 @@ pub fn check_copy_source_conditions(ctx: &RequestCtx<'_>, src: &ObjectRecord) ->
     Ok(())
 }
 
-pub async fn handle_copy_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
-    let (bucket, key) = (ctx.bucket()?, ctx.key()?);
-    let (sb, sk) = super::multipart::copy_source(ctx)?;
+/// `x-amz-copy-source` → (bucket, key), checking the caller may read the source bucket.
+fn copy_source(ctx: &RequestCtx<'_>) -> S3Result<(String, String)> {
+    let raw = ctx.head.header_str("x-amz-copy-source").ok_or_else(|| {
+        S3Error::with_message(S3ErrorCode::InvalidArgument, "missing x-amz-copy-source")
+    })?;
+    let raw = raw.trim();
+    let (path, version) = match raw.split_once('?') {
+        Some((p, q)) => (p, q.strip_prefix("versionId=")),
+        None => (raw, None),
+    };
+    if let Some(v) = version {
+        if v != "null" {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "Invalid version id specified",
+            ));
+        }
+    }
+    let decoded = crate::s3::router::decode_path(path.trim_start_matches('/'))?;
+    let (b, k) = decoded
+        .split_once('/')
+        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+        .ok_or_else(|| {
+            S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+            )
+        })?;
     let app = &ctx.app;
-    let src = app
+    if !app.bucket_exists(b) {
+        return Err(S3Error::new(S3ErrorCode::NoSuchBucket));
+    }
+    // Copying out of a bucket is reading it.
+    if !app
+        .permissions(&ctx.auth.access_key_id, b)
+        .contains(crate::config::Permissions::READ)
+    {
+        return Err(S3Error::new(S3ErrorCode::AccessDenied));
+    }
+    Ok((b.to_owned(), k.to_owned()))
+}
+
+/// The object `x-amz-copy-source` names, as (bucket, key, record), once the caller may read it
+/// and the `x-amz-copy-source-if-*` conditions hold (CopyObject and UploadPartCopy).
+pub fn copy_source_object(ctx: &RequestCtx<'_>) -> S3Result<(String, String, ObjectRecord)> {
+    let (sb, sk) = copy_source(ctx)?;
+    let src = ctx
+        .app
         .catalog
         .get_object(&sb, &sk)
         .map_err(catalog_error)?
         .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey))?;
     check_copy_source_conditions(ctx, &src)?;
+    Ok((sb, sk, src))
+}
+
+pub async fn handle_copy_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
+    let (bucket, key) = (ctx.bucket()?, ctx.key()?);
+    let (sb, sk, src) = copy_source_object(ctx)?;
+    let app = &ctx.app;
     if src.size > MAX_SINGLE_PUT_BYTES {
         return Err(S3Error::with_message(
             S3ErrorCode::InvalidRequest,
