@@ -15,7 +15,7 @@ use crate::state::placement::Reservation;
 use crate::util::clock::now_ms;
 
 /// `x-amz-copy-source-if-*` preconditions against the source record.
-pub fn check_copy_source_conditions(ctx: &RequestCtx<'_>, src: &ObjectRecord) -> S3Result<()> {
+fn check_copy_source_conditions(ctx: &RequestCtx<'_>, src: &ObjectRecord) -> S3Result<()> {
     let head = ctx.head;
     let matches = |list: &str| {
         list.split(',')
