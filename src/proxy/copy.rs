@@ -2,6 +2,7 @@
 //! streamed from a source copy to the destination backend otherwise.
 
 use super::catalog_error;
+use super::get::{evaluate_conditions, ConditionHeaders};
 use super::put::MAX_SINGLE_PUT_BYTES;
 use super::{RequestCtx, Response};
 use crate::backend::pump::{pump, Unpaced};
@@ -9,45 +10,26 @@ use crate::backend::Integrity;
 use crate::backend::{backend_key, ObjectMeta};
 use crate::catalog::{Copy, CopyState, ObjectRecord};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::etag::{quote_etag, unquote_etag};
+use crate::s3::etag::quote_etag;
 use crate::s3::xml::{iso8601_ms, XmlWriter};
 use crate::state::placement::Reservation;
 use crate::util::clock::now_ms;
 
-/// `x-amz-copy-source-if-*` preconditions against the source record.
+/// `x-amz-copy-source-if-*` preconditions against the source record (any failure is
+/// `PreconditionFailed`).
 fn check_copy_source_conditions(ctx: &RequestCtx<'_>, src: &ObjectRecord) -> S3Result<()> {
-    let head = ctx.head;
-    let matches = |list: &str| {
-        list.split(',')
-            .map(|t| unquote_etag(t.trim()))
-            .any(|t| t == "*" || t == src.etag)
+    const COPY_SOURCE_CONDITIONS: ConditionHeaders = ConditionHeaders {
+        if_match: "x-amz-copy-source-if-match",
+        if_unmodified_since: "x-amz-copy-source-if-unmodified-since",
+        if_none_match: "x-amz-copy-source-if-none-match",
+        if_modified_since: "x-amz-copy-source-if-modified-since",
     };
-    let secs = src.last_modified_ms.div_euclid(1000);
-    let date = |n: &str| {
-        head.header(n)
-            .and_then(crate::http::parse_http_date)
-            .map(|s| s as i64)
-    };
-    let failed = || S3Error::new(S3ErrorCode::PreconditionFailed);
-    if let Some(m) = head.header_str("x-amz-copy-source-if-match") {
-        if !matches(m) {
-            return Err(failed());
-        }
-    } else if let Some(d) = date("x-amz-copy-source-if-unmodified-since") {
-        if secs > d {
-            return Err(failed());
-        }
-    }
-    if let Some(m) = head.header_str("x-amz-copy-source-if-none-match") {
-        if matches(m) {
-            return Err(failed());
-        }
-    } else if let Some(d) = date("x-amz-copy-source-if-modified-since") {
-        if secs <= d {
-            return Err(failed());
-        }
-    }
-    Ok(())
+    evaluate_conditions(
+        ctx,
+        src,
+        &COPY_SOURCE_CONDITIONS,
+        S3ErrorCode::PreconditionFailed,
+    )
 }
 
 /// `x-amz-copy-source` → (bucket, key), checking the caller may read the source bucket.

@@ -14,9 +14,36 @@ pub fn http_date(unix_ms: i64) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
+/// The names of the four conditional headers: plain (GET/HEAD) or of a copy's source.
+pub(super) struct ConditionHeaders {
+    pub if_match: &'static str,
+    pub if_unmodified_since: &'static str,
+    pub if_none_match: &'static str,
+    pub if_modified_since: &'static str,
+}
+
+const OBJECT_CONDITIONS: ConditionHeaders = ConditionHeaders {
+    if_match: "if-match",
+    if_unmodified_since: "if-unmodified-since",
+    if_none_match: "if-none-match",
+    if_modified_since: "if-modified-since",
+};
+
 /// Evaluates If-Match / If-None-Match / If-(Un)Modified-Since against the record (RFC 9110
 /// order, as S3 does). Returns `Err(PreconditionFailed)` or `Err(NotModified)`.
 pub fn check_conditions(ctx: &RequestCtx<'_>, rec: &ObjectRecord) -> S3Result<()> {
+    evaluate_conditions(ctx, rec, &OBJECT_CONDITIONS, S3ErrorCode::NotModified)
+}
+
+/// The conditions named by `names` against the record, in RFC 9110 order: a failed match or
+/// unmodified-since is `PreconditionFailed`, a failed none-match or modified-since is
+/// `none_match_failed`.
+pub(super) fn evaluate_conditions(
+    ctx: &RequestCtx<'_>,
+    rec: &ObjectRecord,
+    names: &ConditionHeaders,
+    none_match_failed: S3ErrorCode,
+) -> S3Result<()> {
     let head = ctx.head;
     let etag_matches = |list: &str| {
         list.split(',')
@@ -29,23 +56,22 @@ pub fn check_conditions(ctx: &RequestCtx<'_>, rec: &ObjectRecord) -> S3Result<()
             .and_then(crate::http::parse_http_date)
             .map(|s| s as i64)
     };
-    let if_match = head.header_str("if-match");
-    if let Some(m) = if_match {
+    if let Some(m) = head.header_str(names.if_match) {
         if !etag_matches(m) {
             return Err(S3Error::new(S3ErrorCode::PreconditionFailed));
         }
-    } else if let Some(since) = date("if-unmodified-since") {
+    } else if let Some(since) = date(names.if_unmodified_since) {
         if modified_secs > since {
             return Err(S3Error::new(S3ErrorCode::PreconditionFailed));
         }
     }
-    if let Some(m) = head.header_str("if-none-match") {
+    if let Some(m) = head.header_str(names.if_none_match) {
         if etag_matches(m) {
-            return Err(S3Error::new(S3ErrorCode::NotModified));
+            return Err(S3Error::new(none_match_failed));
         }
-    } else if let Some(since) = date("if-modified-since") {
+    } else if let Some(since) = date(names.if_modified_since) {
         if modified_secs <= since {
-            return Err(S3Error::new(S3ErrorCode::NotModified));
+            return Err(S3Error::new(none_match_failed));
         }
     }
     Ok(())
