@@ -106,16 +106,13 @@ impl<'a> Lister<'a> {
             ));
         };
         let creds = Credentials::new(access_key_id.clone(), secret_access_key.expose().to_owned());
-        let (host, uri) = if *path_style {
-            (
-                endpoint.authority(),
-                format!("{}/{}", endpoint.base_path, uri_encode(bucket, false)),
-            )
+        let address = crate::backend::s3::bucket_address(endpoint, bucket, *path_style);
+        let host = address.authority;
+        // The bucket's root: with path style `/<bucket>`, virtual-hosted `/`.
+        let uri = if *path_style {
+            address.path_prefix
         } else {
-            (
-                format!("{bucket}.{}", endpoint.authority()),
-                format!("{}/", endpoint.base_path),
-            )
+            format!("{}/", address.path_prefix)
         };
         let scheme = if endpoint.scheme_https {
             "https"

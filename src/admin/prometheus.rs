@@ -157,68 +157,66 @@ fn write_backend_requests(out: &mut String, snap: &Snapshot) {
 
 /// Each configured backend's circuit breaker now (its transitions are in [`super::health_metrics`]).
 fn write_breaker_states(out: &mut String, app: &App) {
-    header(
+    gauge_per_backend(
         out,
         "circuit_breaker_state",
-        "gauge",
         "Backend circuit breaker: 0 healthy, 1 down, 2 probing.",
+        "name",
+        app.backends
+            .iter()
+            .map(|b| (b.name.as_str(), app.breaker_state(b.index))),
     );
-    for b in &app.backends {
-        let _ = writeln!(
-            out,
-            "s3o_circuit_breaker_state{{name=\"{}\"}} {}",
-            escape_label(&b.name),
-            app.breaker_state(b.index)
-        );
-    }
 }
 
 /// What each backend stores as the catalog accounts it: bytes, quota, object copies.
 fn write_storage(out: &mut String, app: &App) {
-    header(
+    let slots = &app.placement.slots;
+    gauge_per_backend(
         out,
         "quota_bytes_used",
-        "gauge",
         "Bytes stored on each backend, as the catalog accounts them.",
+        "backend",
+        slots
+            .iter()
+            .map(|s| (s.name.as_str(), s.used_bytes.load(Ordering::Relaxed))),
     );
-    for s in &app.placement.slots {
-        let _ = writeln!(
-            out,
-            "s3o_quota_bytes_used{{backend=\"{}\"}} {}",
-            escape_label(&s.name),
-            s.used_bytes.load(Ordering::Relaxed)
-        );
-    }
-    header(
+    gauge_per_backend(
         out,
         "quota_bytes_limit",
-        "gauge",
         "Configured quota of each backend with a quota (quota_bytes).",
+        "backend",
+        slots
+            .iter()
+            .filter_map(|s| Some((s.name.as_str(), s.quota_bytes()?))),
     );
-    for s in &app.placement.slots {
-        if let Some(q) = s.quota_bytes() {
-            let _ = writeln!(
-                out,
-                "s3o_quota_bytes_limit{{backend=\"{}\"}} {q}",
-                escape_label(&s.name)
-            );
-        }
-    }
     // The issue and the Go project call this `s3o_objects_count`, but promtool's lint refuses a
     // `_count` suffix outside histograms and summaries (it would read as a histogram's count
     // series), and passing `promtool check metrics` is required: hence `_stored`.
-    header(
+    gauge_per_backend(
         out,
         "objects_stored",
-        "gauge",
         "Object copies stored on each backend.",
+        "backend",
+        slots
+            .iter()
+            .map(|s| (s.name.as_str(), s.objects.load(Ordering::Relaxed))),
     );
-    for s in &app.placement.slots {
+}
+
+/// A gauge family with one series per backend: `s3o_{name}{{label}="<backend>"} {value}`.
+fn gauge_per_backend<'a, V: Display>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    label: &str,
+    series: impl Iterator<Item = (&'a str, V)>,
+) {
+    header(out, name, "gauge", help);
+    for (backend, value) in series {
         let _ = writeln!(
             out,
-            "s3o_objects_stored{{backend=\"{}\"}} {}",
-            escape_label(&s.name),
-            s.objects.load(Ordering::Relaxed)
+            "s3o_{name}{{{label}=\"{}\"}} {value}",
+            escape_label(backend)
         );
     }
 }

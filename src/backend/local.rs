@@ -92,6 +92,18 @@ impl LocalBackend {
 
     /// Starts writing a new version of `backend_key` into a temp file.
     pub async fn begin_write(&self, backend_key: &str) -> S3Result<LocalWrite> {
+        self.begin_temp_write(self.object_path(backend_key), None, "PutObject")
+            .await
+    }
+
+    /// Opens a new temp file whose `commit` moves it to `dest` (for a part, `part_of` its
+    /// upload's directory); `op` names the operation for metrics.
+    async fn begin_temp_write(
+        &self,
+        dest: PathBuf,
+        part_of: Option<PathBuf>,
+        op: &'static str,
+    ) -> S3Result<LocalWrite> {
         let tmp = self.tmp_path();
         let file = BufferedFile::create(&tmp)
             .await
@@ -102,10 +114,10 @@ impl LocalBackend {
         Ok(LocalWrite {
             writer: Some(writer),
             tmp,
-            dest: self.object_path(backend_key),
+            dest,
             written: 0,
-            part_of: None,
-            op: "PutObject",
+            part_of,
+            op,
             backend: self.name.clone(),
             started: std::time::Instant::now(),
         })
@@ -222,23 +234,8 @@ impl LocalBackend {
         if !blocking(move || d.is_dir()).await {
             return Err(S3Error::new(S3ErrorCode::NoSuchUpload));
         }
-        let tmp = self.tmp_path();
-        let file = BufferedFile::create(&tmp)
+        self.begin_temp_write(dir.join(part.to_string()), Some(dir), "UploadPart")
             .await
-            .map_err(|e| io_err("create temp file", e))?;
-        let writer = StreamWriterBuilder::new(file)
-            .with_buffer_size(LOCAL_WRITE_BUFFER_BYTES)
-            .build();
-        Ok(LocalWrite {
-            writer: Some(writer),
-            tmp,
-            dest: dir.join(part.to_string()),
-            written: 0,
-            part_of: Some(dir),
-            op: "UploadPart",
-            backend: self.name.clone(),
-            started: std::time::Instant::now(),
-        })
     }
 
     /// Concatenates the named parts (in order) into the object, then removes the upload.

@@ -135,22 +135,20 @@ impl Health {
 
     /// Why backend `i` must not serve a read of `bytes`, if it must not.
     pub fn read_skip(&self, i: usize, bytes: u64) -> Option<Skip> {
-        let b = self.backends.get(i)?;
-        if !b.breaker.allows_traffic() {
-            Some(Skip::Down)
-        } else if !b.usage.can_read(bytes) {
-            Some(Skip::OverLimit)
-        } else {
-            None
-        }
+        self.skip(i, |usage| usage.can_read(bytes))
     }
 
     /// Why backend `i` must not take a write of `bytes`, if it must not.
     pub fn write_skip(&self, i: usize, bytes: u64) -> Option<Skip> {
+        self.skip(i, |usage| usage.can_write(bytes))
+    }
+
+    /// `Down` while the breaker holds traffic back, else `OverLimit` unless `within_limit`.
+    fn skip(&self, i: usize, within_limit: impl FnOnce(&Usage) -> bool) -> Option<Skip> {
         let b = self.backends.get(i)?;
         if !b.breaker.allows_traffic() {
             Some(Skip::Down)
-        } else if !b.usage.can_write(bytes) {
+        } else if !within_limit(&b.usage) {
             Some(Skip::OverLimit)
         } else {
             None

@@ -89,15 +89,39 @@ struct FieldSpan {
     value: Span,
 }
 
-/// Where the incremental scan is.
+/// Where an incremental head scan is (of a request head here, of a response head in
+/// `response_parse`): both parsers follow the same `parse` contract through it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+pub(super) enum State {
     /// Looking for the end of the head.
     Scanning,
-    /// A head was parsed; the next `parse` starts a new request.
+    /// A head was parsed; the next `parse` starts a new one.
     Complete,
-    /// Parsing failed; the connection must be answered and closed.
+    /// Parsing failed (sticky until `clear`); the connection must be closed.
     Failed(HttpError),
+}
+
+impl State {
+    /// What a `parse` call must do first, given the length of the buffer it was passed and how
+    /// much of it was scanned before: `Err` repeats a sticky failure; `Ok(true)` means clear the
+    /// parser (after a complete head, or when the caller broke the contract and passed a
+    /// shorter buffer: start over rather than index past what was examined before).
+    pub(super) fn must_clear(self, buf_len: usize, scanned: usize) -> Result<bool, HttpError> {
+        match self {
+            State::Failed(e) => Err(e),
+            State::Complete => Ok(true),
+            State::Scanning => Ok(buf_len < scanned),
+        }
+    }
+
+    /// Records the outcome of a `parse` call.
+    pub(super) fn record(&mut self, result: &Result<ParseStatus, HttpError>) {
+        match result {
+            Ok(ParseStatus::Complete { .. }) => *self = State::Complete,
+            Ok(ParseStatus::Partial) => {}
+            Err(e) => *self = State::Failed(*e),
+        }
+    }
 }
 
 /// A parsed, validated request head that owns reusable buffers.
@@ -189,27 +213,16 @@ impl RequestHead {
     /// `Complete { head_len }`. Errors are sticky until [`clear`](Self::clear):
     /// answer `err.status` and close the connection.
     pub fn parse(&mut self, buf: &[u8]) -> Result<ParseStatus, HttpError> {
-        match self.state {
-            State::Complete => self.clear(),
-            State::Failed(e) => return Err(e),
-            State::Scanning => {}
-        }
-        if buf.len() < self.scanned {
-            // The caller broke the contract (passed a shorter buffer); restart
-            // the scan rather than index out of what we examined before.
+        if self.state.must_clear(buf.len(), self.scanned)? {
             self.clear();
         }
         let result = self.scan(buf).and_then(|end| match end {
             None => Ok(ParseStatus::Partial),
             Some(end) => self.parse_complete(buf, end),
         });
-        match result {
-            Ok(ParseStatus::Complete { head_len }) => {
-                self.state = State::Complete;
-                self.head_len = head_len;
-            }
-            Ok(ParseStatus::Partial) => {}
-            Err(e) => self.state = State::Failed(e),
+        self.state.record(&result);
+        if let Ok(ParseStatus::Complete { head_len }) = result {
+            self.head_len = head_len;
         }
         result
     }

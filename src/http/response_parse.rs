@@ -16,7 +16,7 @@
 //! [`ParsedResponseHead::framing`] with the request method in mind (a response to HEAD has no
 //! body), skips interim (1xx) heads and decides whether to reuse the connection.
 
-use super::head::{ParseStatus, Version};
+use super::head::{ParseStatus, State, Version};
 use super::limits::{MAX_RESPONSE_HEADERS, MAX_RESPONSE_HEAD_BYTES};
 use super::syntax::{self, TransferCoding};
 use super::HttpError;
@@ -39,16 +39,6 @@ pub enum ResponseFraming {
 struct FieldSpan {
     name: (u32, u32),
     value: (u32, u32),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    /// Looking for the end of the head.
-    Scanning,
-    /// A head was parsed; the next `parse` starts a new one.
-    Complete,
-    /// Parsing failed (sticky until `clear`): the connection is unusable.
-    Failed(HttpError),
 }
 
 /// A parsed, validated response head that owns reusable buffers.
@@ -113,24 +103,14 @@ impl ParsedResponseHead {
     /// Feeds the bytes received so far (see the type-level contract). `Partial` means: read
     /// more and call again. Errors are sticky until [`clear`](Self::clear).
     pub fn parse(&mut self, buf: &[u8]) -> Result<ParseStatus, HttpError> {
-        match self.state {
-            State::Complete => self.clear(),
-            State::Failed(e) => return Err(e),
-            State::Scanning => {}
-        }
-        if buf.len() < self.scanned {
-            // The caller broke the contract; start over rather than trust the old scan.
+        if self.state.must_clear(buf.len(), self.scanned)? {
             self.clear();
         }
         let result = self.scan(buf).and_then(|end| match end {
             None => Ok(ParseStatus::Partial),
             Some(end) => self.parse_complete(&buf[..end]),
         });
-        match result {
-            Ok(ParseStatus::Complete { .. }) => self.state = State::Complete,
-            Ok(ParseStatus::Partial) => {}
-            Err(e) => self.state = State::Failed(e),
-        }
+        self.state.record(&result);
         result
     }
 

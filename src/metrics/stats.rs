@@ -118,27 +118,20 @@ pub fn hdr_log(snap: &Snapshot, last_window: bool) -> Result<Vec<u8>, String> {
     } else {
         (Duration::ZERO, snap.uptime)
     };
+    fn window_of(m: &Merged, last_window: bool) -> &Histogram<u64> {
+        if last_window {
+            &m.last_window
+        } else {
+            &m.total
+        }
+    }
     let mut series: Vec<(String, &Histogram<u64>)> = Vec::new();
     for (op, m) in &snap.requests {
-        series.push((
-            format!("s3.{op}"),
-            if last_window {
-                &m.last_window
-            } else {
-                &m.total
-            },
-        ));
+        series.push((format!("s3.{op}"), window_of(m, last_window)));
     }
     for (name, b) in &snap.backends {
         for (op, m) in &b.ops {
-            series.push((
-                format!("backend.{name}.{op}"),
-                if last_window {
-                    &m.last_window
-                } else {
-                    &m.total
-                },
-            ));
+            series.push((format!("backend.{name}.{op}"), window_of(m, last_window)));
         }
     }
     let mut out = Vec::with_capacity(4096);

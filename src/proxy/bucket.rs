@@ -14,6 +14,19 @@ use crate::util::clock::now_ms;
 pub const OWNER_ID: &str = "s3-orchestrator";
 pub const OWNER_DISPLAY_NAME: &str = "s3-orchestrator";
 
+/// The `ID` and `DisplayName` of the one owner every bucket and object reports.
+pub fn write_owner_fields(w: &mut XmlWriter) {
+    w.elem("ID", OWNER_ID);
+    w.elem("DisplayName", OWNER_DISPLAY_NAME);
+}
+
+/// The owner as an element named `elem` (`Owner`, `Initiator`).
+pub fn write_owner(w: &mut XmlWriter, elem: &str) {
+    w.open(elem);
+    write_owner_fields(w);
+    w.close(elem);
+}
+
 /// The region reported for virtual buckets (any region is accepted in signatures).
 pub const REGION: &str = "us-east-1";
 
@@ -23,10 +36,7 @@ pub const MAX_CREATE_BUCKET_DOCUMENT_BYTES: usize = 16 * 1024;
 pub fn handle_list_buckets(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     let mut w = XmlWriter::new();
     w.root("ListAllMyBucketsResult");
-    w.open("Owner");
-    w.elem("ID", OWNER_ID);
-    w.elem("DisplayName", OWNER_DISPLAY_NAME);
-    w.close("Owner");
+    write_owner(&mut w, "Owner");
     w.open("Buckets");
     for (name, created_ms) in ctx.app.visible_buckets(&ctx.auth.access_key_id) {
         w.open("Bucket");
@@ -72,14 +82,10 @@ pub fn handle_get_acl(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     }
     let mut w = XmlWriter::new();
     w.root("AccessControlPolicy");
-    w.open("Owner");
-    w.elem("ID", OWNER_ID);
-    w.elem("DisplayName", OWNER_DISPLAY_NAME);
-    w.close("Owner");
+    write_owner(&mut w, "Owner");
     w.open("AccessControlList");
     w.out.push_str("<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">");
-    w.elem("ID", OWNER_ID);
-    w.elem("DisplayName", OWNER_DISPLAY_NAME);
+    write_owner_fields(&mut w);
     w.out.push_str("</Grantee>");
     w.elem("Permission", "FULL_CONTROL");
     w.out.push_str("</Grant>");

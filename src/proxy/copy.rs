@@ -2,6 +2,7 @@
 //! streamed from a source copy to the destination backend otherwise.
 
 use super::catalog_error;
+use super::get::{evaluate_conditions, ConditionHeaders};
 use super::put::MAX_SINGLE_PUT_BYTES;
 use super::{RequestCtx, Response};
 use crate::backend::pump::{pump, Unpaced};
@@ -9,57 +10,88 @@ use crate::backend::Integrity;
 use crate::backend::{backend_key, ObjectMeta};
 use crate::catalog::{Copy, CopyState, ObjectRecord};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::etag::{quote_etag, unquote_etag};
+use crate::s3::etag::quote_etag;
 use crate::s3::xml::{iso8601_ms, XmlWriter};
 use crate::state::placement::Reservation;
 use crate::util::clock::now_ms;
 
-/// `x-amz-copy-source-if-*` preconditions against the source record.
-pub fn check_copy_source_conditions(ctx: &RequestCtx<'_>, src: &ObjectRecord) -> S3Result<()> {
-    let head = ctx.head;
-    let matches = |list: &str| {
-        list.split(',')
-            .map(|t| unquote_etag(t.trim()))
-            .any(|t| t == "*" || t == src.etag)
+/// `x-amz-copy-source-if-*` preconditions against the source record (any failure is
+/// `PreconditionFailed`).
+fn check_copy_source_conditions(ctx: &RequestCtx<'_>, src: &ObjectRecord) -> S3Result<()> {
+    const COPY_SOURCE_CONDITIONS: ConditionHeaders = ConditionHeaders {
+        if_match: "x-amz-copy-source-if-match",
+        if_unmodified_since: "x-amz-copy-source-if-unmodified-since",
+        if_none_match: "x-amz-copy-source-if-none-match",
+        if_modified_since: "x-amz-copy-source-if-modified-since",
     };
-    let secs = src.last_modified_ms.div_euclid(1000);
-    let date = |n: &str| {
-        head.header(n)
-            .and_then(crate::http::parse_http_date)
-            .map(|s| s as i64)
-    };
-    let failed = || S3Error::new(S3ErrorCode::PreconditionFailed);
-    if let Some(m) = head.header_str("x-amz-copy-source-if-match") {
-        if !matches(m) {
-            return Err(failed());
-        }
-    } else if let Some(d) = date("x-amz-copy-source-if-unmodified-since") {
-        if secs > d {
-            return Err(failed());
-        }
-    }
-    if let Some(m) = head.header_str("x-amz-copy-source-if-none-match") {
-        if matches(m) {
-            return Err(failed());
-        }
-    } else if let Some(d) = date("x-amz-copy-source-if-modified-since") {
-        if secs <= d {
-            return Err(failed());
-        }
-    }
-    Ok(())
+    evaluate_conditions(
+        ctx,
+        src,
+        &COPY_SOURCE_CONDITIONS,
+        S3ErrorCode::PreconditionFailed,
+    )
 }
 
-pub async fn handle_copy_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
-    let (bucket, key) = (ctx.bucket()?, ctx.key()?);
-    let (sb, sk) = super::multipart::copy_source(ctx)?;
+/// `x-amz-copy-source` → (bucket, key), checking the caller may read the source bucket.
+fn copy_source(ctx: &RequestCtx<'_>) -> S3Result<(String, String)> {
+    let raw = ctx.head.header_str("x-amz-copy-source").ok_or_else(|| {
+        S3Error::with_message(S3ErrorCode::InvalidArgument, "missing x-amz-copy-source")
+    })?;
+    let raw = raw.trim();
+    let (path, version) = match raw.split_once('?') {
+        Some((p, q)) => (p, q.strip_prefix("versionId=")),
+        None => (raw, None),
+    };
+    if let Some(v) = version {
+        if v != "null" {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "Invalid version id specified",
+            ));
+        }
+    }
+    let decoded = crate::s3::router::decode_path(path.trim_start_matches('/'))?;
+    let (b, k) = decoded
+        .split_once('/')
+        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+        .ok_or_else(|| {
+            S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+            )
+        })?;
     let app = &ctx.app;
-    let src = app
+    if !app.bucket_exists(b) {
+        return Err(S3Error::new(S3ErrorCode::NoSuchBucket));
+    }
+    // Copying out of a bucket is reading it.
+    if !app
+        .permissions(&ctx.auth.access_key_id, b)
+        .contains(crate::config::Permissions::READ)
+    {
+        return Err(S3Error::new(S3ErrorCode::AccessDenied));
+    }
+    Ok((b.to_owned(), k.to_owned()))
+}
+
+/// The object `x-amz-copy-source` names, as (bucket, key, record), once the caller may read it
+/// and the `x-amz-copy-source-if-*` conditions hold (CopyObject and UploadPartCopy).
+pub fn copy_source_object(ctx: &RequestCtx<'_>) -> S3Result<(String, String, ObjectRecord)> {
+    let (sb, sk) = copy_source(ctx)?;
+    let src = ctx
+        .app
         .catalog
         .get_object(&sb, &sk)
         .map_err(catalog_error)?
         .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey))?;
     check_copy_source_conditions(ctx, &src)?;
+    Ok((sb, sk, src))
+}
+
+pub async fn handle_copy_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
+    let (bucket, key) = (ctx.bucket()?, ctx.key()?);
+    let (sb, sk, src) = copy_source_object(ctx)?;
+    let app = &ctx.app;
     if src.size > MAX_SINGLE_PUT_BYTES {
         return Err(S3Error::with_message(
             S3ErrorCode::InvalidRequest,

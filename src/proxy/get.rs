@@ -5,7 +5,7 @@ use super::{RequestCtx, Response, ResponseBody};
 use crate::catalog::ObjectRecord;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::etag::{quote_etag, unquote_etag};
-use crate::s3::range::parse_range;
+use crate::s3::range::{parse_range, ByteRange};
 
 /// `Last-Modified` form: IMF-fixdate.
 pub fn http_date(unix_ms: i64) -> String {
@@ -14,9 +14,36 @@ pub fn http_date(unix_ms: i64) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
+/// The names of the four conditional headers: plain (GET/HEAD) or of a copy's source.
+pub(super) struct ConditionHeaders {
+    pub if_match: &'static str,
+    pub if_unmodified_since: &'static str,
+    pub if_none_match: &'static str,
+    pub if_modified_since: &'static str,
+}
+
+const OBJECT_CONDITIONS: ConditionHeaders = ConditionHeaders {
+    if_match: "if-match",
+    if_unmodified_since: "if-unmodified-since",
+    if_none_match: "if-none-match",
+    if_modified_since: "if-modified-since",
+};
+
 /// Evaluates If-Match / If-None-Match / If-(Un)Modified-Since against the record (RFC 9110
 /// order, as S3 does). Returns `Err(PreconditionFailed)` or `Err(NotModified)`.
 pub fn check_conditions(ctx: &RequestCtx<'_>, rec: &ObjectRecord) -> S3Result<()> {
+    evaluate_conditions(ctx, rec, &OBJECT_CONDITIONS, S3ErrorCode::NotModified)
+}
+
+/// The conditions named by `names` against the record, in RFC 9110 order: a failed match or
+/// unmodified-since is `PreconditionFailed`, a failed none-match or modified-since is
+/// `none_match_failed`.
+pub(super) fn evaluate_conditions(
+    ctx: &RequestCtx<'_>,
+    rec: &ObjectRecord,
+    names: &ConditionHeaders,
+    none_match_failed: S3ErrorCode,
+) -> S3Result<()> {
     let head = ctx.head;
     let etag_matches = |list: &str| {
         list.split(',')
@@ -29,23 +56,22 @@ pub fn check_conditions(ctx: &RequestCtx<'_>, rec: &ObjectRecord) -> S3Result<()
             .and_then(crate::http::parse_http_date)
             .map(|s| s as i64)
     };
-    let if_match = head.header_str("if-match");
-    if let Some(m) = if_match {
+    if let Some(m) = head.header_str(names.if_match) {
         if !etag_matches(m) {
             return Err(S3Error::new(S3ErrorCode::PreconditionFailed));
         }
-    } else if let Some(since) = date("if-unmodified-since") {
+    } else if let Some(since) = date(names.if_unmodified_since) {
         if modified_secs > since {
             return Err(S3Error::new(S3ErrorCode::PreconditionFailed));
         }
     }
-    if let Some(m) = head.header_str("if-none-match") {
+    if let Some(m) = head.header_str(names.if_none_match) {
         if etag_matches(m) {
-            return Err(S3Error::new(S3ErrorCode::NotModified));
+            return Err(S3Error::new(none_match_failed));
         }
-    } else if let Some(since) = date("if-modified-since") {
+    } else if let Some(since) = date(names.if_modified_since) {
         if modified_secs <= since {
-            return Err(S3Error::new(S3ErrorCode::NotModified));
+            return Err(S3Error::new(none_match_failed));
         }
     }
     Ok(())
@@ -117,17 +143,26 @@ fn not_modified(rec: &ObjectRecord) -> Response {
     r
 }
 
-pub fn handle_head_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
-    let rec = lookup(ctx)?;
-    match check_conditions(ctx, &rec) {
-        Err(e) if e.code == S3ErrorCode::NotModified => return Ok(not_modified(&rec)),
-        Err(e) => return Err(e),
-        Ok(()) => {}
+/// A conditional request the conditions already answer: `304 Not Modified` as `Ok(Some)`, a
+/// failed precondition as `Err`; `Ok(None)` when the request proceeds.
+fn decided_by_conditions(ctx: &RequestCtx<'_>, rec: &ObjectRecord) -> S3Result<Option<Response>> {
+    match check_conditions(ctx, rec) {
+        Err(e) if e.code == S3ErrorCode::NotModified => Ok(Some(not_modified(rec))),
+        Err(e) => Err(e),
+        Ok(()) => Ok(None),
     }
-    let range = parse_range(ctx.head.header_str("range"), rec.size)?;
+}
+
+/// The head of a GetObject/HeadObject answer (`200`, or `206` with `Content-Range` for a
+/// range) and the length of its body.
+fn object_response(
+    ctx: &RequestCtx<'_>,
+    rec: &ObjectRecord,
+    range: Option<ByteRange>,
+) -> (Response, u64) {
     let mut r = Response::new(if range.is_some() { 206 } else { 200 });
-    object_headers(ctx, &rec, &mut r);
-    checksum_header(ctx, &rec, range.is_some(), &mut r);
+    object_headers(ctx, rec, &mut r);
+    checksum_header(ctx, rec, range.is_some(), &mut r);
     let len = match range {
         Some(br) => {
             r.header(
@@ -138,6 +173,16 @@ pub fn handle_head_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
         }
         None => rec.size,
     };
+    (r, len)
+}
+
+pub fn handle_head_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
+    let rec = lookup(ctx)?;
+    if let Some(r) = decided_by_conditions(ctx, &rec)? {
+        return Ok(r);
+    }
+    let range = parse_range(ctx.head.header_str("range"), rec.size)?;
+    let (mut r, len) = object_response(ctx, &rec, range);
     r.body = ResponseBody::HeadOnly(len);
     Ok(r)
 }
@@ -156,10 +201,8 @@ fn checksum_header(ctx: &RequestCtx<'_>, rec: &ObjectRecord, ranged: bool, r: &m
 
 pub async fn handle_get_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     let rec = lookup(ctx)?;
-    match check_conditions(ctx, &rec) {
-        Err(e) if e.code == S3ErrorCode::NotModified => return Ok(not_modified(&rec)),
-        Err(e) => return Err(e),
-        Ok(()) => {}
+    if let Some(r) = decided_by_conditions(ctx, &rec)? {
+        return Ok(r);
     }
     let range = match parse_range(ctx.head.header_str("range"), rec.size) {
         Err(e) => {
@@ -170,19 +213,7 @@ pub async fn handle_get_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
         Ok(r) => r,
     };
     let stream = super::read::open_object(ctx, &rec, range).await?;
-    let mut r = Response::new(if range.is_some() { 206 } else { 200 });
-    object_headers(ctx, &rec, &mut r);
-    checksum_header(ctx, &rec, range.is_some(), &mut r);
-    let len = match range {
-        Some(br) => {
-            r.header(
-                "Content-Range",
-                format!("bytes {}-{}/{}", br.start, br.end, rec.size),
-            );
-            br.end - br.start + 1
-        }
-        None => rec.size,
-    };
+    let (mut r, len) = object_response(ctx, &rec, range);
     r.body = ResponseBody::Stream(stream, len);
     Ok(r)
 }

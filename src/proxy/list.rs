@@ -1,7 +1,7 @@
 //! ListObjectsV2, ListObjects (V1) and ListObjectVersions, answered from the catalog alone: a
 //! listing never fans out to backends.
 
-use super::bucket::{OWNER_DISPLAY_NAME, OWNER_ID};
+use super::bucket::write_owner;
 use super::catalog_error;
 use super::{RequestCtx, Response};
 use crate::catalog::{ListPage, ListQuery, MAX_LIST_KEYS};
@@ -72,34 +72,60 @@ fn encoding(ctx: &RequestCtx<'_>) -> S3Result<Enc> {
     }
 }
 
-fn query(ctx: &RequestCtx<'_>, start_after: Option<String>, max: usize) -> ListQuery {
-    ListQuery {
+/// One page of `bucket` after `start_after` (exclusive), with the request's prefix and delimiter.
+fn list_page(
+    ctx: &RequestCtx<'_>,
+    bucket: &str,
+    start_after: Option<&str>,
+    max: usize,
+) -> S3Result<(ListQuery, ListPage)> {
+    let q = ListQuery {
         prefix: ctx.route.query_param("prefix").unwrap_or("").to_owned(),
         delimiter: ctx
             .route
             .query_param("delimiter")
             .filter(|d| !d.is_empty())
             .map(str::to_owned),
-        start_after,
+        start_after: start_after.map(str::to_owned),
         max_keys: max,
-    }
+    };
+    let page = ctx
+        .app
+        .catalog
+        .list_objects(bucket, &q)
+        .map_err(catalog_error)?;
+    Ok((q, page))
 }
 
-fn write_contents(w: &mut XmlWriter, page: &ListPage, enc: &Enc, owner: bool) {
+/// `IsTruncated`; returns the key the next page starts after when the page is truncated.
+fn write_is_truncated<'p>(w: &mut XmlWriter, page: &'p ListPage) -> Option<&'p str> {
+    w.elem(
+        "IsTruncated",
+        if page.is_truncated { "true" } else { "false" },
+    );
+    page.next_start_after
+        .as_deref()
+        .filter(|_| page.is_truncated)
+}
+
+/// One `Contents` (or, with `version`, `Version`) element per entry, then the common prefixes.
+fn write_entries(w: &mut XmlWriter, page: &ListPage, enc: &Enc, owner: bool, version: bool) {
+    let elem = if version { "Version" } else { "Contents" };
     for (key, s) in &page.entries {
-        w.open("Contents");
+        w.open(elem);
         w.elem("Key", &enc.apply(key));
+        if version {
+            w.elem("VersionId", "null");
+            w.elem("IsLatest", "true");
+        }
         w.elem("LastModified", &iso8601_ms(s.last_modified_ms));
         w.elem("ETag", &quote_etag(&s.etag));
         w.elem_display("Size", s.size);
         if owner {
-            w.open("Owner");
-            w.elem("ID", OWNER_ID);
-            w.elem("DisplayName", OWNER_DISPLAY_NAME);
-            w.close("Owner");
+            write_owner(w, "Owner");
         }
         w.elem("StorageClass", "STANDARD");
-        w.close("Contents");
+        w.close(elem);
     }
     for p in &page.common_prefixes {
         w.open("CommonPrefixes");
@@ -133,12 +159,7 @@ pub fn handle_list_objects_v2(ctx: &RequestCtx<'_>) -> S3Result<Response> {
         Some(t) => Some(decode_token(t)?),
         None => start_after_param.map(str::to_owned),
     };
-    let q = query(ctx, start, max);
-    let page = ctx
-        .app
-        .catalog
-        .list_objects(bucket, &q)
-        .map_err(catalog_error)?;
+    let (q, page) = list_page(ctx, bucket, start.as_deref(), max)?;
     let fetch_owner = ctx
         .route
         .query_param("fetch-owner")
@@ -147,22 +168,17 @@ pub fn handle_list_objects_v2(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     w.root("ListBucketResult");
     write_common_head(&mut w, bucket, &q, max, &enc);
     w.elem_display("KeyCount", page.entries.len() + page.common_prefixes.len());
-    w.elem(
-        "IsTruncated",
-        if page.is_truncated { "true" } else { "false" },
-    );
+    let next = write_is_truncated(&mut w, &page);
     if let Some(t) = token {
         w.elem("ContinuationToken", t);
     }
-    if page.is_truncated {
-        if let Some(next) = &page.next_start_after {
-            w.elem("NextContinuationToken", &encode_token(next));
-        }
+    if let Some(next) = next {
+        w.elem("NextContinuationToken", &encode_token(next));
     }
     if let Some(s) = start_after_param {
         w.elem("StartAfter", &enc.apply(s));
     }
-    write_contents(&mut w, &page, &enc, fetch_owner);
+    write_entries(&mut w, &page, &enc, fetch_owner, false);
     w.close("ListBucketResult");
     Ok(Response::xml(200, w.finish()))
 }
@@ -172,28 +188,18 @@ pub fn handle_list_objects(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     let enc = encoding(ctx)?;
     let max = max_keys(ctx, "max-keys")?;
     let marker = ctx.route.query_param("marker").filter(|s| !s.is_empty());
-    let q = query(ctx, marker.map(str::to_owned), max);
-    let page = ctx
-        .app
-        .catalog
-        .list_objects(bucket, &q)
-        .map_err(catalog_error)?;
+    let (q, page) = list_page(ctx, bucket, marker, max)?;
     let mut w = XmlWriter::new();
     w.root("ListBucketResult");
     write_common_head(&mut w, bucket, &q, max, &enc);
     w.elem("Marker", &enc.apply(marker.unwrap_or("")));
-    w.elem(
-        "IsTruncated",
-        if page.is_truncated { "true" } else { "false" },
-    );
+    let next = write_is_truncated(&mut w, &page);
     // S3 gives NextMarker only with a delimiter; clients use the last key otherwise, and giving
     // it always is harmless and saves them the work.
-    if page.is_truncated {
-        if let Some(next) = &page.next_start_after {
-            w.elem("NextMarker", &enc.apply(next));
-        }
+    if let Some(next) = next {
+        w.elem("NextMarker", &enc.apply(next));
     }
-    write_contents(&mut w, &page, &enc, true);
+    write_entries(&mut w, &page, &enc, true, false);
     w.close("ListBucketResult");
     Ok(Response::xml(200, w.finish()))
 }
@@ -207,12 +213,7 @@ pub fn handle_list_object_versions(ctx: &RequestCtx<'_>) -> S3Result<Response> {
         .route
         .query_param("key-marker")
         .filter(|s| !s.is_empty());
-    let q = query(ctx, key_marker.map(str::to_owned), max);
-    let page = ctx
-        .app
-        .catalog
-        .list_objects(bucket, &q)
-        .map_err(catalog_error)?;
+    let (q, page) = list_page(ctx, bucket, key_marker, max)?;
     let mut w = XmlWriter::new();
     w.root("ListVersionsResult");
     w.elem("Name", bucket);
@@ -226,36 +227,12 @@ pub fn handle_list_object_versions(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     if enc.url {
         w.elem("EncodingType", "url");
     }
-    w.elem(
-        "IsTruncated",
-        if page.is_truncated { "true" } else { "false" },
-    );
-    if page.is_truncated {
-        if let Some(next) = &page.next_start_after {
-            w.elem("NextKeyMarker", &enc.apply(next));
-            w.elem("NextVersionIdMarker", "null");
-        }
+    let next = write_is_truncated(&mut w, &page);
+    if let Some(next) = next {
+        w.elem("NextKeyMarker", &enc.apply(next));
+        w.elem("NextVersionIdMarker", "null");
     }
-    for (key, s) in &page.entries {
-        w.open("Version");
-        w.elem("Key", &enc.apply(key));
-        w.elem("VersionId", "null");
-        w.elem("IsLatest", "true");
-        w.elem("LastModified", &iso8601_ms(s.last_modified_ms));
-        w.elem("ETag", &quote_etag(&s.etag));
-        w.elem_display("Size", s.size);
-        w.open("Owner");
-        w.elem("ID", OWNER_ID);
-        w.elem("DisplayName", OWNER_DISPLAY_NAME);
-        w.close("Owner");
-        w.elem("StorageClass", "STANDARD");
-        w.close("Version");
-    }
-    for p in &page.common_prefixes {
-        w.open("CommonPrefixes");
-        w.elem("Prefix", &enc.apply(p));
-        w.close("CommonPrefixes");
-    }
+    write_entries(&mut w, &page, &enc, true, true);
     w.close("ListVersionsResult");
     Ok(Response::xml(200, w.finish()))
 }

@@ -8,12 +8,13 @@
 use super::catalog_error;
 use super::{App, RequestCtx, Response};
 use crate::backend::{backend_key, ObjectMeta};
-use crate::backend::{BackendKind, Integrity, PartInfo};
+use crate::backend::{Backend, BackendKind, Integrity, PartInfo};
 use crate::catalog::{Copy, CopyState, MultipartQuery, MultipartRecord, ObjectRecord};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::etag::quote_etag;
 use crate::s3::xml::{iso8601_ms, XmlWriter};
 use crate::server::body::BodyReader;
+use crate::state::placement::Reservation;
 use crate::util::clock::now_ms;
 
 /// S3's part number range.
@@ -56,6 +57,26 @@ fn part_number(ctx: &RequestCtx<'_>) -> S3Result<u32> {
                 "Part number must be an integer between 1 and 10000, inclusive",
             )
         })
+}
+
+/// The upload's backend and room reserved on it for a part of `size` bytes.
+fn reserve_on_upload_backend<'a>(
+    ctx: &'a RequestCtx<'_>,
+    upload: &MultipartRecord,
+    size: u64,
+) -> S3Result<(&'a Backend, Reservation)> {
+    let app = &ctx.app;
+    let backend = app.backend_by_name(&upload.backend).ok_or_else(|| {
+        S3Error::backend(
+            S3ErrorCode::ServiceUnavailable,
+            "the upload's backend is gone",
+        )
+    })?;
+    let reservation = app
+        .placement
+        .reserve_on(backend.index, size)
+        .ok_or_else(|| S3Error::new(S3ErrorCode::InsufficientStorage))?;
+    Ok((backend, reservation))
 }
 
 pub async fn handle_create_multipart_upload(ctx: &RequestCtx<'_>) -> S3Result<Response> {
@@ -136,16 +157,7 @@ pub async fn handle_upload_part(
         return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
     }
     let app = &ctx.app;
-    let backend = app.backend_by_name(&upload.backend).ok_or_else(|| {
-        S3Error::backend(
-            S3ErrorCode::ServiceUnavailable,
-            "the upload's backend is gone",
-        )
-    })?;
-    let reservation = app
-        .placement
-        .reserve_on(backend.index, size)
-        .ok_or_else(|| S3Error::new(S3ErrorCode::InsufficientStorage))?;
+    let (backend, reservation) = reserve_on_upload_backend(ctx, &upload, size)?;
     let integrity = Integrity::from_request(ctx.head, &ctx.auth);
     let writer = backend
         .begin_part(
@@ -169,59 +181,11 @@ pub async fn handle_upload_part(
     Ok(r)
 }
 
-/// `x-amz-copy-source` → (bucket, key), checking the caller may read the source bucket.
-pub fn copy_source(ctx: &RequestCtx<'_>) -> S3Result<(String, String)> {
-    let raw = ctx.head.header_str("x-amz-copy-source").ok_or_else(|| {
-        S3Error::with_message(S3ErrorCode::InvalidArgument, "missing x-amz-copy-source")
-    })?;
-    let raw = raw.trim();
-    let (path, version) = match raw.split_once('?') {
-        Some((p, q)) => (p, q.strip_prefix("versionId=")),
-        None => (raw, None),
-    };
-    if let Some(v) = version {
-        if v != "null" {
-            return Err(S3Error::with_message(
-                S3ErrorCode::InvalidArgument,
-                "Invalid version id specified",
-            ));
-        }
-    }
-    let decoded = crate::s3::router::decode_path(path.trim_start_matches('/'))?;
-    let (b, k) = decoded
-        .split_once('/')
-        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
-        .ok_or_else(|| {
-            S3Error::with_message(
-                S3ErrorCode::InvalidArgument,
-                "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
-            )
-        })?;
-    let app = &ctx.app;
-    if !app.bucket_exists(b) {
-        return Err(S3Error::new(S3ErrorCode::NoSuchBucket));
-    }
-    // Copying out of a bucket is reading it.
-    if !app
-        .permissions(&ctx.auth.access_key_id, b)
-        .contains(crate::config::Permissions::READ)
-    {
-        return Err(S3Error::new(S3ErrorCode::AccessDenied));
-    }
-    Ok((b.to_owned(), k.to_owned()))
-}
-
 pub async fn handle_upload_part_copy(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     let upload = upload_of(ctx)?;
     let n = part_number(ctx)?;
-    let (sb, sk) = copy_source(ctx)?;
+    let (_, _, src) = super::copy::copy_source_object(ctx)?;
     let app = &ctx.app;
-    let src = app
-        .catalog
-        .get_object(&sb, &sk)
-        .map_err(catalog_error)?
-        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey))?;
-    super::copy::check_copy_source_conditions(ctx, &src)?;
     let range = match ctx.head.header_str("x-amz-copy-source-range") {
         None => None,
         Some(h) => Some(
@@ -234,16 +198,7 @@ pub async fn handle_upload_part_copy(ctx: &RequestCtx<'_>) -> S3Result<Response>
         ),
     };
     let size = range.map(|r| r.end - r.start + 1).unwrap_or(src.size);
-    let backend = app.backend_by_name(&upload.backend).ok_or_else(|| {
-        S3Error::backend(
-            S3ErrorCode::ServiceUnavailable,
-            "the upload's backend is gone",
-        )
-    })?;
-    let reservation = app
-        .placement
-        .reserve_on(backend.index, size)
-        .ok_or_else(|| S3Error::new(S3ErrorCode::InsufficientStorage))?;
+    let (backend, reservation) = reserve_on_upload_backend(ctx, &upload, size)?;
     let bctx = ctx.shard.backend_ctx();
     // Server-side at the provider when the source has a copy on the upload's backend.
     let same = src
@@ -519,14 +474,8 @@ pub fn handle_list_multipart_uploads(ctx: &RequestCtx<'_>) -> S3Result<Response>
         w.open("Upload");
         w.elem("Key", &u.key);
         w.elem("UploadId", &u.upload_id);
-        w.open("Initiator");
-        w.elem("ID", super::bucket::OWNER_ID);
-        w.elem("DisplayName", super::bucket::OWNER_DISPLAY_NAME);
-        w.close("Initiator");
-        w.open("Owner");
-        w.elem("ID", super::bucket::OWNER_ID);
-        w.elem("DisplayName", super::bucket::OWNER_DISPLAY_NAME);
-        w.close("Owner");
+        super::bucket::write_owner(&mut w, "Initiator");
+        super::bucket::write_owner(&mut w, "Owner");
         w.elem("StorageClass", "STANDARD");
         w.elem("Initiated", &iso8601_ms(u.initiated_ms));
         w.close("Upload");

@@ -1,9 +1,8 @@
 //! Deleting unreferenced backend copies from the durable cleanup queue.
 
+use super::retry::{Backoff, Retries};
 use super::BackgroundShard;
-use crate::catalog::{QueueId, QueueItem, QueueKind};
-use std::cell::RefCell;
-use std::collections::HashMap;
+use crate::catalog::{QueueItem, QueueKind};
 use std::time::{Duration, Instant};
 
 /// Items taken from the queue per pass.
@@ -13,11 +12,16 @@ pub(crate) const CLEANUP_FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// A backend that stays down is retried at least this often.
 pub(crate) const CLEANUP_MAX_BACKOFF: Duration = Duration::from_secs(300);
 
+/// How a failed delete backs off.
+const CLEANUP_BACKOFF: Backoff = Backoff {
+    first: CLEANUP_FIRST_BACKOFF,
+    max: CLEANUP_MAX_BACKOFF,
+};
+
 #[derive(Default)]
 pub(crate) struct CleanupState {
-    /// Failed items: attempts so far and when the next attempt is due (in memory: after a
-    /// restart everything is retried once at once, which is harmless).
-    retry: RefCell<HashMap<QueueId, (u32, Instant)>>,
+    /// Failed items waiting out their backoff.
+    retry: Retries,
 }
 
 /// One pass over the cleanup queue; returns how many items were completed.
@@ -33,10 +37,8 @@ pub(crate) async fn run_once(bg: &BackgroundShard) -> usize {
     let mut done = 0;
     let now = Instant::now();
     for (id, item) in items {
-        if let Some((_, due)) = bg.cleanup.retry.borrow().get(&id) {
-            if *due > now {
-                continue;
-            }
+        if !bg.cleanup.retry.is_due(id, now) {
+            continue;
         }
         let QueueItem::Cleanup {
             backend,
@@ -48,7 +50,7 @@ pub(crate) async fn run_once(bg: &BackgroundShard) -> usize {
         };
         match cleanup_one(bg, backend, backend_key).await {
             Ok(()) => {
-                bg.cleanup.retry.borrow_mut().remove(&id);
+                bg.cleanup.retry.forget(id);
                 if let Err(e) = app.catalog.queue_ack(id).await {
                     tracing::error!(error = %e, "cannot acknowledge a cleanup");
                 } else {
@@ -56,14 +58,8 @@ pub(crate) async fn run_once(bg: &BackgroundShard) -> usize {
                 }
             }
             Err(e) => {
-                let mut retry = bg.cleanup.retry.borrow_mut();
-                let entry = retry.entry(id).or_insert((0, now));
-                entry.0 += 1;
-                let backoff = CLEANUP_FIRST_BACKOFF
-                    .saturating_mul(1u32 << entry.0.min(16))
-                    .min(CLEANUP_MAX_BACKOFF);
-                entry.1 = now + backoff;
-                tracing::warn!(backend, attempts = entry.0, retry_in_s = backoff.as_secs(), error = %e, "cleanup failed; will retry");
+                let (attempts, backoff) = bg.cleanup.retry.failed(id, now, CLEANUP_BACKOFF);
+                tracing::warn!(backend, attempts, retry_in_s = backoff.as_secs(), error = %e, "cleanup failed; will retry");
             }
         }
     }

@@ -20,6 +20,7 @@ pub(crate) mod cleanup;
 pub mod prober;
 pub(crate) mod rebalance;
 pub(crate) mod replicate;
+pub(crate) mod retry;
 pub(crate) mod scan;
 pub(crate) mod throttle;
 

@@ -9,6 +9,7 @@
 //! (the copy is redone; a half-written copy was never recorded, and a recorded copy makes the
 //! redo a no-op), so nothing is lost or counted twice.
 
+use super::retry::{Backoff, Retries};
 use super::BackgroundShard;
 use crate::backend::ObjectMeta;
 use crate::backend::{Backend, Integrity};
@@ -16,8 +17,6 @@ use crate::catalog::{
     AddCopyOutcome, Copy, CopyState, ObjectRecord, QueueId, QueueItem, QueueKind,
 };
 use crate::state::App;
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -27,12 +26,19 @@ pub(crate) const FIRST_COPY_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest wait between retries of one copy (a backend that stays full or down).
 pub(crate) const MAX_COPY_BACKOFF: Duration = Duration::from_secs(120);
 
+/// How a failed copy backs off.
+const COPY_BACKOFF: Backoff = Backoff {
+    first: FIRST_COPY_BACKOFF,
+    max: MAX_COPY_BACKOFF,
+};
+
 /// How often the pending gauge is recounted (a walk over the queue's keys).
 pub(crate) const PENDING_RECOUNT: Duration = Duration::from_secs(2);
 
 #[derive(Default)]
 pub(crate) struct ReplicateState {
-    retry: RefCell<HashMap<QueueId, (u32, Instant)>>,
+    /// Failed items waiting out their backoff.
+    retry: Retries,
     last_count: std::cell::Cell<Option<Instant>>,
 }
 
@@ -79,7 +85,7 @@ pub(crate) async fn run_once(bg: &Rc<BackgroundShard>) -> usize {
         // In item order, each outcome as soon as its copy ends (later ones may still be running).
         for t in spawn_copies(bg, chunk) {
             let (id, outcome) = t.await;
-            done += settle(bg, app, id, outcome, now).await;
+            done += settle(bg, app, id, outcome).await;
         }
     }
     done
@@ -110,13 +116,7 @@ fn due_items(
 ) -> Vec<(QueueId, QueueItem)> {
     items
         .into_iter()
-        .filter(|(id, _)| {
-            bg.replicate
-                .retry
-                .borrow()
-                .get(id)
-                .is_none_or(|(_, due)| *due <= now)
-        })
+        .filter(|(id, _)| bg.replicate.retry.is_due(*id, now))
         .collect()
 }
 
@@ -143,19 +143,13 @@ fn spawn_copies(
 
 /// Records what one item came to: counts a copy, acknowledges a finished item, or schedules a
 /// retry. Returns 1 if the item was acknowledged.
-async fn settle(
-    bg: &BackgroundShard,
-    app: &App,
-    id: QueueId,
-    outcome: Outcome,
-    now: Instant,
-) -> usize {
+async fn settle(bg: &BackgroundShard, app: &App, id: QueueId, outcome: Outcome) -> usize {
     match outcome {
         Outcome::Done | Outcome::Copied { .. } => {
             if let Outcome::Copied { health } = outcome {
                 count_copy(health);
             }
-            bg.replicate.retry.borrow_mut().remove(&id);
+            bg.replicate.retry.forget(id);
             match app.catalog.queue_ack(id).await {
                 Ok(_) => 1,
                 Err(e) => {
@@ -165,7 +159,7 @@ async fn settle(
             }
         }
         Outcome::Retry(reason) => {
-            schedule_retry(bg, id, reason, now);
+            schedule_retry(bg, id, reason);
             0
         }
     }
@@ -183,19 +177,13 @@ fn count_copy(health: bool) {
 
 /// Counts the failure and backs the item off: [`FIRST_COPY_BACKOFF`] doubled per failure, at
 /// most [`MAX_COPY_BACKOFF`].
-fn schedule_retry(bg: &BackgroundShard, id: QueueId, reason: String, now: Instant) {
+fn schedule_retry(bg: &BackgroundShard, id: QueueId, reason: String) {
     crate::metrics::global()
         .replication_errors_total
         .fetch_add(1, Ordering::Relaxed);
-    let mut retry = bg.replicate.retry.borrow_mut();
-    let e = retry.entry(id).or_insert((0, now));
-    e.0 += 1;
-    let backoff = FIRST_COPY_BACKOFF
-        .saturating_mul(1u32 << e.0.min(16))
-        .min(MAX_COPY_BACKOFF);
-    e.1 = Instant::now() + backoff;
+    let (attempts, backoff) = bg.replicate.retry.failed(id, Instant::now(), COPY_BACKOFF);
     tracing::warn!(
-        attempts = e.0,
+        attempts,
         retry_in_s = backoff.as_secs(),
         reason,
         "replication copy failed; will retry"

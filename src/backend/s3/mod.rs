@@ -29,7 +29,7 @@ pub use upload::S3Upload;
 
 use super::transport::Target;
 use super::BackendCtx;
-use crate::config::{BackendConfig, BackendConfigKind};
+use crate::config::{BackendConfig, BackendConfigKind, Endpoint};
 use crate::health::BackendHealth;
 use crate::s3::auth::{uri_encode, Credentials};
 use std::sync::Arc;
@@ -59,6 +59,33 @@ pub struct S3Backend {
     health: Arc<BackendHealth>,
 }
 
+/// Where requests to a provider bucket go: path style (`host/bucket/key`) or virtual-hosted
+/// (`bucket.host/key`).
+pub(crate) struct BucketAddress {
+    /// The host to connect to (and, for TLS, to verify).
+    pub host: String,
+    /// The `Host` header: the host with any non-default port.
+    pub authority: String,
+    /// What comes before `/<key>` in a request path (no trailing slash).
+    pub path_prefix: String,
+}
+
+pub(crate) fn bucket_address(endpoint: &Endpoint, bucket: &str, path_style: bool) -> BucketAddress {
+    if path_style {
+        BucketAddress {
+            host: endpoint.host.clone(),
+            authority: endpoint.authority(),
+            path_prefix: format!("{}/{}", endpoint.base_path, uri_encode(bucket, false)),
+        }
+    } else {
+        BucketAddress {
+            host: format!("{bucket}.{}", endpoint.host),
+            authority: format!("{bucket}.{}", endpoint.authority()),
+            path_prefix: endpoint.base_path.clone(),
+        }
+    }
+}
+
 impl S3Backend {
     pub(crate) fn from_config(cfg: &BackendConfig, health: Arc<BackendHealth>) -> S3Backend {
         let BackendConfigKind::S3 {
@@ -72,19 +99,11 @@ impl S3Backend {
         else {
             unreachable!("from_config is only called for S3 backends")
         };
-        let (host, host_header, path_prefix) = if *path_style {
-            (
-                endpoint.host.clone(),
-                endpoint.authority(),
-                format!("{}/{}", endpoint.base_path, uri_encode(bucket, false)),
-            )
-        } else {
-            (
-                format!("{bucket}.{}", endpoint.host),
-                format!("{bucket}.{}", endpoint.authority()),
-                endpoint.base_path.clone(),
-            )
-        };
+        let BucketAddress {
+            host,
+            authority: host_header,
+            path_prefix,
+        } = bucket_address(endpoint, bucket, *path_style);
         let mut target = if endpoint.scheme_https {
             Target::https(host, endpoint.port)
         } else {

@@ -131,14 +131,7 @@ impl RequestInFlight {
                     self.response_seen = true;
                     self.expect = Expect::Settled;
                 }
-                Ok(101) => return Err(self.fail_bad("unrequested 101 response")),
-                Ok(status) if status < 200 => {
-                    self.response_seen = true;
-                    interim += 1;
-                    if interim > MAX_INTERIM_RESPONSES {
-                        return Err(self.fail_bad("too many interim responses"));
-                    }
-                }
+                Ok(status) if status < 200 => self.interim_response(status, &mut interim)?,
                 Ok(status) => return Err(self.early_response(status)),
                 Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
                     // The backend ignores Expect; send the body as if it had said 100.
@@ -220,14 +213,7 @@ impl RequestInFlight {
             let failure = loop {
                 let conn = self.live_conn()?;
                 match conn.read_head(deadline).await {
-                    Ok(101) => return Err(self.fail_bad("unrequested 101 response")),
-                    Ok(status) if status < 200 => {
-                        self.response_seen = true;
-                        interim += 1;
-                        if interim > MAX_INTERIM_RESPONSES {
-                            return Err(self.fail_bad("too many interim responses"));
-                        }
-                    }
+                    Ok(status) if status < 200 => self.interim_response(status, &mut interim)?,
                     Ok(status) => return Ok(self.into_response(status, false)),
                     Err(e) => break e,
                 }
@@ -352,6 +338,20 @@ impl RequestInFlight {
             // Callers hold a live connection; keep the type total anyway.
             None => BackendResponse::without_body(self.pool.clone(), status),
         }
+    }
+
+    /// An informational (1xx) answer before the awaited one: `101` was never asked for; any
+    /// other is skipped, `seen` counting them up to `MAX_INTERIM_RESPONSES`.
+    fn interim_response(&mut self, status: u16, seen: &mut usize) -> Result<(), TransportError> {
+        if status == 101 {
+            return Err(self.fail_bad("unrequested 101 response"));
+        }
+        self.response_seen = true;
+        *seen += 1;
+        if *seen > MAX_INTERIM_RESPONSES {
+            return Err(self.fail_bad("too many interim responses"));
+        }
+        Ok(())
     }
 
     fn fail_usage(&mut self, reason: &'static str) -> TransportError {

@@ -310,6 +310,22 @@ fn assert_echo(resp: &BackendResponse, len: u64) {
     );
 }
 
+/// A generated PUT that the echo server must have received whole (the response is dropped,
+/// handing the connection back to the pool).
+async fn put_echoed(
+    pool: &BackendPool,
+    t: &Target,
+    len: u64,
+    block: usize,
+    framing: BodyLen,
+    expect: bool,
+) {
+    let resp = put_generated(pool, t, len, block, framing, expect)
+        .await
+        .unwrap();
+    assert_echo(&resp, len);
+}
+
 #[test]
 fn put_64_mib_with_content_length_streams() {
     const LEN: u64 = 64 * 1024 * 1024;
@@ -331,22 +347,10 @@ fn put_chunked_streams_and_frames_each_write() {
         let server = TestServer::start(|_| Reply::Echo { continue_: false });
         let pool = pool_with(PoolLimits::default());
         let t = Target::http("127.0.0.1", server.port());
-        let resp = put_generated(&pool, &t, LEN, 64 * 1024, BodyLen::Chunked, false)
-            .await
-            .unwrap();
-        assert_echo(&resp, LEN);
-        drop(resp);
+        put_echoed(&pool, &t, LEN, 64 * 1024, BodyLen::Chunked, false).await;
         // Small writes are coalesced with their framing; an empty chunked body works too.
-        let resp = put_generated(&pool, &t, 1000, 7, BodyLen::Chunked, false)
-            .await
-            .unwrap();
-        assert_echo(&resp, 1000);
-        drop(resp);
-        let resp = put_generated(&pool, &t, 0, 7, BodyLen::Chunked, false)
-            .await
-            .unwrap();
-        assert_echo(&resp, 0);
-        drop(resp);
+        put_echoed(&pool, &t, 1000, 7, BodyLen::Chunked, false).await;
+        put_echoed(&pool, &t, 0, 7, BodyLen::Chunked, false).await;
         assert_eq!(server.connection_count(), 1);
         let r = &server.requests()[0];
         assert_eq!(r.header("transfer-encoding"), Some("chunked"));
@@ -1122,16 +1126,8 @@ fn tls_put_64_mib_and_chunked() {
         let server = TestServer::start_tls(&cert, |_| Reply::Echo { continue_: true });
         let pool = tls_pool(&cert, PoolLimits::default());
         let t = Target::https("127.0.0.1", server.port());
-        let resp = put_generated(&pool, &t, LEN, 64 * 1024, BodyLen::Length(LEN), true)
-            .await
-            .unwrap();
-        assert_echo(&resp, LEN);
-        drop(resp);
-        let resp = put_generated(&pool, &t, 300_000, 10_000, BodyLen::Chunked, false)
-            .await
-            .unwrap();
-        assert_echo(&resp, 300_000);
-        drop(resp);
+        put_echoed(&pool, &t, LEN, 64 * 1024, BodyLen::Length(LEN), true).await;
+        put_echoed(&pool, &t, 300_000, 10_000, BodyLen::Chunked, false).await;
         assert_eq!(server.connection_count(), 1);
     });
 }
