@@ -354,6 +354,80 @@ fn checksum_sha256_header() {
     );
 }
 
+/// Several checksums in one request: S3 checks one per request, so any second one (another
+/// algorithm, or the same header twice, or a second Content-MD5) is refused, not skipped. The
+/// wrong one comes second and then first, so neither "last wins" nor "first wins" passes.
+#[test]
+fn several_checksums_are_refused_not_half_checked() {
+    let srv = TestServer::start();
+    let data = pattern(5_000, 11);
+    let right_sha = b64(&sha256(&data));
+    let wrong_crc = crc32_b64(b"other");
+    let right_crc = crc32_b64(&data);
+    let right_md5 = b64(&md5_digest(&data));
+    let wrong_md5 = b64(&md5_digest(b"other"));
+    // (name, the two headers in order, the expected error code)
+    type Case<'a> = (&'a str, [(&'a str, &'a str); 2], &'a str);
+    let cases: [Case; 5] = [
+        (
+            "sha-then-crc",
+            [
+                ("x-amz-checksum-sha256", &right_sha),
+                ("x-amz-checksum-crc32", &wrong_crc),
+            ],
+            "InvalidRequest",
+        ),
+        (
+            "crc-then-sha",
+            [
+                ("x-amz-checksum-crc32", &wrong_crc),
+                ("x-amz-checksum-sha256", &right_sha),
+            ],
+            "InvalidRequest",
+        ),
+        (
+            "both-right",
+            [
+                ("x-amz-checksum-crc32", &right_crc),
+                ("x-amz-checksum-sha256", &right_sha),
+            ],
+            "InvalidRequest",
+        ),
+        (
+            "crc-twice",
+            [
+                ("x-amz-checksum-crc32", &right_crc),
+                ("x-amz-checksum-crc32", &wrong_crc),
+            ],
+            "InvalidRequest",
+        ),
+        (
+            "md5-twice",
+            [("content-md5", &right_md5), ("content-md5", &wrong_md5)],
+            "InvalidDigest",
+        ),
+    ];
+    for (name, headers, code) in cases {
+        let path = format!("/alpha/several-{name}");
+        let mut req = srv
+            .signed(ALPHA, "PUT", &path)
+            .body_with_hash(&data, "UNSIGNED-PAYLOAD");
+        for (h, v) in headers {
+            req = req.header(h, v);
+        }
+        srv.assert_upload_refused(&req, 400, code, &path, None);
+    }
+    // One checksum and one Content-MD5, both right, are fine (each is checked).
+    let r = srv.send(
+        &srv.signed(ALPHA, "PUT", "/alpha/several-ok")
+            .body_with_hash(&data, "UNSIGNED-PAYLOAD")
+            .header("content-md5", &right_md5)
+            .header("x-amz-checksum-sha256", &right_sha),
+    );
+    r.assert_ok();
+    srv.assert_content("/alpha/several-ok", &data);
+}
+
 /// A presigned GET of `path` as `alpha`, signed at `signed_at` for `expires` seconds.
 fn presigned_target(srv: &TestServer, path: &str, signed_at: i64, expires: u32) -> String {
     let host = srv.host();

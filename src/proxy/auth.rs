@@ -138,7 +138,7 @@ pub fn payload_verifier(
     let spec = PayloadSpec {
         mode,
         decoded_length,
-        content_md5: head.header_str("content-md5"),
+        content_md5: content_md5(head)?,
         checksum_header: checksum_header(head)?,
         want_md5: route.operation.has_streamed_body(),
         want_checksum: None,
@@ -151,18 +151,38 @@ pub fn payload_verifier(
     Ok(Some((v, decoded_length)))
 }
 
-/// The `x-amz-checksum-*` header sent with the request, if any.
+/// The `x-amz-checksum-*` header sent with the request, if any. S3 checks one checksum per
+/// request and refuses a request that sends several (any two, or one twice) rather than picking
+/// one, so a wrong CRC32 beside a right SHA-256 cannot slip through.
 fn checksum_header(head: &RequestHead) -> S3Result<Option<(ChecksumAlgorithm, &str)>> {
     let mut found = None;
     for (name, value) in head.headers() {
         let lower = name.to_ascii_lowercase();
         if let Some(alg) = ChecksumAlgorithm::from_header_name(&lower) {
+            if found.is_some() {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::InvalidRequest,
+                    "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+                ));
+            }
             let v =
                 std::str::from_utf8(value).map_err(|_| S3Error::new(S3ErrorCode::InvalidDigest))?;
             found = Some((alg, v));
         }
     }
     Ok(found)
+}
+
+/// The `Content-MD5` header, if sent. More than one is refused: checking only the first would
+/// let a second, different digest pass unchecked.
+fn content_md5(head: &RequestHead) -> S3Result<Option<&str>> {
+    if head.header_all("content-md5").nth(1).is_some() {
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidDigest,
+            "Only one Content-MD5 header is allowed.",
+        ));
+    }
+    Ok(head.header_str("content-md5"))
 }
 
 /// An aws-chunked body: its decoded length (`x-amz-decoded-content-length`, required) and the

@@ -66,7 +66,7 @@ pub async fn open_object(
             Err(e) => {
                 tracing::warn!(request_id = ctx.request_id, backend = backend.name, error = %e, "copy unreadable");
                 failed += 1;
-                from.get_or_insert((backend.name.as_str(), e.message.to_string()));
+                from.get_or_insert((backend.name.as_str(), e.log_text().to_owned()));
                 last_err = Some(e);
             }
         }
@@ -80,7 +80,7 @@ pub async fn open_object(
     Err(S3Error::backend(
         S3ErrorCode::ServiceUnavailable,
         match last_err {
-            Some(e) => format!("no copy of the object could be read: {}", e.message),
+            Some(e) => format!("no copy of the object could be read: {}", e.log_text()),
             None => "no readable copy of the object".to_owned(),
         },
     ))

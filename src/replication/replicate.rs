@@ -296,7 +296,7 @@ async fn stream_copy(
             .map_err(|e| format!("writing to {}: {e}", target.name))?;
         return crate::backend::pump::pump(&mut stream, writer, rec.size, &bg.throttle)
             .await
-            .map_err(|e| e.message.to_string());
+            .map_err(|e| e.log_text().to_owned());
     }
     Err(last)
 }

@@ -172,8 +172,13 @@ s3_error_table! {
 #[derive(Debug, Clone)]
 pub struct S3Error {
     pub code: S3ErrorCode,
-    /// Human-readable detail; must never contain secrets.
+    /// What the client is told: S3's default text for the code, or our own words about the
+    /// request. Never a backend's name or address, a file path, a provider's message or a catalog
+    /// error: those go to [`S3Error::detail`]. Must never contain secrets.
     pub message: std::borrow::Cow<'static, str>,
+    /// What only the log gets (with the request id): which backend failed and how, which file,
+    /// what the provider answered. Must never contain secrets.
+    pub detail: Option<std::borrow::Cow<'static, str>>,
     pub side: Side,
     /// Whether the step that failed may be tried on another backend or copy: the failure says
     /// something about that backend, not about the request, and no byte of the client's body
@@ -188,6 +193,7 @@ impl S3Error {
         S3Error {
             code,
             message: code.default_message().into(),
+            detail: None,
             side: code.usual_side(),
             retry_elsewhere: false,
         }
@@ -204,34 +210,46 @@ impl S3Error {
         }
     }
 
-    /// The client's fault, whatever side the code usually has (a provider refusing the
-    /// client's bytes, for example a digest that does not match).
-    pub fn client(code: S3ErrorCode, message: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+    /// The client's fault as a backend reported it (a provider refusing the client's bytes, for
+    /// example a digest that does not match): S3's message for the code goes to the client, the
+    /// provider's answer (`detail`) to the log.
+    pub fn client(code: S3ErrorCode, detail: impl Into<std::borrow::Cow<'static, str>>) -> Self {
         S3Error {
             side: Side::Client,
-            ..S3Error::with_message(code, message)
+            detail: Some(detail.into()),
+            ..S3Error::new(code)
         }
     }
 
     /// A backend failed: another backend or copy may do (see [`S3Error::final_attempt`] for a
     /// failure after the client's body was consumed).
-    pub fn backend(code: S3ErrorCode, message: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+    /// The client gets S3's message for `code`; `detail` (which backend, what failed) goes to
+    /// the log.
+    pub fn backend(code: S3ErrorCode, detail: impl Into<std::borrow::Cow<'static, str>>) -> Self {
         S3Error {
             code,
-            message: message.into(),
+            message: code.default_message().into(),
+            detail: Some(detail.into()),
             side: Side::Backend,
             retry_elsewhere: true,
         }
     }
 
     /// Our own failure.
-    pub fn internal(message: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+    /// The client gets S3's "internal error" text; `detail` goes to the log.
+    pub fn internal(detail: impl Into<std::borrow::Cow<'static, str>>) -> Self {
         S3Error {
             code: S3ErrorCode::InternalError,
-            message: message.into(),
+            message: S3ErrorCode::InternalError.default_message().into(),
+            detail: Some(detail.into()),
             side: Side::Internal,
             retry_elsewhere: false,
         }
+    }
+
+    /// The text for logs: the detail when there is one, else the client's message.
+    pub fn log_text(&self) -> &str {
+        self.detail.as_deref().unwrap_or(&self.message)
     }
 
     /// The same error, no longer to be retried elsewhere (the client's body was consumed, or
@@ -254,7 +272,7 @@ impl From<S3ErrorCode> for S3Error {
 
 impl fmt::Display for S3Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code.as_str(), self.message)
+        write!(f, "{}: {}", self.code.as_str(), self.log_text())
     }
 }
 

@@ -63,17 +63,37 @@ impl Response {
     }
 }
 
-/// Renders an error as S3 does, logging it at a level that depends on which side failed.
+/// Renders an error as S3 does, logging it at a level that depends on which side failed. The
+/// client sees the code, the client-facing message and the request id; the detail (backend
+/// names, paths, provider answers) is only logged, under the same request id.
 pub fn error_response(err: &S3Error, resource: &str, request_id: &str) -> Response {
     match err.side {
         Side::Client => {
-            tracing::debug!(request_id, code = err.code.as_str(), message = %err.message, resource, "client error")
+            tracing::debug!(
+                request_id,
+                code = err.code.as_str(),
+                message = err.log_text(),
+                resource,
+                "client error"
+            )
         }
         Side::Backend => {
-            tracing::warn!(request_id, code = err.code.as_str(), message = %err.message, resource, "backend error")
+            tracing::warn!(
+                request_id,
+                code = err.code.as_str(),
+                message = err.log_text(),
+                resource,
+                "backend error"
+            )
         }
         Side::Internal => {
-            tracing::error!(request_id, code = err.code.as_str(), message = %err.message, resource, "internal error")
+            tracing::error!(
+                request_id,
+                code = err.code.as_str(),
+                message = err.log_text(),
+                resource,
+                "internal error"
+            )
         }
     }
     let status = err.status();

@@ -96,10 +96,16 @@ mod tests {
             }
         }
         assert_eq!(CLIENT_FAULT_CODES.len(), 8);
+        let e = provider_error(400, "BadDigest", "d".into());
         assert_eq!(
-            provider_error(400, "BadDigest", "d".into()).message,
-            "d",
-            "the detail is kept"
+            e.detail.as_deref(),
+            Some("d"),
+            "the detail is kept for the log"
+        );
+        assert_eq!(
+            e.message,
+            S3ErrorCode::BadDigest.default_message(),
+            "the client gets S3's text"
         );
     }
 

@@ -139,7 +139,7 @@ impl S3Backend {
                 Ok(())
             }
             Ok(resp) => Err(format!("probe answered {}", resp.status)),
-            Err(e) => Err(e.message.to_string()),
+            Err(e) => Err(e.log_text().to_owned()),
         }
     }
 

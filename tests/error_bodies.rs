@@ -1,0 +1,150 @@
+//! What a client learns from an error: S3's code, S3's message and the request id, never the
+//! backends' names or addresses, the transport's errors or a provider's own words. Those go to
+//! the log under the same request id.
+//!
+//! Backends here are plain TCP listeners the test controls on 127.0.0.1: a closed port
+//! (connection refused) and one that answers every request with a canned provider error.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The backend's name in the config: must not reach a client.
+const BACKEND_NAME: &str = "provider-zeta";
+/// Words only the provider's answer holds: must not reach a client either.
+const PROVIDER_WORDS: &str = "internal shard 7f3a rejected digest";
+
+fn yaml(dir: &std::path::Path, backend: SocketAddr) -> String {
+    let d = dir.display();
+    format!(
+        r#"backends:
+  - name: {BACKEND_NAME}
+    endpoint: http://{backend}
+    region: us-east-1
+    bucket: data
+    access_key_id: backendkey
+    secret_access_key: backendsecret
+replication:
+  factor: 1
+buckets:
+  - name: alpha
+    credentials:
+      - access_key_id: {ak}
+        secret_access_key: {sk}
+server:
+  listen_addr: 127.0.0.1:0
+  admin_addr: 127.0.0.1:0
+  shards: 1
+catalog:
+  path: {d}/catalog
+"#,
+        ak = ALPHA.access_key,
+        sk = ALPHA.secret,
+    )
+}
+
+/// Answers every request with `400 BadDigest` carrying the provider's own message, after
+/// reading the request head (and, for a small PUT, whatever body came with it).
+struct CannedBackend {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl CannedBackend {
+    fn start() -> CannedBackend {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let body = format!(
+                "<?xml version=\"1.0\"?><Error><Code>BadDigest</Code><Message>{PROVIDER_WORDS}</Message></Error>"
+            );
+            let answer = format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            while !flag.load(Ordering::Relaxed) {
+                let Ok((mut s, _)) = listener.accept() else {
+                    // Polling accept with a short pause: the thread must notice `stop`.
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                s.set_nonblocking(false).unwrap();
+                s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = s.write_all(answer.as_bytes());
+            }
+        });
+        CannedBackend {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for CannedBackend {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn assert_tells_nothing_private(r: &Response, backend: SocketAddr) {
+    let body = r.body_text();
+    for private in [
+        BACKEND_NAME,
+        &backend.to_string(),
+        &backend.port().to_string(),
+        PROVIDER_WORDS,
+        "refused",
+        "127.0.0.1",
+    ] {
+        assert!(
+            !body.contains(private),
+            "error body reveals {private:?}: {body}"
+        );
+    }
+    r.assert_request_id();
+    assert!(body.contains("<RequestId>"), "no request id in {body}");
+}
+
+#[test]
+fn a_transport_failure_is_reported_as_s3_does() {
+    let addr = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let server = TestServer::start_yaml(|d| yaml(d, addr));
+    let r = server.send(&server.signed(ALPHA, "PUT", "/alpha/k").body_sha256(b"x"));
+    r.assert_error(503, "ServiceUnavailable");
+    assert_tells_nothing_private(&r, addr);
+}
+
+#[test]
+fn a_providers_refusal_keeps_its_code_but_not_its_words() {
+    let backend = CannedBackend::start();
+    let server = TestServer::start_yaml(|d| yaml(d, backend.addr));
+    let r = server.send(&server.signed(ALPHA, "PUT", "/alpha/k").body_sha256(b"x"));
+    r.assert_error(400, "BadDigest");
+    assert_tells_nothing_private(&r, backend.addr);
+}
