@@ -32,6 +32,7 @@
 pub mod chunked;
 pub mod date;
 pub mod head;
+mod head_fuzz;
 pub mod limits;
 pub mod request;
 pub mod response;
