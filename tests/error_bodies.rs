@@ -50,8 +50,8 @@ catalog:
     )
 }
 
-/// Answers every request with `400 BadDigest` carrying the provider's own message, after
-/// reading the request head (and, for a small PUT, whatever body came with it).
+/// Answers every request with `400 <code>` carrying the provider's own message, after reading
+/// the request head (and, for a small PUT, whatever body came with it).
 struct CannedBackend {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
@@ -59,7 +59,7 @@ struct CannedBackend {
 }
 
 impl CannedBackend {
-    fn start() -> CannedBackend {
+    fn start(code: &'static str) -> CannedBackend {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -67,7 +67,7 @@ impl CannedBackend {
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
             let body = format!(
-                "<?xml version=\"1.0\"?><Error><Code>BadDigest</Code><Message>{PROVIDER_WORDS}</Message></Error>"
+                "<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>{PROVIDER_WORDS}</Message></Error>"
             );
             let answer = format!(
                 "HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -142,9 +142,32 @@ fn a_transport_failure_is_reported_as_s3_does() {
 
 #[test]
 fn a_providers_refusal_keeps_its_code_but_not_its_words() {
-    let backend = CannedBackend::start();
+    let backend = CannedBackend::start("BadDigest");
     let server = TestServer::start_yaml(|d| yaml(d, backend.addr));
     let r = server.send(&server.signed(ALPHA, "PUT", "/alpha/k").body_sha256(b"x"));
     r.assert_error(400, "BadDigest");
     assert_tells_nothing_private(&r, backend.addr);
+}
+
+/// A provider refusing what the client sent (a key or object beyond its limits) is the client's
+/// error, not a 503 that SDKs would retry forever; a provider's own failure stays a 503.
+#[test]
+fn a_providers_refusal_of_the_request_is_the_clients_error() {
+    for (code, status) in [
+        ("KeyTooLongError", 400),
+        ("EntityTooLarge", 400),
+        ("MetadataTooLarge", 400),
+        ("InternalError", 503),
+    ] {
+        let backend = CannedBackend::start(code);
+        let server = TestServer::start_yaml(|d| yaml(d, backend.addr));
+        let r = server.send(&server.signed(ALPHA, "PUT", "/alpha/k").body_sha256(b"x"));
+        let want = if status == 503 {
+            "ServiceUnavailable"
+        } else {
+            code
+        };
+        r.assert_error(status, want);
+        assert_tells_nothing_private(&r, backend.addr);
+    }
 }

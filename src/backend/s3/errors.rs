@@ -33,8 +33,11 @@ impl S3Backend {
 }
 
 /// Provider codes that are the client's fault: its data was wrong (a forwarded digest did not
-/// match) or it named an upload, part or range that the provider does not have.
-const CLIENT_FAULT_CODES: [S3ErrorCode; 8] = [
+/// match), it named an upload, part or range that the provider does not have, or what it sent
+/// is beyond S3's limits (key, object or metadata too large). Passed on as the client's error,
+/// so SDKs stop retrying a request that can never succeed; any other provider answer stays a
+/// 503 (the provider's failure, worth a retry).
+const CLIENT_FAULT_CODES: [S3ErrorCode; 11] = [
     S3ErrorCode::BadDigest,
     S3ErrorCode::InvalidDigest,
     S3ErrorCode::XAmzContentSHA256Mismatch,
@@ -43,6 +46,9 @@ const CLIENT_FAULT_CODES: [S3ErrorCode; 8] = [
     S3ErrorCode::InvalidPartOrder,
     S3ErrorCode::EntityTooSmall,
     S3ErrorCode::InvalidRange,
+    S3ErrorCode::KeyTooLongError,
+    S3ErrorCode::EntityTooLarge,
+    S3ErrorCode::MetadataTooLarge,
 ];
 
 /// Turns a backend's non-success answer into an error. Codes that mean the client's data was
@@ -95,7 +101,7 @@ mod tests {
                 assert!(e.retry_elsewhere, "{code:?}");
             }
         }
-        assert_eq!(CLIENT_FAULT_CODES.len(), 8);
+        assert_eq!(CLIENT_FAULT_CODES.len(), 11);
         let e = provider_error(400, "BadDigest", "d".into());
         assert_eq!(
             e.detail.as_deref(),
