@@ -1,6 +1,6 @@
 //! Prometheus text lines of the health state, merged from the shared atomics at scrape time.
 
-use super::prometheus::{escape_label, header, single};
+use super::exposition::{escape_label, header, single};
 use crate::health::breaker::BreakerState;
 use crate::health::usage::Counter;
 use crate::health::Health;

@@ -20,6 +20,7 @@
 
 pub(crate) mod api;
 pub(crate) mod auth;
+pub(crate) mod exposition;
 pub(crate) mod health_metrics;
 pub(crate) mod http;
 pub(crate) mod prometheus;
@@ -138,7 +139,7 @@ pub(crate) fn route(req: &Request, state: &AdminState) -> Response {
             let snap = metrics::snapshot(false);
             Response::new(
                 200,
-                prometheus::CONTENT_TYPE,
+                exposition::CONTENT_TYPE,
                 prometheus::render(app, &snap),
             )
         }

@@ -26,9 +26,9 @@ use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::router::Resource;
 use crate::s3::router::{Route, S3Operation};
 use crate::server::body::BodyReader;
-use crate::server::conn::BodyUse;
 use crate::server::service::{PendingBody, Request, Served, Service};
 use crate::server::shard::Shard;
+use crate::server::wire::BodyUse;
 use crate::state::App;
 
 /// An authenticated request on its way to a handler.

@@ -11,7 +11,7 @@
 //! commits the object, and the handler aborts its request on error. So when [`BodyReader::next`]
 //! has returned the last byte, the body is verified; an error at any point means "abort".
 
-use super::conn::{BodyUse, Conn, ReadError};
+use super::wire::{BodyUse, Conn, ReadError};
 use crate::http::ChunkedDecoder;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::payload::BodyVerifier;

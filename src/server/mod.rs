@@ -6,6 +6,7 @@
 //! graceful: shards stop accepting, idle keep-alive connections are closed, in-flight requests
 //! finish (bounded by [`GRACEFUL_SHUTDOWN_TIMEOUT`]), then the executors exit.
 
+pub mod accept;
 pub mod body;
 pub mod conn;
 pub mod response;
@@ -13,6 +14,7 @@ pub mod service;
 pub mod shard;
 pub mod stream;
 pub mod tls;
+pub mod wire;
 
 use crate::state::AppHandle;
 pub use crate::util::Shutdown;
@@ -22,12 +24,8 @@ use shard::Shard;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
 
-/// How long in-flight requests may run after shutdown was asked before the shard exits anyway.
-/// Long enough for a typical multi-MiB transfer to finish, short enough for service managers'
-/// default stop timeouts (systemd: 90 s).
-pub const GRACEFUL_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+pub use accept::GRACEFUL_SHUTDOWN_TIMEOUT;
 
 /// Upper bound on shards; config validation enforces the same bound.
 pub const MAX_SHARDS: usize = 256;
@@ -116,7 +114,7 @@ where
                 let local = listener.local_addr().unwrap_or(addr);
                 let _ = ready_tx.send(Ok(local));
                 let shard = Rc::new(Shard::new(id, handle, tls, shutdown));
-                shard::accept_loop(shard, listener, Rc::new(make_service())).await;
+                accept::accept_loop(shard, listener, Rc::new(make_service())).await;
             })
             .map_err(|e| std::io::Error::other(format!("cannot start shard {id}: {e}")))?;
         let got = ready_rx

@@ -8,9 +8,9 @@
 //! costs no allocation per request.
 
 use super::body::{BodyFraming, BodyReader};
-use super::conn::{BodyUse, Conn};
 use super::response::{error_response, Response};
 use super::shard::Shard;
+use super::wire::{BodyUse, Conn};
 use crate::http::RequestHead;
 use crate::s3::error::S3Error;
 use crate::s3::payload::BodyVerifier;

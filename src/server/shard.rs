@@ -2,9 +2,6 @@
 //! locks on the request path; what other threads need (metrics) is read from atomics owned by
 //! this shard or merged at scrape time.
 
-use super::conn;
-use super::service::Service;
-use super::stream::ClientStream;
 use crate::s3::auth::SigningKeyCache;
 use crate::state::{App, AppHandle};
 use crate::util::Shutdown;
@@ -12,9 +9,6 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
-
-/// Time allowed for a TLS handshake; a client that stalls in it is dropped.
-pub const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub struct Shard {
     pub id: usize,
@@ -135,77 +129,6 @@ impl RequestId {
         // Only ASCII hex digits are ever written.
         std::str::from_utf8(&self.0).unwrap_or("0000000000000000")
     }
-}
-
-/// Accepts until shutdown, then waits (bounded) for in-flight connections.
-pub async fn accept_loop<S: Service>(
-    shard: Rc<Shard>,
-    listener: glommio::net::TcpListener,
-    service: Rc<S>,
-) {
-    loop {
-        let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
-            shard.shutdown.wait().await;
-            None
-        })
-        .await;
-        let stream = match accepted {
-            None => break,
-            Some(Ok(s)) => s,
-            Some(Err(e)) => {
-                // EMFILE and friends: log and keep serving the connections we have.
-                tracing::warn!(shard = shard.id, error = %e, "accept failed");
-                glommio::timer::sleep(std::time::Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        // Past the limit new connections are closed at once, so a flood cannot grow memory without
-        // bound (each connection holds a read buffer).
-        if shard.connections.get() >= shard.app().limits.max_connections_per_shard {
-            tracing::warn!(
-                shard = shard.id,
-                "connection limit reached, closing new connection"
-            );
-            drop(stream);
-            continue;
-        }
-        let _ = stream.set_nodelay(true);
-        let peer = stream.peer_addr().ok();
-        shard.connections.set(shard.connections.get() + 1);
-        let sh = shard.clone();
-        let service = service.clone();
-        glommio::spawn_local(async move {
-            let client = match &sh.tls {
-                None => Some(ClientStream::Plain(stream)),
-                Some(acceptor) => {
-                    let hs = futures_lite::future::or(
-                        async { acceptor.accept(stream).await.ok() },
-                        async {
-                            glommio::timer::sleep(TLS_HANDSHAKE_TIMEOUT).await;
-                            None
-                        },
-                    )
-                    .await;
-                    hs.map(|s| ClientStream::Tls(Box::new(s)))
-                }
-            };
-            if let Some(client) = client {
-                conn::serve(client, sh.clone(), peer, &*service).await;
-            }
-            sh.connections.set(sh.connections.get() - 1);
-        })
-        .detach();
-    }
-    drop(listener);
-    let deadline = Instant::now() + super::GRACEFUL_SHUTDOWN_TIMEOUT;
-    while shard.connections.get() > 0 && Instant::now() < deadline {
-        glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    tracing::info!(
-        shard = shard.id,
-        open = shard.connections.get(),
-        "shard stopped"
-    );
 }
 
 #[cfg(test)]
