@@ -99,6 +99,7 @@ impl<'a> Lister<'a> {
             access_key_id,
             secret_access_key,
             path_style,
+            ca_file,
         } = &b.kind
         else {
             return Err(format!(
@@ -119,11 +120,13 @@ impl<'a> Lister<'a> {
         } else {
             "http"
         };
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let mut agent_config = ureq::Agent::config_builder()
             .timeout_global(Some(LIST_TIMEOUT))
-            .http_status_as_error(false)
-            .build()
-            .into();
+            .http_status_as_error(false);
+        if let Some(path) = ca_file {
+            agent_config = agent_config.tls_config(private_ca_tls(path)?);
+        }
+        let agent: ureq::Agent = agent_config.build().into();
         Ok(Lister {
             backend,
             scheme,
@@ -297,6 +300,25 @@ pub fn run(cfg: &Config, backend: &str, vbucket: &str, prefix: &str) -> Result<(
     }
     let _ = writeln!(stderr);
     Ok((adopted, skipped))
+}
+
+/// TLS settings for listing a backend with its own `tls.ca_file`: the import trusts exactly the
+/// certificates in that file (the provider's private CA).
+fn private_ca_tls(path: &std::path::Path) -> Result<ureq::tls::TlsConfig, String> {
+    let fail = |e: &dyn std::fmt::Display| format!("tls.ca_file {}: {e}", path.display());
+    let pem = std::fs::read(path).map_err(|e| fail(&e))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        if let ureq::tls::PemItem::Certificate(c) = item.map_err(|e| fail(&e))? {
+            certs.push(c);
+        }
+    }
+    if certs.is_empty() {
+        return Err(fail(&"no certificate found"));
+    }
+    Ok(ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+        .build())
 }
 
 #[cfg(test)]

@@ -57,7 +57,7 @@ impl Integrity {
 }
 
 pub enum BackendKind {
-    S3(s3::S3Backend),
+    S3(Box<s3::S3Backend>),
     Local(local::LocalBackend),
 }
 

@@ -146,6 +146,15 @@ pub(crate) struct RawBackend {
     pub(crate) egress_byte_limit: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
     pub(crate) ingress_byte_limit: Option<Scalar>,
+    pub(crate) tls: Option<RawBackendTls>,
+}
+
+/// `backends[].tls`: how an `https://` S3 backend's certificate is checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping (ca_file)")]
+pub(crate) struct RawBackendTls {
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) ca_file: Option<Scalar>,
 }
 
 /// `replication`.

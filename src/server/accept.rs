@@ -54,9 +54,13 @@ pub async fn accept_loop<S: Service>(
         let sh = shard.clone();
         let service = service.clone();
         glommio::spawn_local(async move {
-            let client = match &sh.tls {
+            // The certificate of the state current at accept time: a reload that renewed it
+            // applies from the next connection on.
+            let tls = sh.app().server_tls.clone();
+            let client = match tls {
                 None => Some(ClientStream::Plain(stream)),
-                Some(acceptor) => {
+                Some(config) => {
+                    let acceptor = futures_rustls::TlsAcceptor::from(config);
                     let hs = futures_lite::future::or(
                         async { acceptor.accept(stream).await.ok() },
                         async {

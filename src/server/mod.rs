@@ -13,7 +13,6 @@ pub mod response;
 pub mod service;
 pub mod shard;
 pub mod stream;
-pub mod tls;
 pub mod wire;
 
 use crate::state::AppHandle;
@@ -78,13 +77,7 @@ where
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let tls = match &cfg.server.tls {
-        Some(t) => Some(
-            tls::server_config(&t.cert_file, &t.key_file)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
-        ),
-        None => None,
-    };
+    let tls = app.server_tls.is_some();
     let mut handles = Vec::with_capacity(n);
     let mut bound: Option<SocketAddr> = None;
     for id in 0..n {
@@ -99,7 +92,6 @@ where
         };
         let handle = handle.clone();
         let shutdown = shutdown.clone();
-        let tls = tls.clone();
         let make_service = make_service.clone();
         let handle = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{id}"))
@@ -113,7 +105,7 @@ where
                 };
                 let local = listener.local_addr().unwrap_or(addr);
                 let _ = ready_tx.send(Ok(local));
-                let shard = Rc::new(Shard::new(id, handle, tls, shutdown));
+                let shard = Rc::new(Shard::new(id, handle, shutdown));
                 accept::accept_loop(shard, listener, Rc::new(make_service())).await;
             })
             .map_err(|e| std::io::Error::other(format!("cannot start shard {id}: {e}")))?;
@@ -124,7 +116,7 @@ where
         handles.push(handle);
     }
     let s3_addr = bound.unwrap_or(listen);
-    tracing::info!(addr = %s3_addr, shards = n, tls = tls.is_some(), "S3 listener up");
+    tracing::info!(addr = %s3_addr, shards = n, tls, "S3 listener up");
     Ok(ServerHandle {
         s3_addr,
         shutdown,

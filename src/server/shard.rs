@@ -19,7 +19,6 @@ pub struct Shard {
     #[allow(clippy::redundant_allocation)]
     app: RefCell<Rc<Arc<App>>>,
     app_generation: Cell<u64>,
-    pub tls: Option<futures_rustls::TlsAcceptor>,
     pub shutdown: Shutdown,
     pub signing_keys: RefCell<SigningKeyCache>,
     request_seq: Cell<u64>,
@@ -35,12 +34,7 @@ pub struct Shard {
 }
 
 impl Shard {
-    pub fn new(
-        id: usize,
-        handle: Arc<AppHandle>,
-        tls: Option<Arc<rustls::ServerConfig>>,
-        shutdown: Shutdown,
-    ) -> Shard {
+    pub fn new(id: usize, handle: Arc<AppHandle>, shutdown: Shutdown) -> Shard {
         let nanos = crate::util::clock::since_epoch().as_nanos() as u64;
         let app = handle.load();
         let pool = crate::backend::transport::BackendPool::new(
@@ -57,7 +51,6 @@ impl Shard {
             app_generation: Cell::new(handle.generation()),
             app: RefCell::new(Rc::new(app)),
             handle,
-            tls: tls.map(futures_rustls::TlsAcceptor::from),
             shutdown,
             signing_keys: RefCell::new(SigningKeyCache::new()),
             request_seq: Cell::new(0),

@@ -37,6 +37,9 @@ pub struct App {
     pub uploads: Arc<super::reservations::UploadReservations>,
     /// TLS settings for `https://` backends (webpki roots; ring provider).
     pub backend_tls: Arc<rustls::ClientConfig>,
+    /// The client listener's certificate and key (`server.tls`), read again by every reload so
+    /// a renewed certificate is served without a restart.
+    pub server_tls: Option<Arc<rustls::ServerConfig>>,
     /// Client listener limits.
     pub limits: super::ServerLimits,
     /// Backends being drained (admin API): no new writes, their copies re-created elsewhere and
@@ -98,8 +101,16 @@ fn open_backends(config: &Config, health: &crate::health::Health) -> std::io::Re
                     ))
                 })?)
             }
-            BackendConfigKind::S3 { .. } => {
-                BackendKind::S3(S3Backend::from_config(b, health.backends[index].clone()))
+            BackendConfigKind::S3 { ca_file, .. } => {
+                let trust = match ca_file {
+                    Some(path) => Some(backend_trust(index, &b.name, path)?),
+                    None => None,
+                };
+                BackendKind::S3(Box::new(S3Backend::from_config(
+                    b,
+                    health.backends[index].clone(),
+                    trust,
+                )))
             }
         };
         backends.push(Backend {
@@ -109,6 +120,33 @@ fn open_backends(config: &Config, health: &crate::health::Health) -> std::io::Re
         });
     }
     Ok(backends)
+}
+
+/// The TLS configuration of a backend with its own `tls.ca_file`: the public web roots plus every
+/// certificate in that file. Read when the config is loaded or reloaded, never on a shard.
+fn backend_trust(
+    index: usize,
+    name: &str,
+    path: &std::path::Path,
+) -> std::io::Result<crate::backend::transport::TlsTrust> {
+    let fail = |e: &dyn std::fmt::Display| {
+        std::io::Error::other(format!(
+            "backends[{index}] ({name}): tls.ca_file {}: {e}",
+            path.display()
+        ))
+    };
+    let pem = std::fs::read(path).map_err(|e| fail(&e))?;
+    let config = crate::backend::transport::BackendPool::default_tls_config(Some(&pem))
+        .map_err(|e| fail(&e))?;
+    Ok(crate::backend::transport::TlsTrust(config))
+}
+
+/// The listener's TLS configuration from the files `server.tls` names, if it is set.
+fn load_server_tls(config: &Config) -> Result<Option<Arc<rustls::ServerConfig>>, String> {
+    match &config.server.tls {
+        Some(t) => super::tls::server_config(&t.cert_file, &t.key_file).map(Some),
+        None => Ok(None),
+    }
 }
 
 fn quotas(config: &Config) -> Vec<(String, Option<u64>)> {
@@ -133,6 +171,7 @@ impl App {
         let backends = open_backends(&config, &health)?;
         let placement = Placement::new(config.routing_strategy, &quotas(&config));
         let backend_tls = crate::backend::transport::BackendPool::default_tls_config(None)?;
+        let server_tls = load_server_tls(&config).map_err(std::io::Error::other)?;
         let usage = catalog
             .all_usage()
             .map_err(|e| std::io::Error::other(format!("catalog: {e}")))?;
@@ -149,6 +188,7 @@ impl App {
             background: Arc::new(event_listener::Event::new()),
             uploads: Default::default(),
             backend_tls,
+            server_tls,
             limits,
             draining: Default::default(),
             client_limits: client_limits(&config),
@@ -173,7 +213,12 @@ impl App {
                 old.server.admin_addr != config.server.admin_addr,
             ),
             ("server.shards", old.server.shards != config.server.shards),
-            ("server.tls", old.server.tls != config.server.tls),
+            // Switching between HTTP and HTTPS changes what the listener speaks; a new
+            // certificate (same or other files) is read below.
+            (
+                "server.tls",
+                old.server.tls.is_some() != config.server.tls.is_some(),
+            ),
             ("server.domain", old.server.domain != config.server.domain),
             ("catalog.path", old.catalog.path != config.catalog.path),
         ];
@@ -182,6 +227,7 @@ impl App {
                 "{key} cannot change on reload; restart the orchestrator to apply it"
             ));
         }
+        let server_tls = load_server_tls(&config)?;
         let health = Arc::new(
             self.health
                 .reloaded(&config, &self.catalog)
@@ -212,6 +258,7 @@ impl App {
             background: self.background.clone(),
             uploads: self.uploads.clone(),
             backend_tls: self.backend_tls.clone(),
+            server_tls,
             limits: self.limits,
             draining: self.draining.clone(),
             client_limits: client_limits(&config),

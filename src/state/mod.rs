@@ -1,7 +1,7 @@
 //! Shared state, below the planes: the [`App`] every shard, the background plane and the control
 //! plane read (config-derived indexes, catalog, backends, health), swappable by a reload through
 //! [`AppHandle`]; placement and quota reservations ([`placement`], [`reservations`]); the per-key
-//! write locks ([`keylock`]); the client listener's limits ([`limits`]).
+//! write locks ([`keylock`]); the client listener's limits ([`limits`]) and certificate ([`tls`]).
 //!
 //! Nothing here runs a loop or owns a thread: the planes (`server`, `replication`, `admin`) call
 //! into it.
@@ -11,6 +11,7 @@ pub mod keylock;
 pub mod limits;
 pub mod placement;
 pub mod reservations;
+pub mod tls;
 
 pub use app::{App, AppHandle, Credential, WriteSkip};
 pub use limits::ServerLimits;

@@ -87,7 +87,13 @@ pub(crate) fn bucket_address(endpoint: &Endpoint, bucket: &str, path_style: bool
 }
 
 impl S3Backend {
-    pub(crate) fn from_config(cfg: &BackendConfig, health: Arc<BackendHealth>) -> S3Backend {
+    /// The backend `cfg` describes; `trust` is the TLS configuration built from its
+    /// `tls.ca_file`, when it has one.
+    pub(crate) fn from_config(
+        cfg: &BackendConfig,
+        health: Arc<BackendHealth>,
+        trust: Option<crate::backend::transport::TlsTrust>,
+    ) -> S3Backend {
         let BackendConfigKind::S3 {
             endpoint,
             region,
@@ -95,6 +101,7 @@ impl S3Backend {
             access_key_id,
             secret_access_key,
             path_style,
+            ca_file: _,
         } = &cfg.kind
         else {
             unreachable!("from_config is only called for S3 backends")
@@ -110,6 +117,7 @@ impl S3Backend {
             Target::http(host, endpoint.port)
         };
         target.server_name = None;
+        target.trust = trust;
         S3Backend {
             name: cfg.name.clone(),
             target,

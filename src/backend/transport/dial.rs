@@ -18,7 +18,10 @@ use super::tls;
 pub(crate) async fn connect(pool: &BackendPool, target: &Target) -> Result<Conn, TransportError> {
     let limit = pool.limits().connect_timeout;
     let tls_setup = if target.tls {
-        let config = pool.tls_config().map_err(TransportError::Tls)?;
+        let config = match &target.trust {
+            Some(own) => own.0.clone(),
+            None => pool.tls_config().map_err(TransportError::Tls)?,
+        };
         let name = tls::server_name(target.tls_name()).map_err(TransportError::Tls)?;
         Some((config, name))
     } else {

@@ -63,4 +63,4 @@ pub use error::TransportError;
 pub use pool::BackendPool;
 pub use request::RequestInFlight;
 pub use response::BackendResponse;
-pub use target::{BodyLen, PoolLimits, Target};
+pub use target::{BodyLen, PoolLimits, Target, TlsTrust};

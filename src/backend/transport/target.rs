@@ -1,6 +1,7 @@
 //! What the caller hands the client: the endpoint a request goes to ([`Target`]), the limits a
 //! pool works under ([`PoolLimits`]) and how a request body is framed ([`BodyLen`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::http::{Authority, BodyKind};
@@ -49,6 +50,28 @@ pub struct Target {
     /// TLS server name (SNI and certificate check) when it differs from `host`; also part of the
     /// pool key, so connections verified for one name are never reused for another.
     pub server_name: Option<String>,
+    /// The roots this target's certificate is checked against when they are not the pool's
+    /// (a backend with its own `tls.ca_file`). Part of the pool key as well.
+    pub trust: Option<TlsTrust>,
+}
+
+/// A TLS client configuration with its own trust roots, compared by identity: two backends
+/// share pooled connections only when they were built with the very same configuration.
+#[derive(Clone, Debug)]
+pub struct TlsTrust(pub Arc<rustls::ClientConfig>);
+
+impl PartialEq for TlsTrust {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for TlsTrust {}
+
+impl std::hash::Hash for TlsTrust {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::ptr::hash(Arc::as_ptr(&self.0), state);
+    }
 }
 
 impl Target {
@@ -59,6 +82,7 @@ impl Target {
             port,
             tls: false,
             server_name: None,
+            trust: None,
         }
     }
 
@@ -69,6 +93,7 @@ impl Target {
             port,
             tls: true,
             server_name: None,
+            trust: None,
         }
     }
 
@@ -91,7 +116,7 @@ impl Target {
         self.port == other.port
             && self.tls == other.tls
             && self.host == other.host
-            && (!self.tls || self.tls_name() == other.tls_name())
+            && (!self.tls || (self.tls_name() == other.tls_name() && self.trust == other.trust))
     }
 }
 
@@ -183,5 +208,18 @@ mod tests {
         assert!(plain.same_endpoint(&plain_named));
         assert_eq!(named.tls_name(), "s3.local");
         assert_eq!(a.tls_name(), "10.0.0.1");
+        // A target with its own trust roots never shares connections with one without them.
+        let config = super::super::tls::client_config(None).unwrap();
+        let own = Target {
+            trust: Some(TlsTrust(config.clone())),
+            ..a.clone()
+        };
+        assert!(!a.same_endpoint(&own));
+        assert!(own.same_endpoint(&own.clone()));
+        let other = Target {
+            trust: Some(TlsTrust(super::super::tls::client_config(None).unwrap())),
+            ..a.clone()
+        };
+        assert!(!own.same_endpoint(&other));
     }
 }

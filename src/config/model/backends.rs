@@ -74,6 +74,9 @@ pub enum BackendConfigKind {
         /// `force_path_style` (default `true`): `https://host/bucket/key` rather than
         /// `https://bucket.host/key`. Most non-AWS providers want path style.
         path_style: bool,
+        /// `tls.ca_file`: a PEM bundle of CA certificates trusted for this backend, besides
+        /// the public web roots (a provider behind a private CA).
+        ca_file: Option<PathBuf>,
     },
     /// A directory on this machine (`path:`), for running without any cloud account.
     Local {

@@ -17,7 +17,9 @@ fn s3_backend_fields() {
             access_key_id,
             secret_access_key,
             path_style,
+            ca_file,
         } => {
+            assert_eq!(ca_file, &None);
             assert!(endpoint.scheme_https);
             assert_eq!(endpoint.host, "objectstorage.us-ashburn-1.oraclecloud.com");
             assert_eq!(endpoint.port, 443);
@@ -152,4 +154,33 @@ fn path_style_and_virtual_hosted_backend_buckets() {
         "bucket: Primary_Bucket\n    access_key_id: r2key",
     );
     assert!(parse(&text).is_ok());
+}
+
+#[test]
+fn backend_tls_ca_file() {
+    let c = parse(&s3_with(
+        "    tls:\n      ca_file: /etc/ssl/private-ca.pem\n",
+    ))
+    .unwrap();
+    match &c.backends[1].kind {
+        BackendConfigKind::S3 { ca_file, .. } => assert_eq!(
+            ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/ssl/private-ca.pem"))
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_err(
+        &s3_with("    tls: {}\n"),
+        14,
+        "backends[1].tls.ca_file",
+        "missing required key",
+    );
+    let local = MINIMAL.replace(
+        "    path: ./data/a\n",
+        "    path: ./data/a\n    tls:\n      ca_file: ca.pem\n",
+    );
+    assert_err(&local, 4, "backends[0].tls", "only to S3 backends");
+    let plain = s3_with("    tls:\n      ca_file: ca.pem\n")
+        .replace("https://account.r2", "http://account.r2");
+    assert_err(&plain, 15, "backends[1].tls.ca_file", "`https://` endpoint");
 }

@@ -139,6 +139,12 @@ impl Checker<'_> {
             ("secret_access_key", &b.secret_access_key),
             ("force_path_style", &b.force_path_style),
         ];
+        if b.tls.is_some() {
+            self.problem(
+                format!("{base}.tls"),
+                "`tls` applies only to S3 backends (`endpoint:`), not to a local `path:` backend",
+            );
+        }
         for (key, value) in s3_only {
             if value.as_ref().is_some_and(|v| !v.is_null()) {
                 self.problem(
@@ -180,7 +186,21 @@ impl Checker<'_> {
             b.secret_access_key.as_ref(),
         );
 
+        let ca_file = match &b.tls {
+            None => None,
+            Some(t) => Some(PathBuf::from(
+                self.required_text(&format!("{base}.tls.ca_file"), t.ca_file.as_ref())?,
+            )),
+        };
+        if ca_file.is_some() && endpoint.as_ref().is_some_and(|e| !e.scheme_https) {
+            self.problem(
+                format!("{base}.tls.ca_file"),
+                "applies only to an `https://` endpoint",
+            );
+        }
+
         Some(BackendConfigKind::S3 {
+            ca_file,
             endpoint: endpoint?,
             region: region?,
             bucket: bucket?,

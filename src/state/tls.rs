@@ -1,4 +1,6 @@
-//! TLS for the client listener: loads the PEM certificate chain and key named by `server.tls`.
+//! TLS for the client listener: loads the PEM certificate chain and key named by `server.tls`,
+//! at start and again on every reload (the state carries the result, so a renewed certificate is
+//! served to new connections without a restart, and a broken one refuses the reload).
 //! ring is the single rustls crypto provider of this binary (two providers make the default
 //! builders panic), so configs are built with an explicit provider.
 
