@@ -28,7 +28,7 @@ pub async fn handle_delete_objects(
     let bucket = ctx.bucket()?;
     // S3 requires an integrity check on this request (Content-MD5 or a checksum).
     let doc = body.read_to_vec(MAX_DELETE_DOCUMENT_BYTES).await?;
-    let (entries, quiet) = parse_delete_document(&doc)?;
+    let (entries, quiet) = super::xml_body::parse_xml_body(doc, parse_delete_document).await?;
     let mut w = XmlWriter::new();
     w.root("DeleteResult");
     for e in entries {

@@ -260,7 +260,7 @@ pub async fn handle_complete_multipart_upload(
 ) -> S3Result<Response> {
     let upload = upload_of(ctx)?;
     let doc = body.read_to_vec(MAX_COMPLETE_DOCUMENT_BYTES).await?;
-    let parts = parse_complete_document(&doc)?;
+    let parts = super::xml_body::parse_xml_body(doc, parse_complete_document).await?;
     let app = &ctx.app;
     let (bucket, key) = (ctx.bucket()?, ctx.key()?);
     let _guard = app.key_locks.lock(bucket, key).await;
