@@ -436,14 +436,14 @@ impl AppHandle {
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         let app = self.load();
         app.wake_background();
-        // Buckets the new config no longer owns (or that it now names over an API bucket).
-        app.report_orphans();
         tracing::info!(
             backends = app.backends.len(),
             buckets = app.config().buckets.len(),
             factor = app.config().replication.factor,
             "config reloaded"
         );
+        // Buckets the new config no longer owns (or that it now names over an API bucket).
+        app.report_orphans();
         Ok(())
     }
 }
