@@ -75,21 +75,26 @@ def _reports(orch: h.Orchestrator, since: int = 0) -> list[dict]:
     return out
 
 
-def _reload(orch: h.Orchestrator, cfg: dict, reported: set[str]) -> list[dict]:
-    """Rewrites the config (same listeners and catalog), SIGHUPs, waits until the reload is logged
-    and the orphan report after it names every bucket in `reported`; returns that report."""
+def _reload(orch: h.Orchestrator, cfg: dict) -> int:
+    """Rewrites the config (same listeners and catalog), SIGHUPs and waits until the reload is logged;
+    returns the log offset before it (for `_wait_report`)."""
     before = len(orch.log_text())
     cfg = {**cfg, "server": orch.config["server"], "catalog": orch.config["catalog"]}
     orch.write_config(cfg)
     orch.reload()
+    h.wait_until(lambda: "config reloaded" in orch.log_text()[before:], RELOAD_TIMEOUT_S, "the reload", orch.proc)
+    return before
+
+
+def _wait_report(orch: h.Orchestrator, since: int, buckets: set[str]) -> dict[str, dict]:
+    """Waits until the orphan report after log offset `since` names every bucket in `buckets`."""
     h.wait_until(
-        lambda: "config reloaded" in orch.log_text()[before:]
-        and reported <= {f.get("bucket") for f in _reports(orch, before)},
+        lambda: buckets <= {f.get("bucket") for f in _reports(orch, since)},
         RELOAD_TIMEOUT_S,
-        f"the reload and its orphan report naming {sorted(reported)}",
+        f"an orphan report naming {sorted(buckets)}",
         orch.proc,
     )
-    return _reports(orch, before)
+    return {f.get("bucket"): f for f in _reports(orch, since)}
 
 
 def _copy_path(orch: h.Orchestrator, root: Path, bucket: str, key: str) -> Path:
@@ -121,13 +126,14 @@ def test_removed_config_bucket_cannot_be_claimed(make_orchestrator, tmp_path_fac
         assert any((root / "multipart").iterdir())
 
         # beta and gamma leave the config: the reload names them as orphans.
-        report = {f["bucket"]: f for f in _reload(orch, _config(root, buckets[:1], admin), {"beta", "gamma"})}
-        assert (report["beta"]["objects"], report["gamma"]["objects"], report["gamma"]["uploads"]) == (2, 3, 1)
+        since = _reload(orch, _config(root, buckets[:1], admin))
 
         ca = orch.client(admin)
         # The claim of #13: on main this CreateBucket succeeds and the GET below returns the secret.
         assert _err(ca.create_bucket, Bucket="beta") == (409, "BucketAlreadyExists")
         assert _err(ca.create_bucket, Bucket="gamma") == (409, "BucketAlreadyExists")
+        report = _wait_report(orch, since, {"beta", "gamma"})
+        assert (report["beta"]["objects"], report["gamma"]["objects"], report["gamma"]["uploads"]) == (2, 3, 1)
         # Unreachable for everyone, including the credential that wrote it.
         for c in (ca, cb, orch.client(a)):
             assert _err(c.get_object, Bucket="beta", Key="secret.txt")[0] in (403, 404)
@@ -188,14 +194,11 @@ def test_api_bucket_named_later_in_config_is_nobodys(make_orchestrator, tmp_path
         ca.put_object(Bucket="delta", Key="private.bin", Body=body)
 
         # The operator adds a config bucket of the same name for credential `a`.
-        _reload(
-            orch,
-            _config(root, buckets + [h.VirtualBucket("delta", [a])], admin),
-            {"delta"},
-        )
+        since = _reload(orch, _config(root, buckets + [h.VirtualBucket("delta", [a])], admin))
         cc = orch.client(a)
         # On main `a` reads the admin's object here.
         assert _err(cc.get_object, Bucket="delta", Key="private.bin") == (403, "AccessDenied")
+        assert _wait_report(orch, since, {"delta"})["delta"]["reason"] == "ApiBucketInConfig"
         assert _err(cc.list_objects_v2, Bucket="delta") == (403, "AccessDenied")
         assert _err(cc.put_object, Bucket="delta", Key="x", Body=b"x") == (403, "AccessDenied")
         assert _err(ca.get_object, Bucket="delta", Key="private.bin")[0] in (403, 404)
@@ -208,12 +211,7 @@ def test_api_bucket_named_later_in_config_is_nobodys(make_orchestrator, tmp_path
         # The startup report names it too.
         before = len(orch.log_text())
         orch.restart()
-        h.wait_until(
-            lambda: "delta" in {f.get("bucket") for f in _reports(orch, before)},
-            RELOAD_TIMEOUT_S,
-            "the startup report to name delta",
-            orch.proc,
-        )
+        _wait_report(orch, before, {"delta"})
         assert _err(orch.client(a).get_object, Bucket="delta", Key="private.bin") == (403, "AccessDenied")
 
         # Re-binding to a credential is refused while the config names the bucket; to the config works.
