@@ -156,7 +156,8 @@ create_bucket() {
 }
 
 # start_orchestrator DIR BACKEND_ENDPOINT BACKEND_AK BACKEND_SK BACKEND_BUCKET VBUCKET CAK CSK
-# (or BACKEND_ENDPOINT = path:/dir for a local-directory backend); sets ORCH_EP and ORCH_PID.
+# (or BACKEND_ENDPOINT = path:/dir for a local-directory backend); sets ORCH_EP, ORCH_ADMIN and
+# ORCH_PID. ORCH_SERVER_EXTRA: more `server:` lines (two-space indented), e.g. small limits.
 start_orchestrator() {
     local dir=$1 ep=$2 bak=$3 bsk=$4 bb=$5 vb=$6 cak=$7 csk=$8
     mkdir -p "$dir"
@@ -188,6 +189,7 @@ server:
   listen_addr: $HOST:$port
   admin_addr: $HOST:$admin
   shards: ${ORCH_SHARDS:-0}
+${ORCH_SERVER_EXTRA:-}
 catalog:
   path: $dir/catalog
 EOF
@@ -196,6 +198,7 @@ EOF
     ORCH_PID=$!
     PIDS+=("$ORCH_PID")
     ORCH_EP=http://$HOST:$port
+    ORCH_ADMIN=http://$HOST:$admin
     wait_http "$ORCH_EP/" "$ORCH_PID" orchestrator
 }
 

@@ -11,6 +11,8 @@
 //! - `GET /admin/log-level`, `PUT /admin/log-level` (body: a level or tracing filter).
 //! - `POST /admin/reload`: re-read the config file (validated whole; refused with the reason).
 //! - `POST|DELETE|GET /admin/drain?backend=NAME`: start, stop or watch draining a backend.
+//! - `GET /admin/orphans`, `POST /admin/orphans/{purge,rebind}?bucket=NAME`: buckets whose data
+//!   has no owner ([`orphans`]).
 //!
 //! # Who may call what
 //! `/health`, `/ready`, `/metrics` and `/stats` are open (scrapers; the listener is private by
@@ -23,6 +25,7 @@ pub(crate) mod auth;
 pub(crate) mod exposition;
 pub(crate) mod health_metrics;
 pub(crate) mod http;
+pub(crate) mod orphans;
 pub(crate) mod prometheus;
 pub(crate) mod ui;
 
@@ -199,6 +202,9 @@ fn admin(req: &Request, state: &AdminState) -> Response {
         }
         ("/admin/reload", "POST") => reload(state),
         ("/admin/drain", "GET" | "HEAD" | "POST" | "DELETE") => drain(req, app),
+        (p, _) if p == "/admin/orphans" || p.starts_with("/admin/orphans/") => {
+            orphans::route(req, app)
+        }
         ("/admin/status" | "/admin/object" | "/admin/log-level" | "/admin/reload", _) => {
             Response::text(405, "method not allowed")
         }

@@ -62,6 +62,10 @@ pub(crate) trait CatalogStore: Send + Sync {
     /// All API buckets, by name (byte order).
     fn list_buckets(&self) -> Result<Vec<BucketRecord>>;
 
+    /// The names of the buckets that hold an object or a multipart upload, by name (byte
+    /// order), at most `MAX_DATA_BUCKETS`; whether or not a bucket record exists for them.
+    fn data_buckets(&self) -> Result<Vec<String>>;
+
     // ------------------------------------------------------------ queues
 
     /// The oldest `n` (at most `MAX_QUEUE_PEEK`) items of one queue, oldest first; they stay
@@ -125,11 +129,20 @@ pub(crate) trait CatalogStore: Send + Sync {
         usage: MonthlyUsage,
     ) -> WriteFuture<'a, ()>;
 
-    /// Creates an API bucket unless one of that name exists.
+    /// Creates an API bucket unless one of that name exists or objects or uploads are stored
+    /// under the name (counting every write ordered before).
     fn create_bucket(&self, record: BucketRecord) -> WriteFuture<'_, CreateBucketOutcome>;
 
     /// Deletes an API bucket unless it holds an object (counting every write ordered before).
     fn delete_bucket<'a>(&'a self, name: &'a str) -> WriteFuture<'a, DeleteBucketOutcome>;
+
+    /// Sets (`Some`) or removes (`None`) the bucket record of `name` whatever the bucket holds:
+    /// the operator's re-bind of an orphaned bucket. Returns the record it replaced.
+    fn replace_bucket<'a>(
+        &'a self,
+        name: &'a str,
+        record: Option<BucketRecord>,
+    ) -> WriteFuture<'a, Option<BucketRecord>>;
 
     /// Records a new upload; false (and no change) if its upload id is taken.
     fn create_multipart(&self, record: MultipartRecord) -> WriteFuture<'_, bool>;

@@ -16,6 +16,11 @@ pub(crate) const MAX_UPLOAD_ID_LEN: usize = 255;
 /// Largest listing page: S3's own `max-keys` ceiling. Also caps `scan_objects`.
 pub const MAX_LIST_KEYS: usize = 1000;
 
+/// Most bucket names one `data_buckets` call returns. The walk seeks once per distinct bucket,
+/// so it costs one read per bucket, not per object; a deployment has tens or hundreds of buckets,
+/// and at 255 bytes a name the cap bounds the answer to a few MiB.
+pub const MAX_DATA_BUCKETS: usize = 10_000;
+
 /// Most queue items one `queue_peek` returns: bounds the memory of one call.
 pub const MAX_QUEUE_PEEK: usize = 1000;
 

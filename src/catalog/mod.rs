@@ -77,7 +77,7 @@ use std::sync::Arc;
 pub use error::{CatalogError, Result};
 // `pub`: the page caps that `pub` documentation (here, the admin API) refers to.
 pub(crate) use limits::MAX_REPLICATE_INTENTS;
-pub use limits::{MAX_LIST_KEYS, MAX_QUEUE_PEEK};
+pub use limits::{MAX_DATA_BUCKETS, MAX_LIST_KEYS, MAX_QUEUE_PEEK};
 // `pub`: in the signatures of the handle's `pub` methods, or of `pub` items elsewhere.
 pub use model::{
     AddCopyOutcome, BucketRecord, Copy, CopyState, ListPage, ListQuery, MonthlyUsage,
@@ -210,7 +210,8 @@ impl Catalog {
 
     // ------------------------------------------------------------ bucket writes
 
-    /// Creates an API bucket unless one of that name exists.
+    /// Creates an API bucket unless one of that name exists, or objects or uploads are stored
+    /// under the name ([`CreateBucketOutcome::HoldsData`]: they belong to someone else).
     pub(crate) async fn create_bucket(
         &self,
         name: &str,
@@ -231,6 +232,21 @@ impl Catalog {
     pub(crate) async fn delete_bucket(&self, name: &str) -> Result<DeleteBucketOutcome> {
         check_bucket(name)?;
         self.store.delete_bucket(name).await
+    }
+
+    /// Sets (`Some`) or removes (`None`) the bucket record of `name`, whatever the bucket
+    /// holds: the admin API's re-bind of an orphaned bucket (and the end of a purge). Returns
+    /// the record it replaced.
+    pub(crate) async fn replace_bucket(
+        &self,
+        name: &str,
+        record: Option<BucketRecord>,
+    ) -> Result<Option<BucketRecord>> {
+        check_bucket(name)?;
+        if record.as_ref().is_some_and(|r| r.name != name) {
+            return Err(CatalogError::InvalidInput("bucket record of another name"));
+        }
+        self.store.replace_bucket(name, record).await
     }
 
     // ------------------------------------------------------------ multipart writes
@@ -326,6 +342,13 @@ impl Catalog {
     /// All API buckets, by name.
     pub(crate) fn list_buckets(&self) -> Result<Vec<BucketRecord>> {
         self.store.list_buckets()
+    }
+
+    /// The names of the buckets holding an object or a multipart upload, by name, at most
+    /// [`MAX_DATA_BUCKETS`] (one seek per bucket, not a walk of the objects). With the bucket
+    /// records and the config this tells which buckets' data has no owner.
+    pub(crate) fn data_buckets(&self) -> Result<Vec<String>> {
+        self.store.data_buckets()
     }
 
     /// An upload's record.

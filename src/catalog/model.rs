@@ -236,6 +236,10 @@ pub(crate) enum CreateBucketOutcome {
         /// Owner's access key.
         owner: String,
     },
+    /// No bucket record of that name, but objects or multipart uploads are stored under it
+    /// (an orphan: a removed config bucket, say). Refused, so a new owner never inherits them;
+    /// S3 answers `BucketAlreadyExists`.
+    HoldsData,
 }
 
 /// Result of `delete_bucket`.

@@ -365,6 +365,53 @@ fn api_buckets() {
     assert_eq!(cat.list_buckets().unwrap().len(), 1);
 }
 
+/// A name under which objects or uploads are stored but no bucket record exists (a config
+/// bucket taken out of the config) cannot be created: the creator would inherit them.
+#[test]
+fn orphaned_names_cannot_be_created_and_are_found_by_data_buckets() {
+    let (_d, cat) = open_tmp();
+    block(cat.put_object("beta", "secret", rec(1, &[]), 0)).unwrap();
+    block(cat.put_object("beta", "secret2", rec(1, &[]), 0)).unwrap();
+    block(cat.create_multipart(upload("gamma", "k", "u1"))).unwrap();
+    block(cat.put_object("a", "k", rec(1, &[]), 0)).unwrap();
+    assert_eq!(
+        block(cat.create_bucket("beta", "AK", 1)).unwrap(),
+        CreateBucketOutcome::HoldsData
+    );
+    assert_eq!(
+        block(cat.create_bucket("gamma", "AK", 1)).unwrap(),
+        CreateBucketOutcome::HoldsData
+    );
+    assert_eq!(cat.get_bucket("beta").unwrap(), None);
+    assert_eq!(cat.data_buckets().unwrap(), vec!["a", "beta", "gamma"]);
+
+    // The operator's re-bind sets the record whatever the bucket holds, and can remove it.
+    let owner = BucketRecord {
+        name: "beta".into(),
+        owner_access_key: "AK2".into(),
+        created_ms: 3,
+    };
+    assert_eq!(
+        block(cat.replace_bucket("beta", Some(owner.clone()))).unwrap(),
+        None
+    );
+    assert_eq!(cat.get_bucket("beta").unwrap(), Some(owner.clone()));
+    assert!(block(cat.replace_bucket("gamma", Some(owner.clone()))).is_err());
+    assert_eq!(
+        block(cat.replace_bucket("beta", None)).unwrap(),
+        Some(owner)
+    );
+    assert_eq!(cat.get_bucket("beta").unwrap(), None);
+
+    // Once emptied, the name is free again.
+    assert!(block(cat.delete_multipart("u1")).unwrap().is_some());
+    assert_eq!(
+        block(cat.create_bucket("gamma", "AK", 1)).unwrap(),
+        CreateBucketOutcome::Created
+    );
+    assert_eq!(cat.data_buckets().unwrap(), vec!["a", "beta"]);
+}
+
 // ---------------------------------------------------------------- multipart
 
 fn upload(bucket: &str, key: &str, id: &str) -> MultipartRecord {
@@ -848,6 +895,16 @@ impl CatalogStore for RefusingStore {
         self.refuse_write()
     }
     fn set_monthly_usage<'a>(&'a self, _: &'a str, _: u32, _: MonthlyUsage) -> WriteFuture<'a, ()> {
+        self.refuse_write()
+    }
+    fn data_buckets(&self) -> Result<Vec<String>> {
+        self.refuse()
+    }
+    fn replace_bucket<'a>(
+        &'a self,
+        _: &'a str,
+        _: Option<BucketRecord>,
+    ) -> WriteFuture<'a, Option<BucketRecord>> {
         self.refuse_write()
     }
     fn create_bucket(&self, _: BucketRecord) -> WriteFuture<'_, CreateBucketOutcome> {

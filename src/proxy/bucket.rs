@@ -111,7 +111,9 @@ pub fn check_bucket_name(name: &str) -> S3Result<()> {
 }
 
 /// CreateBucket: admin credentials only. The bucket is stored in the catalog (durable, survives
-/// restarts and reloads) and belongs to its creator.
+/// restarts and reloads) and belongs to its creator. A name under which objects or uploads are
+/// still stored (an orphaned bucket) is refused with `BucketAlreadyExists`, decided atomically
+/// with the other catalog writes.
 pub async fn handle_create_bucket(
     ctx: &RequestCtx<'_>,
     body: &mut BodyReader<'_>,
@@ -153,6 +155,17 @@ pub async fn handle_create_bucket(
         } else {
             S3ErrorCode::BucketAlreadyExists
         })),
+        // Objects or uploads with no owner (an orphan: a config bucket taken out of the config)
+        // are someone else's until an operator purges or re-binds them (admin API
+        // `/admin/orphans`): a new bucket of that name would hand them to its creator.
+        CreateBucketOutcome::HoldsData => {
+            tracing::warn!(
+                bucket = name,
+                caller = %caller,
+                "CreateBucket refused: objects or uploads with no owner are stored under this name"
+            );
+            Err(S3Error::new(S3ErrorCode::BucketAlreadyExists))
+        }
     }
 }
 

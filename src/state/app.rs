@@ -178,7 +178,7 @@ impl App {
         for (name, u) in usage {
             placement.set_usage(&name, u.bytes_used, u.objects);
         }
-        Ok(App {
+        let app = App {
             credentials,
             started: crate::util::clock::now(),
             catalog,
@@ -194,7 +194,9 @@ impl App {
             client_limits: client_limits(&config),
             health,
             config,
-        })
+        };
+        app.report_orphans();
+        Ok(app)
     }
 
     /// The state for a reloaded config: the catalog, locks, queues and usage of backends that
@@ -287,12 +289,19 @@ impl App {
     }
 
     /// What `access_key` may do in `bucket`. A configured bucket is governed by the config alone;
-    /// an API-created bucket gives its creator every permission.
+    /// an API-created bucket gives its creator every permission; an orphaned bucket (see
+    /// `state::orphans`) gives nobody anything.
     pub fn permissions(&self, access_key: &str, bucket: &str) -> Permissions {
         let Some(cred) = self.credentials.get(access_key) else {
             return Permissions::NONE;
         };
         if self.is_config_bucket(bucket) {
+            // A catalog record for a config bucket's name is an API bucket whose name later
+            // appeared in the config: orphaned (`orphans`), nobody's. A failed read counts as
+            // one, so an error never hands a bucket over.
+            if !matches!(self.catalog.get_bucket(bucket), Ok(None)) {
+                return Permissions::NONE;
+            }
             return cred
                 .grants
                 .iter()
@@ -314,18 +323,21 @@ impl App {
     pub fn visible_buckets(&self, access_key: &str) -> Vec<(String, i64)> {
         let started = crate::util::clock::since_epoch_at(self.started).as_millis() as i64;
         let mut out: Vec<(String, i64)> = Vec::new();
+        // Without the records, config buckets that are orphaned could not be told apart.
+        let Ok(api) = self.catalog.list_buckets() else {
+            return out;
+        };
         if let Some(cred) = self.credentials.get(access_key) {
             for (b, p) in &cred.grants {
-                if !p.is_empty() && !out.iter().any(|(n, _)| n == b) {
+                let orphaned = api.iter().any(|r| r.name == *b);
+                if !p.is_empty() && !orphaned && !out.iter().any(|(n, _)| n == b) {
                     out.push((b.clone(), started));
                 }
             }
         }
-        if let Ok(api) = self.catalog.list_buckets() {
-            for rec in api {
-                if rec.owner_access_key == access_key && !self.is_config_bucket(&rec.name) {
-                    out.push((rec.name, rec.created_ms));
-                }
+        for rec in api {
+            if rec.owner_access_key == access_key && !self.is_config_bucket(&rec.name) {
+                out.push((rec.name, rec.created_ms));
             }
         }
         out.sort();
@@ -477,6 +489,8 @@ impl AppHandle {
             factor = app.config().replication.factor,
             "config reloaded"
         );
+        // Buckets the new config no longer owns (or that it now names over an API bucket).
+        app.report_orphans();
         Ok(())
     }
 }

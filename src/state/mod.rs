@@ -1,7 +1,8 @@
 //! Shared state, below the planes: the [`App`] every shard, the background plane and the control
 //! plane read (config-derived indexes, catalog, backends, health), swappable by a reload through
 //! [`AppHandle`]; placement and quota reservations ([`placement`], [`reservations`]); the per-key
-//! write locks ([`keylock`]); the client listener's limits ([`limits`]) and certificate ([`tls`]).
+//! write locks ([`keylock`]); the client listener's limits ([`limits`]) and certificate ([`tls`]);
+//! buckets whose data has no owner and the operator's decisions about them ([`orphans`]).
 //!
 //! Nothing here runs a loop or owns a thread: the planes (`server`, `replication`, `admin`) call
 //! into it.
@@ -9,6 +10,7 @@
 pub mod app;
 pub mod keylock;
 pub mod limits;
+pub mod orphans;
 pub mod placement;
 pub mod reservations;
 pub mod tls;

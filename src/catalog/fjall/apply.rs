@@ -108,9 +108,31 @@ impl Writer {
                 owner: existing.owner_access_key,
             });
         }
+        if self.bucket_has_objects(&record.name)? || self.bucket_has_uploads(&record.name)? {
+            return Ok(CreateBucketOutcome::HoldsData);
+        }
         codec::encode_bucket(record, self.buf());
         self.put_encoded(Ks::Buckets, record.name.as_bytes());
         Ok(CreateBucketOutcome::Created)
+    }
+
+    pub(crate) fn replace_bucket(
+        &mut self,
+        name: &str,
+        record: Option<&BucketRecord>,
+    ) -> Result<Option<BucketRecord>> {
+        let previous = match self.read(Ks::Buckets, name.as_bytes())? {
+            Some(raw) => Some(codec::decode_bucket(&raw)?),
+            None => None,
+        };
+        match record {
+            Some(r) => {
+                codec::encode_bucket(r, self.buf());
+                self.put_encoded(Ks::Buckets, name.as_bytes());
+            }
+            None => self.overlay.set(Ks::Buckets, name.as_bytes(), None),
+        }
+        Ok(previous)
     }
 
     pub(crate) fn delete_bucket(&mut self, name: &str) -> Result<DeleteBucketOutcome> {
@@ -129,10 +151,22 @@ impl Writer {
     fn bucket_has_objects(&self, bucket: &str) -> Result<bool> {
         let mut prefix = Vec::new();
         codec::push_bucket_prefix(&mut prefix, bucket)?;
+        self.has_key_under(Ks::Objects, &prefix)
+    }
+
+    /// Whether the bucket has a multipart upload in progress, counting this group's changes.
+    fn bucket_has_uploads(&self, bucket: &str) -> Result<bool> {
+        let mut prefix = Vec::new();
+        codec::push_mp_index_bucket(&mut prefix, bucket)?;
+        self.has_key_under(Ks::Multipart, &prefix)
+    }
+
+    /// Whether `ks` holds a key starting with `prefix`, counting this group's changes.
+    fn has_key_under(&self, ks: Ks, prefix: &[u8]) -> Result<bool> {
         // Stored keys, unless this group deleted them (bounded by the group size).
-        for guard in self.db().objects.prefix(&prefix) {
+        for guard in ks.of(self.db()).prefix(prefix) {
             let k = guard.key().map_err(super::storage)?;
-            match self.overlay.get(Ks::Objects, &k) {
+            match self.overlay.get(ks, &k) {
                 Some(None) => continue,
                 _ => return Ok(true),
             }
@@ -142,7 +176,7 @@ impl Writer {
             .overlay
             .map
             .iter()
-            .any(|((ks, k), v)| *ks == Ks::Objects && v.is_some() && k.starts_with(&prefix)))
+            .any(|((k_ks, k), v)| *k_ks == ks && v.is_some() && k.starts_with(prefix)))
     }
 
     pub(crate) fn create_multipart(&mut self, record: &MultipartRecord) -> Result<bool> {

@@ -14,7 +14,7 @@ use std::ops::Bound;
 use super::codec::{self, ObjectKey};
 use super::storage;
 use super::store::Db;
-use crate::catalog::limits::MAX_LIST_KEYS;
+use crate::catalog::limits::{MAX_DATA_BUCKETS, MAX_LIST_KEYS};
 use crate::catalog::model::{ListPage, ListQuery, MultipartPage, MultipartQuery, ObjectRecord};
 use crate::catalog::{CatalogError, Result};
 
@@ -164,6 +164,50 @@ pub(crate) fn scan_objects(
         out.push((bucket.to_owned(), key.to_owned(), codec::decode_object(&v)?));
     }
     Ok(out)
+}
+
+/// The names of the buckets holding an object or an upload, sorted, at most
+/// [`MAX_DATA_BUCKETS`]: one seek per bucket in each keyspace (a bucket's keys are one
+/// contiguous range, so after its first key the walk jumps to the prefix's successor).
+pub(crate) fn data_buckets(db: &Db) -> Result<Vec<String>> {
+    let mut names = std::collections::BTreeSet::new();
+    distinct_buckets(&db.objects, &[], &mut names)?;
+    distinct_buckets(&db.multipart, &[codec::MP_INDEX_TAG], &mut names)?;
+    Ok(names.into_iter().take(MAX_DATA_BUCKETS).collect())
+}
+
+/// Adds to `names` the bucket of every `[tag][bucket_len][bucket]...` key range in `ks` (keys
+/// that start with `tag`), up to [`MAX_DATA_BUCKETS`] of them.
+fn distinct_buckets(
+    ks: &::fjall::Keyspace,
+    tag: &[u8],
+    names: &mut std::collections::BTreeSet<String>,
+) -> Result<()> {
+    let mut start = tag.to_vec();
+    let mut end = tag.to_vec();
+    let end = if codec::prefix_successor(&mut end) {
+        Bound::Excluded(end)
+    } else {
+        Bound::Unbounded
+    };
+    for _ in 0..MAX_DATA_BUCKETS {
+        let range = (Bound::Included(start.clone()), end.clone());
+        let Some(guard) = ks.range::<Vec<u8>, _>(range).next() else {
+            return Ok(());
+        };
+        let k = guard.key().map_err(storage)?;
+        let rest = k
+            .get(tag.len()..)
+            .ok_or(CatalogError::Corrupt("key shorter than its tag"))?;
+        let (bucket, _) = codec::decode_object_key(rest)?;
+        start.truncate(tag.len());
+        codec::push_bucket_prefix(&mut start, bucket)?;
+        names.insert(bucket.to_owned());
+        if !codec::prefix_successor(&mut start) {
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 /// One page of a bucket's uploads: scans the bucket's upload index from the markers on,

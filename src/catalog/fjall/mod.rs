@@ -192,6 +192,10 @@ impl CatalogStore for FjallStore {
         self.db.list_buckets()
     }
 
+    fn data_buckets(&self) -> Result<Vec<String>> {
+        list::data_buckets(&self.db)
+    }
+
     fn queue_peek(&self, kind: QueueKind, n: usize) -> Result<Vec<(QueueId, QueueItem)>> {
         self.db.queue_peek(kind, n)
     }
@@ -272,6 +276,15 @@ impl CatalogStore for FjallStore {
     fn delete_bucket<'a>(&'a self, name: &'a str) -> WriteFuture<'a, DeleteBucketOutcome> {
         let name = name.to_owned();
         self.call(move |w| w.delete_bucket(&name))
+    }
+
+    fn replace_bucket<'a>(
+        &'a self,
+        name: &'a str,
+        record: Option<BucketRecord>,
+    ) -> WriteFuture<'a, Option<BucketRecord>> {
+        let name = name.to_owned();
+        self.call(move |w| w.replace_bucket(&name, record.as_ref()))
     }
 
     fn create_multipart(&self, record: MultipartRecord) -> WriteFuture<'_, bool> {
