@@ -4,8 +4,9 @@
 //! records each object in the catalog as a copy on that backend at its existing key, so nothing
 //! is copied up front; replication then makes the other copies `replication.factor` asks for.
 //!
-//! Keys: an object stored as `<virtual bucket>/<key>` (the orchestrator's own layout) becomes
-//! `<key>`; any other key is adopted as it is. It opens the catalog itself, so the orchestrator
+//! Keys: an object stored as `<virtual bucket>/<escaped key>` (the orchestrator's own layout,
+//! `backend::naming`) becomes `<key>`, its escape decoded (a rest that is no escape stays as it
+//! is); any other key is adopted as it is. It opens the catalog itself, so the orchestrator
 //! must not be running (fjall holds a lock on the catalog directory).
 
 use crate::catalog::{Catalog, Copy, CopyState, ObjectRecord};
@@ -58,13 +59,20 @@ pub(crate) fn parse_list_page(doc: &[u8]) -> Result<(Vec<Listed>, Option<String>
     Ok((items, next))
 }
 
-/// The virtual key an adopted backend key gets.
-pub(crate) fn virtual_key<'a>(backend_key: &'a str, vbucket: &str) -> &'a str {
-    backend_key
+/// The virtual key an adopted backend key gets: under `<vbucket>/`, the key the rest escapes
+/// (`backend::naming`), or the rest verbatim when it is no escaped name (written before the
+/// escape existed, or by another writer); any other backend key as it is.
+pub(crate) fn virtual_key(backend_key: &str, vbucket: &str) -> String {
+    let rest = backend_key
         .strip_prefix(vbucket)
         .and_then(|rest| rest.strip_prefix('/'))
+        .filter(|k| !k.is_empty());
+    let Some(rest) = rest else {
+        return backend_key.to_owned();
+    };
+    crate::backend::naming::decode_key(rest)
         .filter(|k| !k.is_empty())
-        .unwrap_or(backend_key)
+        .unwrap_or_else(|| rest.to_owned())
 }
 
 /// SHA-256 of the empty body of a listing request.
@@ -239,6 +247,7 @@ fn adopt(
     replicate: u32,
 ) -> Result<bool, String> {
     let key = virtual_key(&o.key, vbucket);
+    let key = key.as_str();
     let existing = catalog
         .get_object(vbucket, key)
         .map_err(|e| format!("catalog: {e}"))?;
@@ -449,5 +458,19 @@ catalog:
         assert_eq!(virtual_key("myapp", "myapp"), "myapp");
         assert_eq!(virtual_key("myapp/", "myapp"), "myapp/");
         assert_eq!(virtual_key("myappx/y", "myapp"), "myappx/y");
+    }
+
+    /// Objects the orchestrator wrote with escaped names are adopted under the client's key;
+    /// names that are no escape (stored verbatim) keep their rest as it is.
+    #[test]
+    fn escaped_backend_names_are_adopted_under_the_clients_key() {
+        let escaped = crate::backend::backend_key("myapp", "../beta/x");
+        assert_eq!(escaped, "myapp/~2E~2E/beta/x");
+        assert_eq!(virtual_key(&escaped, "myapp"), "../beta/x");
+        assert_eq!(virtual_key("myapp/a/~/b", "myapp"), "a//b");
+        assert_eq!(virtual_key("myapp/50~25", "myapp"), "50%");
+        assert_eq!(virtual_key("myapp/../x", "myapp"), "../x");
+        assert_eq!(virtual_key("myapp/a~b", "myapp"), "a~b");
+        assert_eq!(virtual_key("myapp/~", "myapp"), "~");
     }
 }

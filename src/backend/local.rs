@@ -64,11 +64,27 @@ impl LocalBackend {
         })
     }
 
-    /// Where `backend_key`'s bytes live.
-    pub fn object_path(&self, backend_key: &str) -> PathBuf {
+    /// Where `backend_key`'s bytes live: named by its hash, so no name (`..`, `/`, NUL) reaches
+    /// the file system.
+    pub fn object_path(&self, backend_key: &str) -> S3Result<PathBuf> {
         let digest = Sha256::digest(backend_key.as_bytes());
         let hex = hex::encode(digest);
-        self.root.join("objects").join(&hex[..2]).join(hex)
+        self.contained(self.root.join("objects").join(&hex[..2]).join(hex))
+    }
+
+    /// Defence in depth: `path` must lie below the root with nothing but plain names after it (no
+    /// `..`, no second root). Object files are hashes and upload ids are checked, so this fails
+    /// only if a path builder is broken, and then nothing outside the root is touched.
+    fn contained(&self, path: PathBuf) -> S3Result<PathBuf> {
+        let inside = path.strip_prefix(&self.root).is_ok_and(|rest| {
+            rest.components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)))
+        });
+        if inside {
+            Ok(path)
+        } else {
+            Err(S3Error::internal("local backend path outside its root"))
+        }
     }
 
     fn tmp_path(&self) -> PathBuf {
@@ -87,12 +103,12 @@ impl LocalBackend {
         {
             return Err(S3Error::new(S3ErrorCode::NoSuchUpload));
         }
-        Ok(self.root.join("multipart").join(upload_id))
+        self.contained(self.root.join("multipart").join(upload_id))
     }
 
     /// Starts writing a new version of `backend_key` into a temp file.
     pub async fn begin_write(&self, backend_key: &str) -> S3Result<LocalWrite> {
-        self.begin_temp_write(self.object_path(backend_key), None, "PutObject")
+        self.begin_temp_write(self.object_path(backend_key)?, None, "PutObject")
             .await
     }
 
@@ -125,7 +141,7 @@ impl LocalBackend {
 
     /// Opens `backend_key` for reading `[start, end)`.
     pub async fn read(&self, backend_key: &str, start: u64, end: u64) -> S3Result<StreamReader> {
-        let path = self.object_path(backend_key);
+        let path = self.object_path(backend_key)?;
         let file = match BufferedFile::open(&path).await {
             Ok(f) => f,
             Err(e) if is_not_found(&e) => {
@@ -145,7 +161,7 @@ impl LocalBackend {
 
     /// Size of the stored copy, if it exists.
     pub async fn size_of(&self, backend_key: &str) -> S3Result<Option<u64>> {
-        match BufferedFile::open(self.object_path(backend_key)).await {
+        match BufferedFile::open(self.object_path(backend_key)?).await {
             Ok(f) => {
                 let n = f.file_size().await.map_err(|e| io_err("stat", e))?;
                 let _ = f.close().await;
@@ -158,7 +174,7 @@ impl LocalBackend {
 
     /// Removes a copy; removing a missing one is success (deletes are idempotent).
     pub async fn delete(&self, backend_key: &str) -> S3Result<()> {
-        match glommio::io::remove(self.object_path(backend_key)).await {
+        match glommio::io::remove(self.object_path(backend_key)?).await {
             Ok(()) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => Err(io_err("remove", e)),
@@ -255,7 +271,7 @@ impl LocalBackend {
                 if name.contains('/') {
                     return Err(S3Error::new(S3ErrorCode::InvalidPart));
                 }
-                let file = BufferedFile::open(dir.join(name))
+                let file = BufferedFile::open(self.contained(dir.join(name))?)
                     .await
                     .map_err(|_| S3Error::new(S3ErrorCode::InvalidPart))?;
                 let mut r = StreamReaderBuilder::new(file)
@@ -401,5 +417,48 @@ impl LocalWrite {
             let _ = w.close().await;
         }
         let _ = glommio::io::remove(&self.tmp).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backend(root: &Path) -> LocalBackend {
+        LocalBackend {
+            name: "disk".to_owned(),
+            root: root.to_owned(),
+        }
+    }
+
+    #[test]
+    fn object_paths_stay_below_the_root_for_any_name() {
+        let root = Path::new("/srv/disk");
+        let b = backend(root);
+        let names = [
+            "alpha/../../../etc/passwd",
+            "../beta/secret.txt",
+            "alpha/~2E~2E/beta/secret.txt",
+            "/etc/passwd",
+            "alpha//x",
+            "",
+        ];
+        for name in names {
+            let p = b.object_path(name).expect("contained");
+            assert!(p.starts_with(root.join("objects")), "{name:?} -> {p:?}");
+            assert_eq!(p.components().count(), root.components().count() + 3);
+        }
+    }
+
+    #[test]
+    fn paths_outside_the_root_are_refused() {
+        let b = backend(Path::new("/srv/disk"));
+        for p in ["/srv/disk/objects/../../x", "/etc/passwd", "/srv/disk2/x"] {
+            assert!(b.contained(PathBuf::from(p)).is_err(), "{p}");
+        }
+        assert!(b
+            .contained(PathBuf::from("/srv/disk/objects/ab/cd"))
+            .is_ok());
+        assert!(b.part_dir("../x").is_err());
     }
 }

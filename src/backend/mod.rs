@@ -4,11 +4,13 @@
 
 pub mod local;
 pub mod meta;
+pub mod naming;
 pub mod pump;
 pub mod s3;
 pub mod transport;
 
 pub use meta::ObjectMeta;
+pub use naming::backend_key;
 
 use crate::catalog::ObjectRecord;
 use crate::http::RequestHead;
@@ -345,23 +347,4 @@ pub fn local_multipart_etag(parts: &[(u32, String)]) -> S3Result<String> {
         h.update(&raw);
     }
     Ok(format!("{}-{}", hex::encode(h.finalize()), parts.len()))
-}
-
-/// Backend key of a virtual object: `<virtual bucket>/<key>` inside the backend's bucket.
-pub fn backend_key(bucket: &str, key: &str) -> String {
-    let mut s = String::with_capacity(bucket.len() + 1 + key.len());
-    s.push_str(bucket);
-    s.push('/');
-    s.push_str(key);
-    s
-}
-
-#[cfg(test)]
-mod key_tests {
-    use super::backend_key;
-
-    #[test]
-    fn backend_keys_keep_the_key_verbatim() {
-        assert_eq!(backend_key("b", "a//c"), "b/a//c");
-    }
 }

@@ -72,17 +72,22 @@ async fn cleanup_one(bg: &BackgroundShard, backend: &str, backend_key: &str) -> 
         // The backend was removed from the config: nothing we can delete there any more.
         return Ok(());
     };
-    // Backend keys are `<bucket>/<key>`; take the object's write lock so no write of the same
-    // key is between "backend stored" and "catalog updated" while we look.
-    let (bucket, key) = backend_key.split_once('/').unwrap_or((backend_key, ""));
-    let _guard = app.key_locks.lock(bucket, key).await;
-    let live = app
-        .catalog
-        .get_object(bucket, key)
-        .map_err(|e| e.to_string())?
-        .is_some_and(|rec| rec.copy_at(backend, backend_key).is_some());
-    if live {
-        return Ok(());
+    // Backend keys are `<bucket>/<escaped key>`, or `<bucket>/<key>` verbatim when written before
+    // the escape: check every object the name may belong to, holding each one's write lock so no
+    // write of it is between "backend stored" and "catalog updated" while we look.
+    let mut owners = crate::backend::naming::owners_of(backend_key);
+    owners.sort();
+    let mut guards = Vec::with_capacity(owners.len());
+    for (bucket, key) in &owners {
+        guards.push(app.key_locks.lock(bucket, key).await);
+        let live = app
+            .catalog
+            .get_object(bucket, key)
+            .map_err(|e| e.to_string())?
+            .is_some_and(|rec| rec.copy_at(backend, backend_key).is_some());
+        if live {
+            return Ok(());
+        }
     }
     b.delete(&bg.backend_ctx(), backend_key)
         .await

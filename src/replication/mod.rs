@@ -200,8 +200,13 @@ mod tests {
 
     /// Stores `key` with one copy on `disk-a`.
     async fn put(bg: &BackgroundShard, key: &str, body: &[u8]) {
+        put_at(bg, key, &crate::backend::backend_key(BUCKET, key), body).await;
+    }
+
+    /// Stores `key` with one copy on `disk-a` under the backend name `backend_key`.
+    async fn put_at(bg: &BackgroundShard, key: &str, backend_key: &str, body: &[u8]) {
         let app = bg.app();
-        let backend_key = crate::backend::backend_key(BUCKET, key);
+        let backend_key = backend_key.to_owned();
         let rec = ObjectRecord {
             size: body.len() as u64,
             etag: format!("etag-{key}"),
@@ -344,6 +349,58 @@ mod tests {
                     .clone();
                 log.push(format!("by copies {objects_by_copies:?}"));
                 assert_eq!(log, EXPECTED_LOG);
+            })
+            .expect("executor")
+            .join()
+            .expect("join");
+    }
+
+    /// A queued cleanup of a name that a later write of the same key stored again spares it,
+    /// whether the name is escaped (`../x` is `myapp/~2E~2E/x`) or was stored verbatim before
+    /// the escape existed (`a~7Eb`, which also reads as the escape of `a~b`).
+    #[test]
+    fn cleanup_spares_a_live_copy_under_an_escaped_or_verbatim_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().to_owned();
+        let handle = AppHandle::new(App::new(config(&root, 1), Default::default()).expect("app"));
+        glommio::LocalExecutorBuilder::new(Placement::Unbound)
+            .spawn(move || async move {
+                let queue = glommio::executor().create_task_queue(
+                    glommio::Shares::Static(REPLICATION_SHARES),
+                    glommio::Latency::NotImportant,
+                    "replication",
+                );
+                let bg = Rc::new(BackgroundShard::new(handle, Shutdown::default(), queue));
+                let app = bg.app();
+                let names = [
+                    ("../x", crate::backend::backend_key(BUCKET, "../x")),
+                    ("a~7Eb", format!("{BUCKET}/a~7Eb")),
+                ];
+                for (key, name) in &names {
+                    put_at(&bg, key, name, b"first").await;
+                    // Overwritten elsewhere (queues the cleanup of `name`), then written back.
+                    let elsewhere = ObjectRecord {
+                        size: 1,
+                        copies: vec![Copy {
+                            backend: "disk-b".to_owned(),
+                            backend_key: "elsewhere".to_owned(),
+                            state: CopyState::Complete,
+                        }],
+                        ..Default::default()
+                    };
+                    let put = app.catalog.put_object(BUCKET, key, elsewhere, 0).await;
+                    put.expect("overwrite");
+                    put_at(&bg, key, name, b"third").await;
+                }
+                assert!(app.catalog.queue_len(QueueKind::Cleanup).expect("len") >= 2);
+                cleanup::run_once(&bg).await;
+                let crate::backend::BackendKind::Local(disk_a) = &app.backends[0].kind else {
+                    panic!("disk-a is local");
+                };
+                for (key, name) in &names {
+                    let size = disk_a.size_of(name).await.expect("size");
+                    assert_eq!(size, Some(5), "{key}'s live copy at {name}");
+                }
             })
             .expect("executor")
             .join()

@@ -23,6 +23,7 @@ import http.client
 import ipaddress
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -1244,10 +1245,38 @@ class Orchestrator:
 # ---------------------------------------------------------------------------------------------------
 
 
+#: Characters escaped wherever they appear in a backend name (src/backend/naming.rs).
+_NAME_ESCAPES = {"~": "~7E", "%": "~25", "\\": "~5C"}
+
+
+def _name_segment(seg: str, trailing: bool) -> str:
+    if seg == "":
+        return "" if trailing else "~"
+    if seg in (".", ".."):
+        return "~2E" * len(seg)
+    return "".join(_NAME_ESCAPES.get(c, c) for c in seg)
+
+
+def backend_name(vbucket: str, key: str) -> str:
+    """The name the orchestrator gives a copy of `vbucket/key` on a backend: `<vbucket>/<escaped key>`, a
+    mirror of src/backend/naming.rs (`~`, `%`, `\\` and dot or empty segments escaped, a final `/` kept)."""
+    segs = key.split("/")
+    escaped = "/".join(_name_segment(s, 0 < i == len(segs) - 1) for i, s in enumerate(segs))
+    return f"{_name_segment(vbucket, False)}/{escaped}"
+
+
+def key_of_backend_name(rest: str) -> str:
+    """The key an escaped name (the part after `<vbucket>/`) stands for: the inverse of `backend_name`."""
+    return "/".join(
+        "" if seg == "~" else re.sub(r"~([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), seg)
+        for seg in rest.split("/")
+    )
+
+
 def local_object_path(root: Path, vbucket: str, key: str) -> Path:
-    """Where a local-directory backend keeps `<vbucket>/<key>`: objects/<xx>/<sha256 of the backend key>
+    """Where a local-directory backend keeps `vbucket/key`: objects/<xx>/<sha256 of the backend name>
     (the layout documented in src/backend/local.rs; keys are hashed because S3 keys are no file names)."""
-    digest = hashlib.sha256(f"{vbucket}/{key}".encode()).hexdigest()
+    digest = hashlib.sha256(backend_name(vbucket, key).encode()).hexdigest()
     return Path(root) / "objects" / digest[:2] / digest
 
 
@@ -1257,7 +1286,7 @@ def backend_keys(backend: S3Backend, vbucket: str) -> set[str]:
     prefix = f"{vbucket}/"
     found: set[str] = set()
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=backend.buckets[0], Prefix=prefix):
-        found.update(o["Key"][len(prefix) :] for o in page.get("Contents", []))
+        found.update(key_of_backend_name(o["Key"][len(prefix) :]) for o in page.get("Contents", []))
     return found
 
 

@@ -56,7 +56,7 @@ class Dp:
         found = []
         for b in self.s3_backends:
             try:
-                b.client().head_object(Bucket=b.buckets[0], Key=f"{vbucket}/{key}")
+                b.client().head_object(Bucket=b.buckets[0], Key=h.backend_name(vbucket, key))
                 found.append(b.name)
             except botocore.exceptions.ClientError as e:
                 assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404, e.response
@@ -71,7 +71,7 @@ class Dp:
         if where[0] == "local":
             return h.sha256_file(h.local_object_path(self.local_root, vbucket, key))
         b = next(b for b in self.s3_backends if b.name == where[0])
-        return h.sha256_hex(b.client().get_object(Bucket=b.buckets[0], Key=f"{vbucket}/{key}")["Body"].read())
+        return h.sha256_hex(b.client().get_object(Bucket=b.buckets[0], Key=h.backend_name(vbucket, key))["Body"].read())
 
 
 @pytest.fixture(scope="module")
