@@ -59,6 +59,10 @@ pub(crate) trait CatalogStore: Send + Sync {
     /// One page of a bucket's uploads, by key then upload id; see [`MultipartQuery`].
     fn list_multipart(&self, bucket: &str, query: &MultipartQuery) -> Result<MultipartPage>;
 
+    /// Every part recorded by [`CatalogStore::record_part`] of every upload in progress, as
+    /// (upload id, part number, size), by upload id then part number.
+    fn all_parts(&self) -> Result<Vec<(String, u32, u64)>>;
+
     /// All API buckets, by name (byte order).
     fn list_buckets(&self) -> Result<Vec<BucketRecord>>;
 
@@ -152,6 +156,16 @@ pub(crate) trait CatalogStore: Send + Sync {
         &'a self,
         upload_id: &'a str,
     ) -> WriteFuture<'a, Option<MultipartRecord>>;
+
+    /// Records that part `part_number` of an upload is stored with `size` bytes, replacing the
+    /// size of an earlier part of that number; false (and no change) if the upload does not
+    /// exist. Removing the upload (delete or complete) removes its parts.
+    fn record_part<'a>(
+        &'a self,
+        upload_id: &'a str,
+        part_number: u32,
+        size: u64,
+    ) -> WriteFuture<'a, bool>;
 
     /// In one batch: removes the upload and puts `record` at its bucket + key as
     /// [`CatalogStore::put_object`] does. None (and no change) if the upload does not exist.

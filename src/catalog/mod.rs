@@ -269,6 +269,18 @@ impl Catalog {
         self.store.delete_multipart(upload_id).await
     }
 
+    /// Records that part `part_number` of the upload is stored with `size` bytes (so the quota
+    /// it holds is known after a restart); false (and no change) if the upload is gone.
+    pub(crate) async fn record_part(
+        &self,
+        upload_id: &str,
+        part_number: u32,
+        size: u64,
+    ) -> Result<bool> {
+        check_upload_id(upload_id)?;
+        self.store.record_part(upload_id, part_number, size).await
+    }
+
     /// Completes an upload atomically: removes the upload record and puts
     /// `record` at the upload's bucket + key exactly as [`Catalog::put_object`]
     /// does. Returns None (and changes nothing) if the upload does not exist.
@@ -354,6 +366,11 @@ impl Catalog {
     /// An upload's record.
     pub(crate) fn get_multipart(&self, upload_id: &str) -> Result<Option<MultipartRecord>> {
         self.store.get_multipart(upload_id)
+    }
+
+    /// Every stored part of every upload in progress, as (upload id, part number, size).
+    pub(crate) fn all_parts(&self) -> Result<Vec<(String, u32, u64)>> {
+        self.store.all_parts()
     }
 
     /// One page of a bucket's uploads; see [`MultipartQuery`].

@@ -520,6 +520,49 @@ fn multipart_create_get_list_delete_complete() {
     );
 }
 
+/// Part sizes are kept per part number until the upload is completed or aborted, survive a
+/// reopen, never appear for an upload that is gone, and do not disturb the upload listing.
+#[test]
+fn multipart_parts_are_recorded_until_the_upload_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let cat = Catalog::open(dir.path()).unwrap();
+        for id in ["p1", "p2", "p3"] {
+            assert!(block(cat.create_multipart(upload("pb", id, id))).unwrap());
+        }
+        assert!(block(cat.record_part("p1", 2, 20)).unwrap());
+        assert!(block(cat.record_part("p1", 1, 10)).unwrap());
+        assert!(
+            block(cat.record_part("p1", 1, 11)).unwrap(),
+            "re-upload replaces"
+        );
+        assert!(block(cat.record_part("p2", 1, 5)).unwrap());
+        assert!(block(cat.record_part("p3", 7, 70)).unwrap());
+        assert!(
+            !block(cat.record_part("gone", 1, 1)).unwrap(),
+            "no such upload"
+        );
+        let all = MultipartQuery {
+            prefix: String::new(),
+            key_marker: None,
+            upload_id_marker: None,
+            max_uploads: 100,
+        };
+        let ids = cat.list_multipart("pb", &all).unwrap();
+        assert_eq!(ids.uploads.len(), 3, "part keys are not uploads");
+        block(cat.delete_multipart("p2")).unwrap().unwrap();
+        block(cat.complete_multipart("p3", rec(70, &[("b1", "bk/p3")]), 0))
+            .unwrap()
+            .unwrap();
+        assert!(!block(cat.record_part("p2", 2, 1)).unwrap(), "aborted");
+    }
+    let cat = Catalog::open(dir.path()).unwrap();
+    assert_eq!(
+        cat.all_parts().unwrap(),
+        vec![("p1".to_owned(), 1, 11), ("p1".to_owned(), 2, 20)]
+    );
+}
+
 // ---------------------------------------------------------------- listing
 
 /// Reference model of a listing page over sorted keys.
@@ -844,6 +887,9 @@ impl CatalogStore for RefusingStore {
     fn list_multipart(&self, _: &str, _: &MultipartQuery) -> Result<MultipartPage> {
         self.refuse()
     }
+    fn all_parts(&self) -> Result<Vec<(String, u32, u64)>> {
+        self.refuse()
+    }
     fn list_buckets(&self) -> Result<Vec<BucketRecord>> {
         self.refuse()
     }
@@ -914,6 +960,9 @@ impl CatalogStore for RefusingStore {
         self.refuse_write()
     }
     fn create_multipart(&self, _: MultipartRecord) -> WriteFuture<'_, bool> {
+        self.refuse_write()
+    }
+    fn record_part<'a>(&'a self, _: &'a str, _: u32, _: u64) -> WriteFuture<'a, bool> {
         self.refuse_write()
     }
     fn delete_multipart<'a>(&'a self, _: &'a str) -> WriteFuture<'a, Option<MultipartRecord>> {

@@ -253,13 +253,15 @@ pub(crate) struct RawCredential {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping (listen_addr, admin_addr, shards, domain, tls, max_concurrent_requests, backend_timeout)"
+    expecting = "a mapping (listen_addr, admin_addr, shards, domain, tls, max_concurrent_requests, backend_timeout, max_in_flight_bytes_per_key)"
 )]
 pub(crate) struct RawServer {
     #[serde(default, deserialize_with = "present")]
     pub(crate) max_concurrent_requests: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
     pub(crate) backend_timeout: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) max_in_flight_bytes_per_key: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
     pub(crate) listen_addr: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]

@@ -110,6 +110,7 @@ pub async fn handle_copy_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     } else {
         ObjectMeta::from_record(&src)
     };
+    let _in_flight = super::write::charge_in_flight(ctx, src.size)?;
     let _guard = app.key_locks.lock(bucket, key).await;
     let dst_key = backend_key(bucket, key);
     let (reservation, etag) = copy_bytes(ctx, &src, &dst_key, &meta).await?;

@@ -3,7 +3,10 @@
 //! 5 TiB limit work and ETags are the provider's.
 //!
 //! Quota: every part reserves its size on the upload's backend; the reservations are held until
-//! the upload completes (then the object's size becomes usage) or is aborted.
+//! the upload completes (then the object's size becomes usage) or is aborted. Each stored part's
+//! size is recorded in the catalog, so they are held again after a restart
+//! (`state::reservations`). While a part uploads, its bytes also count against the caller's
+//! `server.max_in_flight_bytes_per_key`.
 
 use super::catalog_error;
 use super::{App, RequestCtx, Response};
@@ -77,6 +80,28 @@ fn reserve_on_upload_backend<'a>(
         .reserve_on(backend.index, size)
         .ok_or_else(|| S3Error::new(S3ErrorCode::InsufficientStorage))?;
     Ok((backend, reservation))
+}
+
+/// Records the stored part durably (so its quota counts again after a restart) and holds its
+/// reservation until the upload completes or is aborted. If the upload ended while the part was
+/// uploading, the reservation is released: nothing would ever release it.
+async fn hold_part(
+    app: &App,
+    upload: &MultipartRecord,
+    part_number: u32,
+    size: u64,
+    reservation: Reservation,
+) -> S3Result<()> {
+    let recorded = app
+        .catalog
+        .record_part(&upload.upload_id, part_number, size)
+        .await
+        .map_err(catalog_error)?;
+    if !recorded {
+        return Err(S3Error::new(S3ErrorCode::NoSuchUpload));
+    }
+    app.uploads.add(&upload.upload_id, part_number, reservation);
+    Ok(())
 }
 
 pub async fn handle_create_multipart_upload(ctx: &RequestCtx<'_>) -> S3Result<Response> {
@@ -157,6 +182,7 @@ pub async fn handle_upload_part(
         return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
     }
     let app = &ctx.app;
+    let _in_flight = super::write::charge_in_flight(ctx, size)?;
     let (backend, reservation) = reserve_on_upload_backend(ctx, &upload, size)?;
     let integrity = Integrity::from_request(ctx.head, &ctx.auth);
     let writer = backend
@@ -170,7 +196,7 @@ pub async fn handle_upload_part(
         )
         .await?;
     let etag = super::write::stream_body(ctx, body, writer).await?;
-    app.uploads.add(&upload.upload_id, reservation);
+    hold_part(app, &upload, n, size, reservation).await?;
     let mut r = Response::new(200);
     r.header("ETag", quote_etag(&etag));
     if let Some(s) = body.summary() {
@@ -198,6 +224,7 @@ pub async fn handle_upload_part_copy(ctx: &RequestCtx<'_>) -> S3Result<Response>
         ),
     };
     let size = range.map(|r| r.end - r.start + 1).unwrap_or(src.size);
+    let _in_flight = super::write::charge_in_flight(ctx, size)?;
     let (backend, reservation) = reserve_on_upload_backend(ctx, &upload, size)?;
     let bctx = ctx.shard.backend_ctx();
     // Server-side at the provider when the source has a copy on the upload's backend.
@@ -233,7 +260,7 @@ pub async fn handle_upload_part_copy(ctx: &RequestCtx<'_>) -> S3Result<Response>
                 .await?
         }
     };
-    app.uploads.add(&upload.upload_id, reservation);
+    hold_part(app, &upload, n, size, reservation).await?;
     let mut w = XmlWriter::new();
     w.root("CopyPartResult");
     w.elem("ETag", &quote_etag(&etag));

@@ -27,6 +27,7 @@ pub async fn handle_put_object(
     let meta = ObjectMeta::from_headers(ctx.head)?;
     let integrity = Integrity::from_request(ctx.head, &ctx.auth);
     let app = &ctx.app;
+    let _in_flight = super::write::charge_in_flight(ctx, size)?;
     let _guard = app.key_locks.lock(bucket, key).await;
     let bkey = backend_key(bucket, key);
     let (reservation, writer) =

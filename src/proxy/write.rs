@@ -10,8 +10,33 @@ use crate::catalog::ObjectRecord;
 use crate::health::Skip;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::server::body::BodyReader;
+use crate::state::inflight::InFlightCharge;
 use crate::state::placement::Reservation;
 use crate::state::WriteSkip;
+
+/// Counts a write of `size` bytes against the caller's access key for as long as the returned
+/// charge lives (hold it until the request ends), before anything is reserved on a backend.
+///
+/// Past `server.max_in_flight_bytes_per_key` the answer is 503 `SlowDown`: it is S3's answer
+/// for "too much at once from you", and SDKs retry it with backoff, which is right here, since
+/// the key's other uploads finishing (or timing out) frees its share. 507 would tell the
+/// client the store is full, which it is not; 403 would not be retried at all.
+pub fn charge_in_flight(ctx: &RequestCtx<'_>, size: u64) -> S3Result<InFlightCharge> {
+    ctx.app
+        .charge_in_flight(&ctx.auth.access_key_id, size)
+        .ok_or_else(|| {
+            tracing::info!(
+                request_id = ctx.request_id,
+                access_key = ctx.auth.access_key_id,
+                size,
+                "refused: the access key's uploads in flight reached server.max_in_flight_bytes_per_key"
+            );
+            S3Error::with_message(
+                S3ErrorCode::SlowDown,
+                "too many bytes of uploads in flight for this access key; retry when some finish",
+            )
+        })
+}
 
 /// Reserves room on the best backend and opens the upload there. A backend that fails before
 /// any body byte was consumed is skipped for the next eligible one, invisibly to the client.

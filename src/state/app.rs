@@ -35,6 +35,8 @@ pub struct App {
     pub background: Arc<event_listener::Event>,
     /// Quota reserved by the parts of multipart uploads in progress.
     pub uploads: Arc<super::reservations::UploadReservations>,
+    /// Bytes each access key's uploads in flight hold reserved (`server.max_in_flight_bytes_per_key`).
+    pub in_flight: Arc<super::inflight::InFlightByKey>,
     /// TLS settings for `https://` backends (webpki roots; ring provider).
     pub backend_tls: Arc<rustls::ClientConfig>,
     /// The client listener's certificate and key (`server.tls`), read again by every reload so
@@ -178,6 +180,17 @@ impl App {
         for (name, u) in usage {
             placement.set_usage(&name, u.bytes_used, u.objects);
         }
+        let uploads = Arc::new(super::reservations::UploadReservations::default());
+        let (parts, bytes) = uploads
+            .restore(&catalog, &placement)
+            .map_err(|e| std::io::Error::other(format!("catalog: {e}")))?;
+        if parts > 0 {
+            tracing::info!(
+                parts,
+                bytes,
+                "parts of multipart uploads in progress count against their backend's quota again"
+            );
+        }
         let app = App {
             credentials,
             started: crate::util::clock::now(),
@@ -186,7 +199,8 @@ impl App {
             placement,
             key_locks: KeyLocks::new(),
             background: Arc::new(event_listener::Event::new()),
-            uploads: Default::default(),
+            uploads,
+            in_flight: Default::default(),
             backend_tls,
             server_tls,
             limits,
@@ -259,6 +273,7 @@ impl App {
             key_locks: self.key_locks.clone(),
             background: self.background.clone(),
             uploads: self.uploads.clone(),
+            in_flight: self.in_flight.clone(),
             backend_tls: self.backend_tls.clone(),
             server_tls,
             limits: self.limits,
@@ -412,6 +427,20 @@ impl App {
     /// Whether backend `i` may serve reads (breaker closed, usage limits not reached).
     pub fn readable(&self, i: usize) -> bool {
         self.health.read_skip(i, 0).is_none()
+    }
+
+    /// Counts `size` bytes against `access_key`'s uploads in flight until the charge is dropped;
+    /// `None` when that would pass `server.max_in_flight_bytes_per_key`.
+    pub fn charge_in_flight(
+        &self,
+        access_key: &str,
+        size: u64,
+    ) -> Option<super::inflight::InFlightCharge> {
+        self.in_flight.charge(
+            access_key,
+            size,
+            self.config.server.max_in_flight_bytes_per_key,
+        )
     }
 
     /// Replication intents to queue with each new object: one per copy beyond the first.

@@ -246,6 +246,19 @@ impl Placement {
         })
     }
 
+    /// Holds `size` bytes on backend `index` whatever its quota says: for bytes a backend
+    /// already stores and that must count again, such as the parts of uploads in progress found
+    /// in the catalog at start. `None` only if there is no such backend.
+    pub fn hold_on(&self, index: usize, size: u64) -> Option<Reservation> {
+        let slot = self.slots.get(index)?;
+        slot.reserved_bytes.fetch_add(size, Ordering::AcqRel);
+        Some(Reservation {
+            slot: slot.clone(),
+            size,
+            backend_index: index,
+        })
+    }
+
     /// Reserves on a specific backend (multipart parts go to the upload's backend).
     pub fn reserve_on(&self, index: usize, size: u64) -> Option<Reservation> {
         let slot = self.slots.get(index)?;

@@ -200,7 +200,52 @@ impl Writer {
         let ikey = codec::mp_index_key(&record.bucket, &record.key, &record.upload_id)?;
         self.overlay.set(Ks::Multipart, &rkey, None);
         self.overlay.set(Ks::Multipart, &ikey, None);
+        self.delete_parts(upload_id)?;
         Ok(Some(record))
+    }
+
+    /// Records that part `part_number` of the upload is stored with `size` bytes (replacing a
+    /// part uploaded before under that number). False, and no change, if the upload no longer
+    /// exists (completed or aborted while the part was uploading).
+    pub(crate) fn record_part(
+        &mut self,
+        upload_id: &str,
+        part_number: u32,
+        size: u64,
+    ) -> Result<bool> {
+        if self
+            .read(Ks::Multipart, &codec::mp_record_key(upload_id))?
+            .is_none()
+        {
+            return Ok(false);
+        }
+        let pkey = codec::mp_part_key(upload_id, part_number)?;
+        codec::encode_part_size(size, self.buf());
+        self.put_encoded(Ks::Multipart, &pkey);
+        Ok(true)
+    }
+
+    /// Removes every part key of the upload, stored or added by this group (at most
+    /// `MAX_PART_NUMBER` of them).
+    fn delete_parts(&mut self, upload_id: &str) -> Result<()> {
+        let prefix = codec::mp_part_prefix(upload_id)?;
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        for guard in self.db().multipart.prefix(&prefix) {
+            keys.push(guard.key().map_err(super::storage)?.to_vec());
+        }
+        keys.extend(
+            self.overlay
+                .map
+                .iter()
+                .filter(|((ks, k), v)| {
+                    *ks == Ks::Multipart && v.is_some() && k.starts_with(&prefix)
+                })
+                .map(|((_, k), _)| k.clone()),
+        );
+        for k in keys {
+            self.overlay.set(Ks::Multipart, &k, None);
+        }
+        Ok(())
     }
 
     pub(crate) fn complete_multipart(

@@ -12,7 +12,7 @@
 //! # Keyspaces
 //! `objects` (bucket + key → `ObjectRecord`), `backends` (name →
 //! `BackendUsage`; `\0` name `\0` month → `MonthlyUsage`), `multipart` (upload id →
-//! `MultipartRecord`, plus a per-bucket index), `queue` (`QueueId` → `QueueItem`),
+//! `MultipartRecord`, plus a per-bucket index and each stored part's size), `queue` (`QueueId` → `QueueItem`),
 //! `buckets` (name → `BucketRecord`), `meta` (schema version, generation and queue counters).
 //!
 //! # Threading model
@@ -188,6 +188,10 @@ impl CatalogStore for FjallStore {
         list::list_multipart(&self.db, bucket, query)
     }
 
+    fn all_parts(&self) -> Result<Vec<(String, u32, u64)>> {
+        self.db.all_parts()
+    }
+
     fn list_buckets(&self) -> Result<Vec<BucketRecord>> {
         self.db.list_buckets()
     }
@@ -297,6 +301,16 @@ impl CatalogStore for FjallStore {
     ) -> WriteFuture<'a, Option<MultipartRecord>> {
         let upload_id = upload_id.to_owned();
         self.call(move |w| w.delete_multipart(&upload_id))
+    }
+
+    fn record_part<'a>(
+        &'a self,
+        upload_id: &'a str,
+        part_number: u32,
+        size: u64,
+    ) -> WriteFuture<'a, bool> {
+        let upload_id = upload_id.to_owned();
+        self.call(move |w| w.record_part(&upload_id, part_number, size))
     }
 
     fn complete_multipart<'a>(

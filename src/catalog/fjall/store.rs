@@ -187,4 +187,16 @@ impl Db {
             None => Ok(None),
         }
     }
+
+    /// Every stored part of every upload in progress, as (upload id, part number, size), by
+    /// upload id then part number.
+    pub(crate) fn all_parts(&self) -> Result<Vec<(String, u32, u64)>> {
+        let mut out = Vec::new();
+        for guard in self.multipart.prefix([codec::MP_PART_TAG]) {
+            let (k, v) = guard.into_inner().map_err(storage)?;
+            let (upload_id, n) = codec::decode_mp_part_key(&k)?;
+            out.push((upload_id.to_owned(), n, codec::decode_part_size(&v)?));
+        }
+        Ok(out)
+    }
 }

@@ -39,6 +39,11 @@ pub(crate) const DEFAULT_BACKEND_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) const BACKEND_TIMEOUT_RANGE: (Duration, Duration) =
     (Duration::from_millis(100), Duration::from_secs(600));
 
+/// Default `server.max_in_flight_bytes_per_key`: 10 GiB, two of the largest single PUTs (5 GiB)
+/// or over a hundred 64 MiB parts at once, more than one client's parallel uploads need; an
+/// operator whose backends hold little more than that should lower it.
+pub(crate) const DEFAULT_MAX_IN_FLIGHT_BYTES_PER_KEY: u64 = 10 * 1024 * 1024 * 1024;
+
 /// `server`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
@@ -61,6 +66,11 @@ pub struct ServerConfig {
     /// response head and for progress of any backend read or write; also caps the connect
     /// timeout. A hung backend fails over after this long.
     pub backend_timeout: Duration,
+    /// `max_in_flight_bytes_per_key` (default `DEFAULT_MAX_IN_FLIGHT_BYTES_PER_KEY`; `0` = no
+    /// cap): most bytes of quota one access key's uploads in flight (PUTs, copies, parts) may
+    /// hold reserved at once; more are refused with 503 `SlowDown` (`state::inflight`). `None`
+    /// = no cap.
+    pub max_in_flight_bytes_per_key: Option<u64>,
 }
 
 impl ServerConfig {
@@ -93,6 +103,7 @@ impl Default for ServerConfig {
             tls: None,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             backend_timeout: DEFAULT_BACKEND_TIMEOUT,
+            max_in_flight_bytes_per_key: Some(DEFAULT_MAX_IN_FLIGHT_BYTES_PER_KEY),
         }
     }
 }

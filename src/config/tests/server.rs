@@ -66,3 +66,22 @@ fn ui_and_logging_errors() {
         "unknown field `colour`",
     );
 }
+
+#[test]
+fn max_in_flight_bytes_per_key() {
+    let c = parse(MINIMAL).unwrap();
+    assert_eq!(
+        c.server.max_in_flight_bytes_per_key,
+        Some(crate::config::model::DEFAULT_MAX_IN_FLIGHT_BYTES_PER_KEY)
+    );
+    let c = parse(&with("server:\n  max_in_flight_bytes_per_key: 4096\n")).unwrap();
+    assert_eq!(c.server.max_in_flight_bytes_per_key, Some(4096));
+    let c = parse(&with("server:\n  max_in_flight_bytes_per_key: 0\n")).unwrap();
+    assert_eq!(c.server.max_in_flight_bytes_per_key, None, "0 = no cap");
+    assert_err(
+        &with("server:\n  max_in_flight_bytes_per_key: -1\n"),
+        10,
+        "server.max_in_flight_bytes_per_key",
+        "negative",
+    );
+}

@@ -9,7 +9,8 @@ use super::Checker;
 use crate::config::model::{
     AccessLogLevel, CatalogConfig, LoggingConfig, ServerConfig, TlsConfig, UiConfig,
     BACKEND_TIMEOUT_RANGE, DEFAULT_ADMIN_ADDR, DEFAULT_BACKEND_TIMEOUT, DEFAULT_CATALOG_PATH,
-    DEFAULT_LISTEN_ADDR, DEFAULT_MAX_CONCURRENT_REQUESTS, MAX_CONCURRENT_REQUESTS, MAX_SHARDS,
+    DEFAULT_LISTEN_ADDR, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_IN_FLIGHT_BYTES_PER_KEY,
+    MAX_CONCURRENT_REQUESTS, MAX_SHARDS,
 };
 use crate::config::raw::{RawCatalog, RawLogging, RawServer, RawUi, Scalar};
 
@@ -69,6 +70,15 @@ impl Checker<'_> {
             BACKEND_TIMEOUT_RANGE,
             DEFAULT_BACKEND_TIMEOUT,
         );
+        // 0 means no cap, as `quota_bytes: 0` means no quota.
+        let max_in_flight_bytes_per_key = match self.uint(
+            "server.max_in_flight_bytes_per_key",
+            raw.max_in_flight_bytes_per_key.as_ref(),
+        ) {
+            None => Some(DEFAULT_MAX_IN_FLIGHT_BYTES_PER_KEY),
+            Some(0) => None,
+            Some(n) => Some(n),
+        };
 
         ServerConfig {
             listen_addr: listen,
@@ -78,6 +88,7 @@ impl Checker<'_> {
             tls,
             max_concurrent_requests,
             backend_timeout,
+            max_in_flight_bytes_per_key,
         }
     }
 

@@ -12,6 +12,8 @@ pub(crate) const OBJECT_KEY_CAP: usize = 1 + MAX_BUCKET_NAME_LEN + MAX_OBJECT_KE
 pub(crate) const MP_RECORD_TAG: u8 = 0x01;
 /// Leading byte of a multipart bucket-index key.
 pub(crate) const MP_INDEX_TAG: u8 = 0x02;
+/// Leading byte of a multipart part key (one per part stored, with its size).
+pub(crate) const MP_PART_TAG: u8 = 0x03;
 
 /// An encoded object key on the stack: point lookups allocate nothing.
 pub(crate) struct ObjectKey {
@@ -126,6 +128,40 @@ pub(crate) fn mp_record_key(upload_id: &str) -> Vec<u8> {
     k.push(MP_RECORD_TAG);
     k.extend_from_slice(upload_id.as_bytes());
     k
+}
+
+/// Prefix of an upload's part keys: `[0x03][upload_id_len u8][upload_id]`. Upload ids are at
+/// most `MAX_UPLOAD_ID_LEN` (255) bytes, checked by the catalog handle.
+pub(crate) fn mp_part_prefix(upload_id: &str) -> Result<Vec<u8>> {
+    let len = u8::try_from(upload_id.len())
+        .map_err(|_| CatalogError::InvalidInput("upload id too long"))?;
+    let mut k = Vec::with_capacity(2 + upload_id.len() + 4);
+    k.push(MP_PART_TAG);
+    k.push(len);
+    k.extend_from_slice(upload_id.as_bytes());
+    Ok(k)
+}
+
+/// Part key: [`mp_part_prefix`] then the part number big-endian (parts in number order).
+pub(crate) fn mp_part_key(upload_id: &str, part_number: u32) -> Result<Vec<u8>> {
+    let mut k = mp_part_prefix(upload_id)?;
+    k.extend_from_slice(&part_number.to_be_bytes());
+    Ok(k)
+}
+
+/// Inverse of [`mp_part_key`]: (upload id, part number).
+pub(crate) fn decode_mp_part_key(raw: &[u8]) -> Result<(&str, u32)> {
+    let bad = CatalogError::Corrupt("multipart part key");
+    let rest = raw.strip_prefix(&[MP_PART_TAG]).ok_or(bad.clone())?;
+    let (&len, rest) = rest.split_first().ok_or(bad.clone())?;
+    let len = usize::from(len);
+    if rest.len() != len + 4 {
+        return Err(bad);
+    }
+    let (id, n) = rest.split_at(len);
+    let id = std::str::from_utf8(id).map_err(|_| CatalogError::Corrupt("upload id not UTF-8"))?;
+    let n: [u8; 4] = n.try_into().map_err(|_| bad)?;
+    Ok((id, u32::from_be_bytes(n)))
 }
 
 /// Appends `[0x02][bucket_len][bucket]`, the prefix of a bucket's upload index.

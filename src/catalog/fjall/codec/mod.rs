@@ -10,7 +10,9 @@
 //! - multipart: `[0x01][upload_id]` holds the record; the bucket index
 //!   `[0x02][bucket_len u8][bucket][escaped key][0x00 0x00][upload_id]` orders a
 //!   bucket's uploads by key, then upload id (the escape maps 0x00 to 0x00 0xFF,
-//!   so the terminator sorts below any continuation of the key).
+//!   so the terminator sorts below any continuation of the key). Each part stored holds
+//!   `[0x03][upload_id_len u8][upload_id][part u32 BE]` → its size, so the quota parts hold is
+//!   known again after a restart.
 //! - queue: `[kind tag][seq u64 BE]`, so each queue is an id-ordered range.
 //! - backends: the name holds the running usage; `[0x00][name][0x00][month u32 BE]` one
 //!   month's usage.

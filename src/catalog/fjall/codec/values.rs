@@ -475,3 +475,19 @@ pub(crate) fn decode_multipart(raw: &[u8]) -> Result<MultipartRecord> {
     d.finish()?;
     Ok(m)
 }
+
+/// Encodes a stored part's size (the value of a multipart part key).
+pub(crate) fn encode_part_size(size: u64, out: &mut Vec<u8>) {
+    out.clear();
+    let mut e = Enc(out);
+    e.u8(FORMAT_V1);
+    e.varint(size);
+}
+
+/// Decodes a stored part's size.
+pub(crate) fn decode_part_size(raw: &[u8]) -> Result<u64> {
+    let mut d = Dec::start(raw)?;
+    let size = d.varint()?;
+    d.finish()?;
+    Ok(size)
+}
