@@ -244,13 +244,21 @@ pub(crate) struct RawCredential {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping (listen_addr, admin_addr, shards, domain, tls, max_concurrent_requests, backend_timeout)"
+    expecting = "a mapping (listen_addr, admin_addr, shards, domain, tls, max_concurrent_requests, backend_timeout, write_stall_timeout, request_timeout, min_upload_bytes_per_second, upload_rate_window)"
 )]
 pub(crate) struct RawServer {
     #[serde(default, deserialize_with = "present")]
     pub(crate) max_concurrent_requests: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
     pub(crate) backend_timeout: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) write_stall_timeout: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) request_timeout: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) min_upload_bytes_per_second: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) upload_rate_window: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
     pub(crate) listen_addr: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
