@@ -128,6 +128,9 @@ pub async fn serve<S: Service>(
     let mut head = RequestHead::new();
     // Requests answered in a row from read-ahead bytes, this one included.
     let mut pipelined = 0usize;
+    // Whether a write to the client failed (stalled): then the connection is dropped, not closed
+    // politely, since a TLS close_notify would wait on the same stalled client.
+    let mut given_up = false;
     loop {
         conn.begin_request(shard.app().limits);
         let (head_len, turn) = match read_head(&mut conn, &mut head, &shard).await {
@@ -151,14 +154,20 @@ pub async fn serve<S: Service>(
         conn.start += head_len;
         pipelined = if turn.read_ahead { pipelined + 1 } else { 1 };
         let last = pipelined >= MAX_PIPELINED_REQUESTS;
-        let keep_alive = handle_one(&mut conn, &head, &shard, service, turn, last)
-            .await
-            .unwrap_or(false);
+        let keep_alive = match handle_one(&mut conn, &head, &shard, service, turn, last).await {
+            Ok(keep_alive) => keep_alive,
+            Err(_) => {
+                given_up = true;
+                false
+            }
+        };
         if !keep_alive || shard.shutdown.is_triggered() {
             break;
         }
     }
-    conn.close().await;
+    if !given_up {
+        conn.close().await;
+    }
 }
 
 fn http_error_to_s3(e: HttpError) -> S3Error {
