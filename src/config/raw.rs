@@ -253,7 +253,7 @@ pub(crate) struct RawCredential {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping (listen_addr, admin_addr, shards, domain, tls, max_concurrent_requests, backend_timeout, max_in_flight_bytes_per_key)"
+    expecting = "a mapping (listen_addr, admin_addr, shards, domain, tls, max_concurrent_requests, backend_timeout, write_stall_timeout, request_timeout, min_upload_bytes_per_second, upload_rate_window, max_in_flight_bytes_per_key)"
 )]
 pub(crate) struct RawServer {
     #[serde(default, deserialize_with = "present")]
@@ -262,6 +262,14 @@ pub(crate) struct RawServer {
     pub(crate) backend_timeout: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
     pub(crate) max_in_flight_bytes_per_key: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) write_stall_timeout: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) request_timeout: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) min_upload_bytes_per_second: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) upload_rate_window: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]
     pub(crate) listen_addr: Option<Scalar>,
     #[serde(default, deserialize_with = "present")]

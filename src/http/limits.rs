@@ -76,13 +76,30 @@ pub const BODY_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// traffic (throughput is bounded by the backends, not by connection count).
 pub const MAX_CONNECTIONS_PER_SHARD: usize = 1024;
 
-/// Maximum number of complete pipelined requests read ahead and buffered on
-/// one connection before we stop reading from the socket.
+/// Maximum number of requests answered in a row on one connection from bytes
+/// that were already read ahead (pipelined: sent before the previous answer
+/// was written); the last of them is answered with `Connection: close`.
 ///
 /// Responses to pipelined requests must be sent in order, so read-ahead only
-/// saves round trips; a small bound keeps a pipelining client from making us
-/// buffer an unbounded backlog (requests are processed one at a time).
+/// saves round trips; a small bound keeps a client that pipelines and never
+/// reads from making us process the backlog it keeps sending (thousands of
+/// requests fit the socket buffers before a write blocks). Nothing is read
+/// while a response is being written, so once the client stops reading the
+/// write stalls and the write-stall timeout ends the connection. SDKs do not
+/// pipeline; a client that does must retry unanswered requests on a new
+/// connection after the close (RFC 9112, 9.3.2).
 pub const MAX_PIPELINED_REQUESTS: usize = 8;
+
+/// Largest request body (declared Content-Length) of a "small" request, which
+/// lives under the whole-request deadline (`server.request_timeout`); chunked
+/// and larger bodies are bounded by the upload rate floor instead.
+///
+/// 64 KiB is the read buffer's size and `MAX_DRAIN_BYTES`: it covers request
+/// documents (ACLs, tagging, most DeleteObjects lists) and tiny objects, and
+/// at the default rate floor (1 KiB/s) it arrives in about a minute, well
+/// inside the default deadline (5 min), so a client the floor accepts is
+/// never cut by the deadline for its body alone.
+pub const SMALL_REQUEST_BODY_BYTES: u64 = 64 * 1024;
 
 /// Longest chunk-size line (hex size + chunk extensions, without CRLF) in a
 /// chunked body, a request's (longer is a 400) or a backend response's.

@@ -222,10 +222,16 @@ impl<'c> BodyReader<'c> {
     /// framing: the payload bytes become `pending`.
     async fn unframe_more(&mut self) -> S3Result<()> {
         if self.conn.start == self.conn.end {
-            match self.conn.read_more(self.conn.body_stall_timeout).await {
+            match self.conn.read_body_more().await {
                 Ok(0) => return Err(S3Error::new(S3ErrorCode::IncompleteBody)),
                 Ok(_) => {}
                 Err(ReadError::Timeout) => return Err(S3Error::new(S3ErrorCode::RequestTimeout)),
+                Err(ReadError::TooSlow) => {
+                    return Err(S3Error::with_message(
+                        S3ErrorCode::RequestTimeout,
+                        "the request body arrived too slowly",
+                    ))
+                }
                 Err(_) => return Err(closed()),
             }
         }

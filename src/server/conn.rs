@@ -5,17 +5,24 @@
 //! connection and unread bytes stay in the read buffer for the next head. A request whose body
 //! was not fully read (an error answered early) ends the connection, since the bytes left on the
 //! wire cannot be trusted to be a next request.
+//!
+//! Slow clients are bounded at every step: the head by `head_read_timeout`, a body by the stall
+//! timeout and the upload rate floor, every write by the write stall timeout, and a request with
+//! a small body as a whole by `server.request_timeout`. Nothing is read while a response is being
+//! written, and at most [`MAX_PIPELINED_REQUESTS`] read-ahead requests are answered in a row, so
+//! a client that pipelines and never reads gets a handful of answers, then a stalled write, then
+//! a closed connection. The admission permit, a GET's backend stream and the connection slot are
+//! all released when a stalled connection is given up.
 
 use super::body::BodyFraming;
 use super::response::{error_response, Response, ResponseBody};
 use super::service::{PendingBody, Request, Served, Service};
 use super::shard::Shard;
 use super::stream::ClientStream;
-use super::wire::{BodyUse, Conn, ReadError, READ_BUF_BYTES};
-use crate::http::limits::MAX_HEAD_BYTES;
+use super::wire::{BodyUse, Conn, ReadError};
+use crate::http::limits::{MAX_HEAD_BYTES, MAX_PIPELINED_REQUESTS, SMALL_REQUEST_BODY_BYTES};
 use crate::http::{BodyKind, HttpError, ParseStatus, RequestHead};
 use crate::s3::error::{S3Error, S3ErrorCode};
-use futures_lite::AsyncWriteExt;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
@@ -32,8 +39,17 @@ const HEAD_TOO_LARGE: HttpError = HttpError::new(431, "request head too large");
 /// A head that did not complete within HEAD_READ_TIMEOUT (slow client).
 const HEAD_TIMEOUT: HttpError = HttpError::new(408, "request head not received in time");
 
+/// Where a parsed head came from.
+#[derive(Clone, Copy)]
+struct Turn {
+    /// When its first byte was seen (the start of the request's deadline).
+    first_byte_at: Instant,
+    /// Whether it was complete in bytes read ahead, before this request's turn (pipelined).
+    read_ahead: bool,
+}
+
 enum HeadOutcome {
-    Ready(usize),
+    Ready(usize, Turn),
     Closed,
     Error(HttpError),
 }
@@ -44,10 +60,17 @@ async fn read_head(conn: &mut Conn, head: &mut RequestHead, shard: &Shard) -> He
     } else {
         None
     };
+    let mut read_ahead = true;
     loop {
         if conn.start < conn.end {
             match head.parse(&conn.buf[conn.start..conn.end]) {
-                Ok(ParseStatus::Complete { head_len }) => return HeadOutcome::Ready(head_len),
+                Ok(ParseStatus::Complete { head_len }) => {
+                    let turn = Turn {
+                        first_byte_at: first_byte_at.unwrap_or_else(Instant::now),
+                        read_ahead,
+                    };
+                    return HeadOutcome::Ready(head_len, turn);
+                }
                 Ok(ParseStatus::Partial) => {}
                 Err(e) => return HeadOutcome::Error(e),
             }
@@ -68,6 +91,7 @@ async fn read_head(conn: &mut Conn, head: &mut RequestHead, shard: &Shard) -> He
             },
         };
         let idle = first_byte_at.is_none();
+        read_ahead = false;
         let read = if idle {
             // An idle keep-alive connection also ends when the server shuts down.
             futures_lite::future::or(async { Some(conn.read_more(timeout).await) }, async {
@@ -100,19 +124,17 @@ pub async fn serve<S: Service>(
     peer: Option<SocketAddr>,
     service: &S,
 ) {
-    let mut conn = Conn {
-        stream,
-        buf: vec![0u8; READ_BUF_BYTES],
-        start: 0,
-        end: 0,
-        peer,
-        out: Vec::with_capacity(1024),
-        body_stall_timeout: shard.app().limits.body_stall_timeout,
-    };
+    let mut conn = Conn::new(stream, peer, shard.app().limits);
     let mut head = RequestHead::new();
+    // Requests answered in a row from read-ahead bytes, this one included.
+    let mut pipelined = 0usize;
+    // Whether a write to the client failed (stalled): then the connection is dropped, not closed
+    // politely, since a TLS close_notify would wait on the same stalled client.
+    let mut given_up = false;
     loop {
-        let head_len = match read_head(&mut conn, &mut head, &shard).await {
-            HeadOutcome::Ready(n) => n,
+        conn.begin_request(shard.app().limits);
+        let (head_len, turn) = match read_head(&mut conn, &mut head, &shard).await {
+            HeadOutcome::Ready(n, turn) => (n, turn),
             HeadOutcome::Closed => break,
             HeadOutcome::Error(e) => {
                 let request_id = shard.next_request_id();
@@ -130,14 +152,22 @@ pub async fn serve<S: Service>(
             }
         };
         conn.start += head_len;
-        let keep_alive = handle_one(&mut conn, &head, &shard, service)
-            .await
-            .unwrap_or(false);
+        pipelined = if turn.read_ahead { pipelined + 1 } else { 1 };
+        let last = pipelined >= MAX_PIPELINED_REQUESTS;
+        let keep_alive = match handle_one(&mut conn, &head, &shard, service, turn, last).await {
+            Ok(keep_alive) => keep_alive,
+            Err(_) => {
+                given_up = true;
+                false
+            }
+        };
         if !keep_alive || shard.shutdown.is_triggered() {
             break;
         }
     }
-    let _ = conn.stream.close().await;
+    if !given_up {
+        conn.close().await;
+    }
 }
 
 fn http_error_to_s3(e: HttpError) -> S3Error {
@@ -152,12 +182,15 @@ fn http_error_to_s3(e: HttpError) -> S3Error {
     S3Error::with_message(code, e.reason)
 }
 
-/// Handles one request whose head is parsed. Returns whether the connection may be reused.
+/// Handles one request whose head is parsed. Returns whether the connection may be reused; `last`
+/// closes it after this answer (the pipelining bound).
 async fn handle_one<S: Service>(
     conn: &mut Conn,
     head: &RequestHead,
     shard: &Rc<Shard>,
     service: &S,
+    turn: Turn,
+    last: bool,
 ) -> std::io::Result<bool> {
     let started = Instant::now();
     let _inflight = crate::metrics::InflightGuard::enter();
@@ -170,6 +203,10 @@ async fn handle_one<S: Service>(
         BodyKind::Length(n) => BodyFraming::Length(n),
         BodyKind::Chunked => BodyFraming::Chunked,
     };
+    // A request with no or a small body lives under one deadline from its first byte on.
+    if matches!(framing, BodyFraming::Length(n) if n <= SMALL_REQUEST_BODY_BYTES) {
+        conn.deadline = Some(turn.first_byte_at + conn.limits.request_timeout);
+    }
     let app = shard.app();
     // Admission control: past the shard's limit the request is shed before any work is done.
     let permit = shard.gate.try_enter();
@@ -197,14 +234,20 @@ async fn handle_one<S: Service>(
         body: body_state,
     } = served;
     // Whether the wire is in a known state for the next request.
-    let mut reusable = client_keep_alive && settle_body(conn, head, framing, body_state).await;
+    let mut reusable =
+        client_keep_alive && !last && settle_body(conn, head, framing, body_state).await;
     // The connection loop closes after this response once shutdown began; say so, so that the
     // client does not send its next request into a closing connection.
     if shard.shutdown.is_triggered() {
         reusable = false;
     }
+    bound_response_write(conn, &resp, is_head);
     let status = resp.status;
     let r = write_response(conn, shard, resp, request_id, is_head, reusable).await;
+    // Written or given up: the admission place is free now, before logging and before the
+    // connection's close (itself bounded); the response (a GET's backend stream) was dropped by
+    // write_response.
+    drop(permit);
     let elapsed = started.elapsed();
     crate::metrics::record_request(op_name, status, elapsed);
     crate::access_log!(
@@ -217,6 +260,19 @@ async fn handle_one<S: Service>(
         "request"
     );
     r.map(|_| reusable)
+}
+
+/// Sets how long writing `resp` may take: a large streamed body (GetObject) is bounded by the
+/// write stall timeout, not the request's deadline; a request that ran out of time still gets
+/// its answer (usually a RequestTimeout), within one more write stall timeout at most.
+fn bound_response_write(conn: &mut Conn, resp: &Response, is_head: bool) {
+    if !is_head && matches!(resp.body, ResponseBody::Stream(_, n) if n > SMALL_REQUEST_BODY_BYTES) {
+        conn.deadline = None;
+    }
+    let now = Instant::now();
+    if conn.deadline.is_some_and(|d| d <= now) {
+        conn.deadline = Some(now + conn.limits.write_stall_timeout);
+    }
 }
 
 /// Puts the connection in a known state after the handler: true when the request body was read
@@ -243,7 +299,7 @@ async fn settle_body(
 async fn drain(conn: &mut Conn, mut n: u64) -> bool {
     while n > 0 {
         if conn.start == conn.end {
-            match conn.read_more(conn.body_stall_timeout).await {
+            match conn.read_body_more().await {
                 Ok(0) | Err(_) => return false,
                 Ok(_) => {}
             }
@@ -255,7 +311,9 @@ async fn drain(conn: &mut Conn, mut n: u64) -> bool {
     true
 }
 
-/// Writes a response; the single place that emits response heads to clients.
+/// Writes a response; the single place that emits response heads to clients. Every write is
+/// bounded by the write stall timeout and the request's deadline; an error means the connection
+/// must be closed.
 pub async fn write_response(
     conn: &mut Conn,
     shard: &Shard,
@@ -285,49 +343,83 @@ pub async fn write_response(
         rh.close();
     }
     rh.finish();
-    let result = async {
-        match resp.body {
-            ResponseBody::Empty | ResponseBody::HeadOnly(_) => conn.stream.write_all(&out).await?,
-            ResponseBody::Full(bytes) => {
-                if head_only {
-                    conn.stream.write_all(&out).await?;
-                } else if bytes.len() <= 16 * 1024 {
-                    // One write for small answers: head and body in a single segment.
-                    out.extend_from_slice(&bytes);
-                    conn.stream.write_all(&out).await?;
-                } else {
-                    conn.stream.write_all(&out).await?;
-                    conn.stream.write_all(&bytes).await?;
-                }
-            }
-            ResponseBody::Stream(mut s, _) => {
-                conn.stream.write_all(&out).await?;
-                if !head_only {
-                    let mut buf = crate::util::bufpool::take(WRITE_BUF_BYTES);
-                    let mut sent: u64 = 0;
-                    loop {
-                        let n = match s.read(&mut buf).await {
-                            Ok(0) => break,
-                            Ok(n) => n,
-                            Err(e) => {
-                                tracing::warn!(request_id, error = %e, sent, "response body stream failed; closing connection");
-                                crate::util::bufpool::give(buf);
-                                return Err(std::io::Error::other("upstream body failed"));
-                            }
-                        };
-                        conn.stream.write_all(&buf[..n]).await?;
-                        sent += n as u64;
-                    }
-                    crate::util::bufpool::give(buf);
-                    if sent != content_length {
-                        return Err(std::io::Error::other("response body shorter than announced"));
-                    }
-                }
-            }
-        }
-        conn.stream.flush().await
-    }
+    let result = write_body(
+        conn,
+        &mut out,
+        resp.body,
+        request_id,
+        head_only,
+        content_length,
+    )
     .await;
     conn.out = out;
     result
+}
+
+/// Writes the response head in `out` and the body after it, then flushes.
+async fn write_body(
+    conn: &mut Conn,
+    out: &mut Vec<u8>,
+    body: ResponseBody,
+    request_id: &str,
+    head_only: bool,
+    content_length: u64,
+) -> std::io::Result<()> {
+    match body {
+        ResponseBody::Empty | ResponseBody::HeadOnly(_) => conn.write_all(out).await?,
+        ResponseBody::Full(bytes) => {
+            if head_only {
+                conn.write_all(out).await?;
+            } else if bytes.len() <= 16 * 1024 {
+                // One write for small answers: head and body in a single segment.
+                out.extend_from_slice(&bytes);
+                conn.write_all(out).await?;
+            } else {
+                conn.write_all(out).await?;
+                conn.write_all(&bytes).await?;
+            }
+        }
+        ResponseBody::Stream(mut s, _) => {
+            conn.write_all(out).await?;
+            if !head_only {
+                let mut buf = crate::util::bufpool::take(WRITE_BUF_BYTES);
+                let r = copy_stream(conn, &mut s, &mut buf, request_id, content_length).await;
+                crate::util::bufpool::give(buf);
+                r?;
+            }
+        }
+    }
+    conn.flush().await
+}
+
+/// Copies a streamed body to the client; exactly `content_length` bytes or an error.
+async fn copy_stream(
+    conn: &mut Conn,
+    s: &mut super::response::ObjectStream,
+    buf: &mut [u8],
+    request_id: &str,
+    content_length: u64,
+) -> std::io::Result<()> {
+    let mut sent: u64 = 0;
+    loop {
+        let n = match s.read(buf).await {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(request_id, error = %e, sent, "response body stream failed; closing connection");
+                return Err(std::io::Error::other("upstream body failed"));
+            }
+        };
+        if let Err(e) = conn.write_all(&buf[..n]).await {
+            tracing::debug!(request_id, error = %e, sent, "client write failed; closing connection");
+            return Err(e);
+        }
+        sent += n as u64;
+    }
+    if sent != content_length {
+        return Err(std::io::Error::other(
+            "response body shorter than announced",
+        ));
+    }
+    Ok(())
 }

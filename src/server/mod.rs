@@ -9,6 +9,7 @@
 pub mod accept;
 pub mod body;
 pub mod conn;
+pub mod pace;
 pub mod response;
 pub mod service;
 pub mod shard;

@@ -44,6 +44,54 @@ pub(crate) const BACKEND_TIMEOUT_RANGE: (Duration, Duration) =
 /// operator whose backends hold little more than that should lower it.
 pub(crate) const DEFAULT_MAX_IN_FLIGHT_BYTES_PER_KEY: u64 = 10 * 1024 * 1024 * 1024;
 
+/// Default `server.write_stall_timeout`: the longest a response write (head, body chunk, `100
+/// Continue`, flush) may make no progress before the connection is given up. A reader that
+/// stopped reading otherwise holds its admission permit, its connection slot and, for a GET, a
+/// backend stream forever. 30 s matches `BODY_STALL_TIMEOUT` on the read side: it rides out a
+/// client's GC pause or a brief network outage, and TCP itself retransmits within that time.
+pub(crate) const DEFAULT_WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Bounds of `server.write_stall_timeout`: under 1 s a client on a lossy link (one TCP
+/// retransmission timeout is 200 ms to 1 s) would be cut; over 10 minutes a non-reading client
+/// keeps its permit long enough to starve the shard with a handful of sockets.
+pub(crate) const WRITE_STALL_TIMEOUT_RANGE: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(600));
+
+/// Default `server.request_timeout`: the whole life of a request with no or a small body (up to
+/// `http::limits::SMALL_REQUEST_BODY_BYTES`), from the first byte of its head to the end of its
+/// response, except the body of a large streamed response (bounded by the write stall timeout
+/// instead). 5 minutes is the Go project's `read_timeout` and `write_timeout`: far beyond a
+/// small request's needs (several backend timeouts of failover included), short enough that a
+/// client dribbling a small answer one segment at a time releases its permit.
+pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Bounds of `server.request_timeout`: under 1 s a request to a slow backend would fail; over an
+/// hour the deadline would no longer bound anything a client can hold.
+pub(crate) const REQUEST_TIMEOUT_RANGE: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(3600));
+
+/// Default `server.min_upload_bytes_per_second`: the slowest request body accepted, averaged over
+/// `server.upload_rate_window` of waiting on the client. The declared Content-Length (up to
+/// 5 GiB) is reserved against a backend's quota before the first body byte, so a client
+/// trickling one byte every few seconds would hold that reservation forever. 1 KiB/s is far
+/// below any real uplink (a poor mobile link still moves tens of KiB/s) and costs a trickling
+/// client real bandwidth. 0 turns the check off.
+pub(crate) const DEFAULT_MIN_UPLOAD_BYTES_PER_SECOND: u64 = 1024;
+
+/// Most `server.min_upload_bytes_per_second`: 100 MiB/s; a floor above that would cut ordinary
+/// uploads over a gigabit link shared by a few clients.
+pub(crate) const MAX_MIN_UPLOAD_BYTES_PER_SECOND: u64 = 100 * 1024 * 1024;
+
+/// Default `server.upload_rate_window`: the time spent waiting on the client over which the
+/// upload rate is averaged, and the grace before the first check. 30 s absorbs a client's pause
+/// (GC, a retransmission storm, a slow 100-continue round trip) as the body stall timeout does.
+pub(crate) const DEFAULT_UPLOAD_RATE_WINDOW: Duration = Duration::from_secs(30);
+
+/// Bounds of `server.upload_rate_window`: under 1 s one delayed segment would fail an upload;
+/// over 10 minutes a trickling client holds its quota reservation that long per window.
+pub(crate) const UPLOAD_RATE_WINDOW_RANGE: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(600));
+
 /// `server`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
@@ -71,6 +119,20 @@ pub struct ServerConfig {
     /// hold reserved at once; more are refused with 503 `SlowDown` (`state::inflight`). `None`
     /// = no cap.
     pub max_in_flight_bytes_per_key: Option<u64>,
+    /// `write_stall_timeout` (default `DEFAULT_WRITE_STALL_TIMEOUT`): longest a write to a client
+    /// may make no progress before the connection is closed.
+    pub write_stall_timeout: Duration,
+    /// `request_timeout` (default `DEFAULT_REQUEST_TIMEOUT`): deadline of a request with a small
+    /// or no body, from its head's first byte to the end of its response (a large streamed
+    /// response body excepted).
+    pub request_timeout: Duration,
+    /// `min_upload_bytes_per_second` (default `DEFAULT_MIN_UPLOAD_BYTES_PER_SECOND`, 0 = off): the
+    /// slowest request body accepted, averaged over `upload_rate_window` of waiting on the client;
+    /// a slower one is answered 400 `RequestTimeout`.
+    pub min_upload_bytes_per_second: u64,
+    /// `upload_rate_window` (default `DEFAULT_UPLOAD_RATE_WINDOW`): the waiting time the upload
+    /// rate is averaged over (and the grace before the first check).
+    pub upload_rate_window: Duration,
 }
 
 impl ServerConfig {
@@ -104,6 +166,10 @@ impl Default for ServerConfig {
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             backend_timeout: DEFAULT_BACKEND_TIMEOUT,
             max_in_flight_bytes_per_key: Some(DEFAULT_MAX_IN_FLIGHT_BYTES_PER_KEY),
+            write_stall_timeout: DEFAULT_WRITE_STALL_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            min_upload_bytes_per_second: DEFAULT_MIN_UPLOAD_BYTES_PER_SECOND,
+            upload_rate_window: DEFAULT_UPLOAD_RATE_WINDOW,
         }
     }
 }

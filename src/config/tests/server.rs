@@ -1,4 +1,4 @@
-//! `ui` and `logging`.
+//! `ui`, `logging`, and the client listener's slow-client limits in `server`.
 
 use super::*;
 
@@ -83,5 +83,51 @@ fn max_in_flight_bytes_per_key() {
         10,
         "server.max_in_flight_bytes_per_key",
         "negative",
+    );
+}
+
+#[test]
+fn slow_client_limits() {
+    use std::time::Duration;
+    let c = parse(MINIMAL).unwrap();
+    assert_eq!(c.server.write_stall_timeout, Duration::from_secs(30));
+    assert_eq!(c.server.request_timeout, Duration::from_secs(300));
+    assert_eq!(c.server.min_upload_bytes_per_second, 1024);
+    assert_eq!(c.server.upload_rate_window, Duration::from_secs(30));
+    let c = parse(&with(
+        "server:\n  write_stall_timeout: 2s\n  request_timeout: 1m\n  min_upload_bytes_per_second: 0\n  upload_rate_window: 5s\n",
+    ))
+    .unwrap();
+    assert_eq!(c.server.write_stall_timeout, Duration::from_secs(2));
+    assert_eq!(c.server.request_timeout, Duration::from_secs(60));
+    assert_eq!(c.server.min_upload_bytes_per_second, 0);
+    assert_eq!(c.server.upload_rate_window, Duration::from_secs(5));
+}
+
+#[test]
+fn slow_client_limits_are_range_checked() {
+    assert_err(
+        &with("server:\n  write_stall_timeout: 100ms\n"),
+        10,
+        "server.write_stall_timeout",
+        "between",
+    );
+    assert_err(
+        &with("server:\n  request_timeout: 2h\n"),
+        10,
+        "server.request_timeout",
+        "between",
+    );
+    assert_err(
+        &with("server:\n  min_upload_bytes_per_second: 1000000000\n"),
+        10,
+        "server.min_upload_bytes_per_second",
+        "at most",
+    );
+    assert_err(
+        &with("server:\n  upload_rate_window: 0s\n"),
+        10,
+        "server.upload_rate_window",
+        "between",
     );
 }

@@ -10,7 +10,9 @@ use crate::config::model::{
     AccessLogLevel, CatalogConfig, LoggingConfig, ServerConfig, TlsConfig, UiConfig,
     BACKEND_TIMEOUT_RANGE, DEFAULT_ADMIN_ADDR, DEFAULT_BACKEND_TIMEOUT, DEFAULT_CATALOG_PATH,
     DEFAULT_LISTEN_ADDR, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_IN_FLIGHT_BYTES_PER_KEY,
-    MAX_CONCURRENT_REQUESTS, MAX_SHARDS,
+    DEFAULT_MIN_UPLOAD_BYTES_PER_SECOND, DEFAULT_REQUEST_TIMEOUT, DEFAULT_UPLOAD_RATE_WINDOW,
+    DEFAULT_WRITE_STALL_TIMEOUT, MAX_CONCURRENT_REQUESTS, MAX_MIN_UPLOAD_BYTES_PER_SECOND,
+    MAX_SHARDS, REQUEST_TIMEOUT_RANGE, UPLOAD_RATE_WINDOW_RANGE, WRITE_STALL_TIMEOUT_RANGE,
 };
 use crate::config::raw::{RawCatalog, RawLogging, RawServer, RawUi, Scalar};
 
@@ -80,7 +82,7 @@ impl Checker<'_> {
             Some(n) => Some(n),
         };
 
-        ServerConfig {
+        let mut server = ServerConfig {
             listen_addr: listen,
             admin_addr: admin,
             shards: shards.unwrap_or(0),
@@ -89,7 +91,48 @@ impl Checker<'_> {
             max_concurrent_requests,
             backend_timeout,
             max_in_flight_bytes_per_key,
-        }
+            ..ServerConfig::default()
+        };
+        self.client_timeouts(raw, &mut server);
+        server
+    }
+
+    /// The client listener's slow-client limits: write stall, request deadline, upload rate.
+    fn client_timeouts(&mut self, raw: &RawServer, server: &mut ServerConfig) {
+        server.write_stall_timeout = self.bounded_duration(
+            "server.write_stall_timeout",
+            raw.write_stall_timeout.as_ref(),
+            WRITE_STALL_TIMEOUT_RANGE,
+            DEFAULT_WRITE_STALL_TIMEOUT,
+        );
+        server.request_timeout = self.bounded_duration(
+            "server.request_timeout",
+            raw.request_timeout.as_ref(),
+            REQUEST_TIMEOUT_RANGE,
+            DEFAULT_REQUEST_TIMEOUT,
+        );
+        const RATE: &str = "server.min_upload_bytes_per_second";
+        server.min_upload_bytes_per_second = match self
+            .uint(RATE, raw.min_upload_bytes_per_second.as_ref())
+        {
+            None => DEFAULT_MIN_UPLOAD_BYTES_PER_SECOND,
+            Some(n) if n > MAX_MIN_UPLOAD_BYTES_PER_SECOND => {
+                self.problem(
+                        RATE,
+                        format!(
+                            "must be at most {MAX_MIN_UPLOAD_BYTES_PER_SECOND} (0 = no floor), found {n}"
+                        ),
+                    );
+                DEFAULT_MIN_UPLOAD_BYTES_PER_SECOND
+            }
+            Some(n) => n,
+        };
+        server.upload_rate_window = self.bounded_duration(
+            "server.upload_rate_window",
+            raw.upload_rate_window.as_ref(),
+            UPLOAD_RATE_WINDOW_RANGE,
+            DEFAULT_UPLOAD_RATE_WINDOW,
+        );
     }
 
     fn socket_addr(&mut self, path: &str, value: Option<&Scalar>) -> Option<SocketAddr> {
