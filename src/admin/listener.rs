@@ -39,8 +39,9 @@ pub(crate) const GENERAL_CONNECTIONS: usize = MAX_ADMIN_CONNECTIONS - PROBE_RESE
 /// A reserve connection's request must arrive within this: probes send theirs in one packet.
 pub(crate) const RESERVE_REQUEST_DEADLINE: Duration = Duration::from_secs(1);
 
-/// Threads at most, counting reserve connections that were cut off but have not exited yet.
-const MAX_ADMIN_THREADS: usize = MAX_ADMIN_CONNECTIONS + PROBE_RESERVE;
+/// Threads at most, counting reserve connections that were cut off but have not exited yet (they
+/// exit as soon as they are scheduled; twice the connections leaves them ample time).
+const MAX_ADMIN_THREADS: usize = 2 * MAX_ADMIN_CONNECTIONS;
 
 /// Paths a reserve connection answers.
 fn is_probe(path: &str) -> bool {
@@ -66,8 +67,12 @@ impl Reserve {
         Some(id)
     }
 
-    fn leave(&self, id: u64) {
-        self.lock().retain(|(i, _)| *i != id);
+    /// Takes `id` off the readers; whether it was still there (not evicted).
+    fn leave(&self, id: u64) -> bool {
+        let mut reading = self.lock();
+        let before = reading.len();
+        reading.retain(|(i, _)| *i != id);
+        reading.len() != before
     }
 
     /// Cuts off the oldest reserve connection still reading; whether there was one.
@@ -115,46 +120,78 @@ pub(crate) fn start(
 }
 
 /// Gives a connection its thread: general, reserve, reserve after cutting off the oldest reading
-/// one, or none (dropped).
+/// one (which gives its slot up at once), or none (dropped).
 fn accept(state: &Arc<AdminState>, stream: TcpStream) {
-    let active = state.active.fetch_add(1, Ordering::AcqRel);
-    let reserve = active >= GENERAL_CONNECTIONS;
-    let room = active < MAX_ADMIN_CONNECTIONS
-        || (active < MAX_ADMIN_THREADS && state.reserve.evict_oldest());
-    if !room {
-        state.active.fetch_sub(1, Ordering::AcqRel);
+    if state.threads.load(Ordering::Acquire) >= MAX_ADMIN_THREADS {
         return;
     }
+    let active = state.active.fetch_add(1, Ordering::AcqRel);
+    let reserve = active >= GENERAL_CONNECTIONS;
+    // Full: the oldest reserve reader's slot becomes this connection's, else no room.
+    if active >= MAX_ADMIN_CONNECTIONS {
+        state.active.fetch_sub(1, Ordering::AcqRel);
+        if !state.reserve.evict_oldest() {
+            return;
+        }
+    }
+    // Registered here, not in the new thread: the next connection may need to evict it before
+    // that thread has run.
+    let entry = if reserve {
+        state.reserve.enter(&stream)
+    } else {
+        None
+    };
+    state.threads.fetch_add(1, Ordering::AcqRel);
     let st = state.clone();
     let spawned = std::thread::Builder::new()
         .name("admin-conn".into())
         .spawn(move || {
-            let _ = serve(stream, &st, reserve);
-            st.active.fetch_sub(1, Ordering::AcqRel);
+            if serve(stream, &st, reserve, entry) {
+                st.active.fetch_sub(1, Ordering::AcqRel);
+            }
+            st.threads.fetch_sub(1, Ordering::AcqRel);
         });
     if spawned.is_err() {
-        state.active.fetch_sub(1, Ordering::AcqRel);
+        if entry.is_none_or(|id| state.reserve.leave(id)) {
+            state.active.fetch_sub(1, Ordering::AcqRel);
+        }
+        state.threads.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-fn serve(mut stream: TcpStream, state: &AdminState, reserve: bool) -> std::io::Result<()> {
-    stream.set_write_timeout(Some(ADMIN_IO_TIMEOUT))?;
-    let peer = stream.peer_addr()?;
-    let (deadline, entry) = if reserve {
-        let id = state.reserve.enter(&stream);
-        (Instant::now() + RESERVE_REQUEST_DEADLINE, id)
-    } else {
-        (Instant::now() + ADMIN_REQUEST_DEADLINE, None)
+/// Serves one connection; `entry` is its place among the reserve's readers. Whether it still
+/// held its slot at the end (false when it was evicted: the evicting side took the slot over).
+fn serve(mut stream: TcpStream, state: &AdminState, reserve: bool, entry: Option<u64>) -> bool {
+    let _ = stream.set_write_timeout(Some(ADMIN_IO_TIMEOUT));
+    let Ok(peer) = stream.peer_addr() else {
+        return entry.is_none_or(|id| state.reserve.leave(id));
     };
+    let deadline = Instant::now()
+        + if reserve {
+            RESERVE_REQUEST_DEADLINE
+        } else {
+            ADMIN_REQUEST_DEADLINE
+        };
     let read = http::read_request(&mut stream, deadline);
-    if let Some(id) = entry {
-        state.reserve.leave(id);
+    if !entry.is_none_or(|id| state.reserve.leave(id)) {
+        return false; // evicted: nothing more to say to it
     }
+    let _ = respond(&mut stream, read, state, reserve, peer);
+    true
+}
+
+fn respond(
+    stream: &mut TcpStream,
+    read: Result<http::Request, http::ReadError>,
+    state: &AdminState,
+    reserve: bool,
+    peer: SocketAddr,
+) -> std::io::Result<()> {
     let req = match read {
         Ok(r) => r,
         Err(http::ReadError::Closed) | Err(http::ReadError::Io) => return Ok(()),
         Err(http::ReadError::Refused(e)) => {
-            return http::write_response(&mut stream, &Response::text(e.status, e.reason), false)
+            return http::write_response(stream, &Response::text(e.status, e.reason), false)
         }
     };
     let resp = if reserve && !is_probe(&req.path) {
@@ -162,7 +199,7 @@ fn serve(mut stream: TcpStream, state: &AdminState, reserve: bool) -> std::io::R
     } else {
         answer(&req, state, peer)
     };
-    http::write_response(&mut stream, &resp, req.method == "HEAD")
+    http::write_response(stream, &resp, req.method == "HEAD")
 }
 
 /// Routes the request; one that checks credentials holds an auth slot meanwhile and, when it

@@ -70,7 +70,10 @@ pub(crate) struct AdminState {
     /// The token used while the config names no admin credentials ([`token`]).
     pub(crate) token: token::GeneratedToken,
     pub(crate) throttle: throttle::AuthThrottle,
+    /// Connections holding a slot ([`listener`]).
     active: AtomicUsize,
+    /// Connection threads alive, evicted ones included.
+    threads: AtomicUsize,
     reserve: listener::Reserve,
 }
 
@@ -83,6 +86,7 @@ impl AdminState {
             token: token::GeneratedToken::new(token::path_for(&catalog)),
             throttle: throttle::AuthThrottle::default(),
             active: AtomicUsize::new(0),
+            threads: AtomicUsize::new(0),
             reserve: listener::Reserve::default(),
         }
     }
