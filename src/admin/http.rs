@@ -350,6 +350,19 @@ mod tests {
         assert_eq!(r.path, "/health");
     }
 
+    /// The deadline bounds the whole request, not the gap between reads: a client sending a byte
+    /// at a time is cut off once it is late, though every single read returns at once.
+    #[test]
+    fn a_late_request_is_cut_off() {
+        let input = b"GET /health HTTP/1.1\r\nHost: h\r\n\r\n";
+        let passed = Instant::now() - Duration::from_millis(1);
+        assert!(matches!(
+            read_request(&mut Peer::new(input, 1), passed),
+            Err(ReadError::Io)
+        ));
+        assert!(read_request(&mut Peer::new(input, 1), later()).is_ok());
+    }
+
     #[test]
     fn continue_is_sent_only_for_a_body_held_back() {
         let head = b"POST /ui/login HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n";

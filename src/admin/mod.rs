@@ -141,7 +141,8 @@ pub(crate) fn route(req: &Request, state: &AdminState) -> Response {
     }
     match req.path.as_str() {
         "/stats" => stats(req),
-        p if p == "/ui" || p.starts_with("/ui/") => ui::route(req, state),
+        "/ui" | "/ui/" | "/ui/login" | "/ui/logout" | "/ui/app.js" | "/ui/login.js"
+        | "/ui/style.css" => ui::route(req, state),
         p if p.starts_with("/admin/") => {
             let ui_cfg = &app.config().ui;
             let generated = state.generated_token(app);

@@ -89,6 +89,8 @@ fn read(path: &Path) -> std::io::Result<Result<Secret, String>> {
 pub(crate) struct GeneratedToken {
     path: PathBuf,
     token: Mutex<Option<Secret>>,
+    /// Whether an unusable file was reported already (once, not at every request).
+    reported: std::sync::atomic::AtomicBool,
 }
 
 impl GeneratedToken {
@@ -96,6 +98,7 @@ impl GeneratedToken {
         GeneratedToken {
             path,
             token: Mutex::new(None),
+            reported: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -117,7 +120,12 @@ impl GeneratedToken {
                     *slot = Some(t);
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "cannot use the generated admin token file");
+                    if !self
+                        .reported
+                        .swap(true, std::sync::atomic::Ordering::Relaxed)
+                    {
+                        tracing::error!(error = %e, "cannot use the generated admin token file; the admin API stays closed");
+                    }
                 }
             }
         }

@@ -43,6 +43,13 @@ def test_generated_token_is_the_only_way_in(make_orchestrator, tmp_path_factory)
     bare = h.http_request("POST", orch.admin + "/admin/reload", headers={"Authorization": f"Bearer {token}"})
     assert bare.status == 403
 
+    # Failed authentications are logged with the peer and the path (rate-limited, so poll).
+    h.wait_until(
+        lambda: any("admin authentication failed" in l and "127.0.0.1" in l and "/admin/status" in l
+                    for l in orch.log_text().splitlines()),
+        10,
+        "the auth-failure log line",
+    )
     log = orch.log_text()
     assert str(token_file) in log, "the log does not say where the admin token is"
     assert token not in log and token[:16] not in log, "the admin token appears in the log"
