@@ -388,6 +388,8 @@ def login(browser: Browser, obs: Obs) -> None:
     browser.cmd("Page.navigate", url=obs.orch.admin + "/ui")
     browser.wait_for("!!document.querySelector('#admin_key') || !!document.querySelector('#backends')", "the /ui page")
     if browser.eval("!!document.querySelector('#admin_key')"):
+        # The form is sent by login.js (with X-Requested-With): wait until it has taken over.
+        browser.wait_for("document.body.dataset.loginReady === '1'", "the login script")
         # A wrong secret first: the form says so and no dashboard appears.
         browser.eval(
             f"document.querySelector('#admin_key').value = {json.dumps(ADMIN_KEY)};"

@@ -26,6 +26,9 @@ form.addEventListener("submit", async (ev) => {
   }
 });
 
+// The form is ours from here on (a native submit would lack the header and be refused).
+document.body.dataset.loginReady = "1";
+
 function showError(text) {
   let p = document.getElementById("login-error");
   if (!p) {
