@@ -132,6 +132,14 @@ pub fn serve(cfg: Config, path: &std::path::Path) -> std::io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let running = crate::run(cfg)?;
     running.handle.set_config_path(path);
+    if let Some(file) = running.admin.token_file() {
+        // Where the token is, never the token itself (it is a credential).
+        eprintln!(
+            "s3-orchestrator: no admin credentials configured; the admin API takes \
+             `Authorization: Bearer <token>` with the token in {}",
+            file.display()
+        );
+    }
     let shutdown = running.shutdown.clone();
     let handle = running.handle.clone();
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;

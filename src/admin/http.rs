@@ -6,6 +6,7 @@
 //! answers are written by [`crate::http::ResponseHead`]. Only the blocking I/O is here.
 
 use std::io::{Read, Write};
+use std::time::{Duration, Instant};
 
 use crate::http::{BodyKind, HttpError, ParseStatus, RequestHead, ResponseHead};
 
@@ -65,14 +66,45 @@ pub(crate) enum ReadError {
     Io,
 }
 
-/// Reads one request (head and `Content-Length` body). `stream` is written to only for a
-/// `100 Continue` before a body the client holds back.
-pub(crate) fn read_request<S: Read + Write>(stream: &mut S) -> Result<Request, ReadError> {
+/// A stream whose reads can be bounded in time (a socket; the tests' in-memory peer).
+pub(crate) trait Timed: Read + Write {
+    /// The longest the next read may wait.
+    fn limit_wait(&mut self, wait: Duration) -> std::io::Result<()>;
+}
+
+impl Timed for std::net::TcpStream {
+    fn limit_wait(&mut self, wait: Duration) -> std::io::Result<()> {
+        // A zero timeout means "none" to the socket; the caller never passes one.
+        self.set_read_timeout(Some(wait.max(Duration::from_millis(1))))
+    }
+}
+
+/// Reads once, waiting no later than `deadline`: a client that trickles its request a byte at a
+/// time is cut off when the whole request is late, not only when one gap is long.
+fn read_by<S: Timed>(
+    stream: &mut S,
+    buf: &mut [u8],
+    deadline: Instant,
+) -> Result<usize, ReadError> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(ReadError::Io);
+    }
+    stream.limit_wait(left).map_err(|_| ReadError::Io)?;
+    stream.read(buf).map_err(|_| ReadError::Io)
+}
+
+/// Reads one request (head and `Content-Length` body), all of it by `deadline`. `stream` is
+/// written to only for a `100 Continue` before a body the client holds back.
+pub(crate) fn read_request<S: Timed>(
+    stream: &mut S,
+    deadline: Instant,
+) -> Result<Request, ReadError> {
     let mut buf = vec![0u8; MAX_ADMIN_HEAD_BYTES];
     let mut filled = 0;
     let mut head = RequestHead::new();
     let head_len = loop {
-        let n = stream.read(&mut buf[filled..]).map_err(|_| ReadError::Io)?;
+        let n = read_by(stream, &mut buf[filled..], deadline)?;
         if n == 0 {
             return Err(if filled == 0 {
                 ReadError::Closed
@@ -117,7 +149,7 @@ pub(crate) fn read_request<S: Read + Write>(stream: &mut S) -> Result<Request, R
     }
     while body.len() < len {
         let mut chunk = [0u8; 1024];
-        let n = stream.read(&mut chunk).map_err(|_| ReadError::Io)?;
+        let n = read_by(stream, &mut chunk, deadline)?;
         if n == 0 {
             return Err(ReadError::Refused(HttpError::bad_request("truncated body")));
         }
@@ -147,6 +179,9 @@ pub(crate) struct Response {
     pub(crate) content_type: &'static str,
     pub(crate) headers: Vec<(&'static str, String)>,
     pub(crate) body: Vec<u8>,
+    /// Set when the request failed authentication (why, in our words): the listener delays and
+    /// logs it ([`super::throttle`]).
+    pub(crate) auth_failure: Option<&'static str>,
 }
 
 impl Response {
@@ -160,6 +195,7 @@ impl Response {
             content_type,
             headers: Vec::new(),
             body: body.into(),
+            auth_failure: None,
         }
     }
 
@@ -179,6 +215,12 @@ impl Response {
             }
             Err(e) => Response::text(500, format!("cannot render JSON: {e}")),
         }
+    }
+
+    /// Marks the answer as an authentication failure (`why` is logged).
+    pub(crate) fn auth_failed(mut self, why: &'static str) -> Response {
+        self.auth_failure = Some(why);
+        self
     }
 
     pub(crate) fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Response {
@@ -248,6 +290,16 @@ mod tests {
         }
     }
 
+    impl Timed for Peer {
+        fn limit_wait(&mut self, _: Duration) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn later() -> Instant {
+        Instant::now() + Duration::from_secs(60)
+    }
+
     impl Write for Peer {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             self.output.extend_from_slice(buf);
@@ -259,7 +311,7 @@ mod tests {
     }
 
     fn read(input: &[u8], step: usize) -> Result<Request, ReadError> {
-        read_request(&mut Peer::new(input, step))
+        read_request(&mut Peer::new(input, step), later())
     }
 
     fn refused(input: &[u8]) -> (u16, &'static str) {
@@ -298,6 +350,19 @@ mod tests {
         assert_eq!(r.path, "/health");
     }
 
+    /// The deadline bounds the whole request, not the gap between reads: a client sending a byte
+    /// at a time is cut off once it is late, though every single read returns at once.
+    #[test]
+    fn a_late_request_is_cut_off() {
+        let input = b"GET /health HTTP/1.1\r\nHost: h\r\n\r\n";
+        let passed = Instant::now() - Duration::from_millis(1);
+        assert!(matches!(
+            read_request(&mut Peer::new(input, 1), passed),
+            Err(ReadError::Io)
+        ));
+        assert!(read_request(&mut Peer::new(input, 1), later()).is_ok());
+    }
+
     #[test]
     fn continue_is_sent_only_for_a_body_held_back() {
         let head = b"POST /ui/login HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n";
@@ -305,11 +370,11 @@ mod tests {
         with_body.extend_from_slice(b"a=b");
         // The body arrives after the head: the client waits for 100 Continue.
         let mut peer = Peer::new(&with_body, head.len());
-        assert_eq!(read_request(&mut peer).unwrap().body, b"a=b");
+        assert_eq!(read_request(&mut peer, later()).unwrap().body, b"a=b");
         assert_eq!(peer.output, b"HTTP/1.1 100 Continue\r\n\r\n");
         // Body already there: nothing to answer yet.
         let mut peer = Peer::new(&with_body, 1 << 20);
-        assert_eq!(read_request(&mut peer).unwrap().body, b"a=b");
+        assert_eq!(read_request(&mut peer, later()).unwrap().body, b"a=b");
         assert!(peer.output.is_empty());
     }
 

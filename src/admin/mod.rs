@@ -15,38 +15,43 @@
 //!   has no owner ([`orphans`]).
 //!
 //! # Who may call what
-//! `/health`, `/ready`, `/metrics` and `/stats` are open (scrapers; the listener is private by
-//! default). When `ui.admin_key`/`ui.admin_secret` are configured, `/ui` and `/admin/*` need them
-//! (session cookie from the login form, HTTP basic auth, or `Bearer <ui.admin_token>`). Without
-//! credentials the read-only `/admin/*` GETs are open and changing the log level is refused.
+//! `/health`, `/ready`, `/metrics` and `/stats` are open (probes and scrapers; `/stats` holds the
+//! same latency data as `/metrics`). `/admin/*` always needs admin credentials: the session
+//! cookie from the dashboard's login form, HTTP basic auth with `ui.admin_key`/`ui.admin_secret`,
+//! or `Bearer <ui.admin_token>`; when the config names none, `Bearer <generated token>` from the
+//! file [`token`] writes beside the catalog. Sessions end when the credentials they were opened
+//! with change or the dashboard is turned off. Every request but the probes passes [`guard`]
+//! (`Host`, methods, `X-Requested-With` and `Origin` on changing requests); failed
+//! authentications are delayed and logged ([`throttle`]); [`listener`] keeps probes answering
+//! while other connections trickle.
 
 pub(crate) mod api;
 pub(crate) mod auth;
 pub(crate) mod exposition;
+pub(crate) mod guard;
 pub(crate) mod health_metrics;
 pub(crate) mod http;
+pub(crate) mod listener;
 pub(crate) mod orphans;
 pub(crate) mod prometheus;
+pub(crate) mod throttle;
+pub(crate) mod token;
 pub(crate) mod ui;
 
+use crate::config::Secret;
 use crate::metrics;
 use crate::state::{App, AppHandle};
 use crate::util::Shutdown;
 use http::{Request, Response};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
-
-/// A stalled admin client is dropped after this long.
-pub(crate) const ADMIN_IO_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Admin connections served at once (one thread each). A dashboard and a scraper need a handful;
-/// the cap keeps a flood of connections from spawning unbounded threads.
-pub(crate) const MAX_ADMIN_CONNECTIONS: usize = 64;
 
 pub struct AdminHandle {
     pub(crate) addr: SocketAddr,
+    /// Where the generated admin token is, when the config names no admin credentials.
+    pub(crate) token_file: Option<PathBuf>,
     thread: std::thread::JoinHandle<()>,
 }
 
@@ -54,111 +59,109 @@ impl AdminHandle {
     pub(crate) fn join(self) {
         let _ = self.thread.join();
     }
+
+    /// The generated admin token's file (none when admin credentials are configured).
+    pub fn token_file(&self) -> Option<&Path> {
+        self.token_file.as_deref()
+    }
 }
 
 /// What every admin connection shares.
 pub(crate) struct AdminState {
     pub(crate) handle: Arc<AppHandle>,
     pub(crate) sessions: auth::Sessions,
+    /// The token used while the config names no admin credentials ([`token`]).
+    pub(crate) token: token::GeneratedToken,
+    pub(crate) throttle: throttle::AuthThrottle,
+    /// Connections holding a slot ([`listener`]).
     active: AtomicUsize,
+    /// Connection threads alive, evicted ones included.
+    threads: AtomicUsize,
+    reserve: listener::Reserve,
 }
 
 impl AdminState {
+    pub(crate) fn new(handle: Arc<AppHandle>) -> AdminState {
+        let catalog = handle.load().config().catalog.path.clone();
+        AdminState {
+            handle,
+            sessions: auth::Sessions::default(),
+            token: token::GeneratedToken::new(token::path_for(&catalog)),
+            throttle: throttle::AuthThrottle::default(),
+            active: AtomicUsize::new(0),
+            threads: AtomicUsize::new(0),
+            reserve: listener::Reserve::default(),
+        }
+    }
+
     /// The current state (a reload takes effect at the next admin request).
     pub(crate) fn app(&self) -> Arc<App> {
         self.handle.load()
+    }
+
+    /// The generated token, while the config names no admin credentials.
+    pub(crate) fn generated_token(&self, app: &App) -> Option<Secret> {
+        if app.config().ui.has_any_credentials() {
+            None
+        } else {
+            self.token.get()
+        }
+    }
+
+    /// The generated token's file, when it is in use.
+    fn token_file(&self) -> Option<PathBuf> {
+        self.generated_token(&self.app())
+            .map(|_| self.token.path().to_owned())
     }
 }
 
 pub(crate) fn start(handle: Arc<AppHandle>, shutdown: Shutdown) -> std::io::Result<AdminHandle> {
     let listener = TcpListener::bind(handle.load().config().server.admin_addr)?;
-    let addr = listener.local_addr()?;
-    listener.set_nonblocking(false)?;
-    let state = Arc::new(AdminState {
-        handle,
-        sessions: auth::Sessions::default(),
-        active: AtomicUsize::new(0),
-    });
-    let thread = std::thread::Builder::new()
-        .name("admin".into())
-        .spawn(move || {
-            // Wake the blocking accept on shutdown by connecting to ourselves.
-            let sd = shutdown.clone();
-            std::thread::spawn(move || {
-                futures_lite::future::block_on(sd.wait());
-                let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
-            });
-            for stream in listener.incoming() {
-                if shutdown.is_triggered() {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                if state.active.fetch_add(1, Ordering::AcqRel) >= MAX_ADMIN_CONNECTIONS {
-                    state.active.fetch_sub(1, Ordering::AcqRel);
-                    drop(stream);
-                    continue;
-                }
-                let st = state.clone();
-                let spawned =
-                    std::thread::Builder::new()
-                        .name("admin-conn".into())
-                        .spawn(move || {
-                            let _ = serve_admin(stream, &st);
-                            st.active.fetch_sub(1, Ordering::AcqRel);
-                        });
-                if spawned.is_err() {
-                    state.active.fetch_sub(1, Ordering::AcqRel);
-                }
-            }
-        })?;
-    tracing::info!(addr = %addr, "admin listener up");
-    Ok(AdminHandle { addr, thread })
+    let state = Arc::new(AdminState::new(handle));
+    listener::start(state, listener, shutdown)
 }
 
-fn serve_admin(mut stream: TcpStream, state: &AdminState) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(ADMIN_IO_TIMEOUT))?;
-    stream.set_write_timeout(Some(ADMIN_IO_TIMEOUT))?;
-    let req = match http::read_request(&mut stream) {
-        Ok(r) => r,
-        Err(http::ReadError::Closed) | Err(http::ReadError::Io) => return Ok(()),
-        Err(http::ReadError::Refused(e)) => {
-            return http::write_response(&mut stream, &Response::text(e.status, e.reason), false)
-        }
-    };
-    let resp = route(&req, state);
-    http::write_response(&mut stream, &resp, req.method == "HEAD")
-}
-
-/// Answers one request.
+/// Answers one request: probes at once; everything else after [`guard`]'s checks (`Host`,
+/// documented methods, cross-site requests), `/admin/*` only with admin credentials.
 pub(crate) fn route(req: &Request, state: &AdminState) -> Response {
     let app = &state.app();
-    let ui_cfg = &app.config().ui;
-    let read = req.method == "GET" || req.method == "HEAD";
-    let admin_ok = || !ui_cfg.has_credentials() || auth::authorized(req, ui_cfg, &state.sessions);
-    match (req.path.as_str(), read) {
-        ("/health", true) => Response::text(200, "ok"),
-        ("/ready", true) => Response::text(200, "ready"),
-        ("/metrics", true) => {
+    let allow = guard::allowed_methods(&req.path);
+    if let Some(Err(refused)) = allow.map(|a| guard::check_method(&req.method, a)) {
+        return refused;
+    }
+    match req.path.as_str() {
+        "/health" => return Response::text(200, "ok"),
+        "/ready" => return Response::text(200, "ready"),
+        "/metrics" => {
             let snap = metrics::snapshot(false);
-            Response::new(
-                200,
-                exposition::CONTENT_TYPE,
-                prometheus::render(app, &snap),
-            )
+            let text = prometheus::render(app, &snap);
+            return Response::new(200, exposition::CONTENT_TYPE, text);
         }
-        ("/stats", true) => stats(req),
-        ("/ui" | "/ui/" | "/ui/login" | "/ui/logout" | "/ui/app.js" | "/ui/style.css", _) => {
-            ui::route(req, state)
-        }
-        (p, _) if p.starts_with("/admin/") => {
-            if !admin_ok() {
+        _ => {}
+    }
+    if let Err(refused) = guard::check(req, app.config().server.admin_addr) {
+        return refused;
+    }
+    match req.path.as_str() {
+        "/stats" => stats(req),
+        "/ui" | "/ui/" | "/ui/login" | "/ui/logout" | "/ui/app.js" | "/ui/login.js"
+        | "/ui/style.css" => ui::route(req, state),
+        p if p.starts_with("/admin/") => {
+            let ui_cfg = &app.config().ui;
+            let generated = state.generated_token(app);
+            if !auth::authorized(req, ui_cfg, &state.sessions, generated.as_ref()) {
+                let why = if req.header("authorization").is_some() {
+                    "wrong credentials"
+                } else if auth::session_token(req).is_some() {
+                    "session not valid (expired, or the credentials changed)"
+                } else {
+                    "no credentials"
+                };
                 return Response::text(401, "admin credentials required")
-                    .with_header("WWW-Authenticate", "Basic realm=\"s3-orchestrator admin\"");
+                    .with_header("WWW-Authenticate", "Basic realm=\"s3-orchestrator admin\"")
+                    .auth_failed(why);
             }
             admin(req, state)
-        }
-        ("/health" | "/ready" | "/metrics" | "/stats", false) => {
-            Response::text(405, "method not allowed").with_header("Allow", "GET, HEAD")
         }
         _ => Response::text(404, "not found"),
     }
@@ -190,23 +193,11 @@ fn admin(req: &Request, state: &AdminState) -> Response {
         ("/admin/status", "GET" | "HEAD") => Response::json(200, &api::status(app)),
         ("/admin/object", "GET" | "HEAD") => object(req, app),
         ("/admin/log-level", "GET" | "HEAD") => log_level(),
-        ("/admin/log-level", "PUT" | "POST") => set_log_level(req, app),
-        // Changes: like the log level, they need the admin credentials to be configured.
-        ("/admin/reload", "POST") | ("/admin/drain", "POST" | "DELETE")
-            if !app.config().ui.has_credentials() =>
-        {
-            Response::text(
-                403,
-                "this admin action needs ui.admin_key and ui.admin_secret in the config",
-            )
-        }
+        ("/admin/log-level", "PUT") => set_log_level(req),
         ("/admin/reload", "POST") => reload(state),
         ("/admin/drain", "GET" | "HEAD" | "POST" | "DELETE") => drain(req, app),
         (p, _) if p == "/admin/orphans" || p.starts_with("/admin/orphans/") => {
             orphans::route(req, app)
-        }
-        ("/admin/status" | "/admin/object" | "/admin/log-level" | "/admin/reload", _) => {
-            Response::text(405, "method not allowed")
         }
         _ => Response::text(404, "not found"),
     }
@@ -232,14 +223,8 @@ fn log_level() -> Response {
     }
 }
 
-/// `PUT /admin/log-level` (body: a level or tracing filter); only with admin credentials set.
-fn set_log_level(req: &Request, app: &App) -> Response {
-    if !app.config().ui.has_credentials() {
-        return Response::text(
-            403,
-            "changing the log level needs ui.admin_key and ui.admin_secret in the config",
-        );
-    }
+/// `PUT /admin/log-level` (body: a level or tracing filter).
+fn set_log_level(req: &Request) -> Response {
     let text = String::from_utf8_lossy(&req.body);
     match crate::logging::set_filter(&text) {
         Ok(f) => Response::text(200, f),
@@ -323,24 +308,23 @@ mod tests {
         std::fs::write(&path, &yaml).expect("write config");
         let cfg = crate::config::Config::from_str_named(&yaml, "admin-test").expect("config");
         let app = App::new(cfg, Default::default()).expect("app");
-        let st = AdminState {
-            handle: AppHandle::new(app),
-            sessions: auth::Sessions::default(),
-            active: AtomicUsize::new(0),
-        };
-        (st, path)
+        (AdminState::new(AppHandle::new(app)), path)
     }
 
-    /// `target` is path and query; `auth` the `Authorization` header.
+    /// `target` is path and query; `auth` the `Authorization` header. Sent as the CLI and the
+    /// dashboard send it: `Host` the listener's address, `X-Requested-With` on every request.
     fn request(method: &str, target: &str, auth: Option<&str>, body: &str) -> Request {
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let mut headers = vec![
+            ("host".to_owned(), "127.0.0.1:9001".to_owned()),
+            ("x-requested-with".to_owned(), "s3-orchestrator".to_owned()),
+        ];
+        headers.extend(auth.map(|a| ("authorization".to_owned(), a.to_owned())));
         Request {
             method: method.to_owned(),
             path: path.to_owned(),
             query: query.to_owned(),
-            headers: auth
-                .map(|a| vec![("authorization".to_owned(), a.to_owned())])
-                .unwrap_or_default(),
+            headers,
             body: body.as_bytes().to_vec(),
         }
     }
@@ -460,5 +444,45 @@ mod tests {
             std::fs::write(path, &got).expect("write");
         }
         assert_eq!(got, EXPECTED_ROUTES);
+    }
+
+    /// Without configured credentials the admin API takes only the generated token, which is
+    /// written beside the catalog (mode 0600) and reused by the next instance on that catalog.
+    #[test]
+    fn generated_token_opens_the_admin_api() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (st, _) = state(dir.path(), false);
+        let file = dir.path().join("catalog.admin-token");
+        let none = route(&request("GET", "/admin/status", None, ""), &st);
+        assert_eq!(none.status, 401);
+        assert_eq!(none.auth_failure, Some("no credentials"));
+        let token = std::fs::read_to_string(&file).expect("token file");
+        let mode = std::fs::metadata(&file).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let bearer = format!("Bearer {}", token.trim());
+        let ok = route(&request("GET", "/admin/status", Some(&bearer), ""), &st);
+        assert_eq!(ok.status, 200);
+        let reload = route(&request("POST", "/admin/reload", Some(&bearer), ""), &st);
+        assert_eq!(
+            reload.status, 400,
+            "authorised; just not started from a file"
+        );
+        // The same token after a restart.
+        let again = AdminState::new(st.handle.clone());
+        assert_eq!(
+            again
+                .generated_token(&again.app())
+                .map(|t| t.expose().to_owned()),
+            Some(token.trim().to_owned())
+        );
+        // Without X-Requested-With a changing request is refused even with the token.
+        let mut bare = request("POST", "/admin/reload", Some(&bearer), "");
+        bare.headers.retain(|(n, _)| n != "x-requested-with");
+        assert_eq!(route(&bare, &st).status, 403);
+        // A foreign Host is refused before anything else.
+        let mut rebound = request("GET", "/admin/status", Some(&bearer), "");
+        rebound.headers[0].1 = "attacker.example:9001".into();
+        assert_eq!(route(&rebound, &st).status, 421);
     }
 }

@@ -9,6 +9,7 @@ use super::AdminState;
 const INDEX_HTML: &str = include_str!("ui/index.html");
 const LOGIN_HTML: &str = include_str!("ui/login.html");
 const APP_JS: &str = include_str!("ui/app.js");
+const LOGIN_JS: &str = include_str!("ui/login.js");
 const STYLE_CSS: &str = include_str!("ui/style.css");
 
 /// Only our own origin; inline style attributes for the quota bars.
@@ -43,9 +44,10 @@ pub(crate) fn route(req: &Request, state: &AdminState) -> Response {
     let get = req.method == "GET" || req.method == "HEAD";
     match (req.path.as_str(), get) {
         ("/ui/app.js", true) => Response::new(200, "text/javascript; charset=utf-8", APP_JS),
+        ("/ui/login.js", true) => Response::new(200, "text/javascript; charset=utf-8", LOGIN_JS),
         ("/ui/style.css", true) => Response::new(200, "text/css; charset=utf-8", STYLE_CSS),
         ("/ui" | "/ui/", true) => {
-            if auth::authorized(req, ui, &state.sessions) {
+            if auth::authorized(req, ui, &state.sessions, None) {
                 page(200, INDEX_HTML)
             } else {
                 login_page(200, None)
@@ -55,8 +57,9 @@ pub(crate) fn route(req: &Request, state: &AdminState) -> Response {
             let form = String::from_utf8_lossy(&req.body);
             let key = form_value(&form, "admin_key").unwrap_or_default();
             let secret = form_value(&form, "admin_secret").unwrap_or_default();
-            if auth::credentials_match(ui, &key, &secret) {
-                let token = state.sessions.create();
+            let issued_for = auth::Fingerprint::of(ui);
+            if let (true, Some(fp)) = (auth::credentials_match(ui, &key, &secret), issued_for) {
+                let token = state.sessions.create(fp);
                 tracing::info!("dashboard login");
                 Response::text(303, "signed in")
                     .with_header("Location", "/ui")
@@ -68,10 +71,9 @@ pub(crate) fn route(req: &Request, state: &AdminState) -> Response {
                         ),
                     )
             } else {
-                // Never log what was typed: it may be a password with a typo.
-                tracing::warn!("dashboard login refused");
-                std::thread::sleep(auth::LOGIN_FAILURE_DELAY);
-                login_page(401, Some("Wrong admin key or secret."))
+                // Never log what was typed: it may be a password with a typo. The listener logs
+                // and delays the failure.
+                login_page(401, Some("Wrong admin key or secret.")).auth_failed("wrong login")
             }
         }
         ("/ui/logout", false) if req.method == "POST" => {
@@ -99,6 +101,7 @@ mod tests {
             ("index.html", INDEX_HTML),
             ("login.html", LOGIN_HTML),
             ("app.js", APP_JS),
+            ("login.js", LOGIN_JS),
             ("style.css", STYLE_CSS),
         ] {
             assert!(!text.contains("http://"), "{name} refers to another origin");

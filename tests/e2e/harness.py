@@ -16,6 +16,7 @@ Rules kept throughout:
 from __future__ import annotations
 
 import atexit
+import base64
 import copy
 import datetime as dt
 import hashlib
@@ -722,6 +723,10 @@ def s3_error_code(body: bytes) -> Optional[str]:
     return None
 
 
+#: The header changing admin requests must carry (the listener refuses them from other sites).
+ADMIN_CSRF_HEADER = {"X-Requested-With": "s3-orchestrator"}
+
+
 def http_request(
     method: str,
     url: str,
@@ -1133,6 +1138,37 @@ class Orchestrator:
     @property
     def admin_port(self) -> int:
         return int(self.config["server"]["admin_addr"].rsplit(":", 1)[1])
+
+    # -- admin API ------------------------------------------------------------------------------------
+
+    @property
+    def admin_token_file(self) -> Path:
+        """Where the orchestrator keeps the admin token it generates when the config names no admin
+        credentials: beside the catalog, `<catalog.path>.admin-token`."""
+        catalog = Path(self.config["catalog"]["path"])
+        if not catalog.is_absolute():
+            catalog = self.workdir / catalog
+        return catalog.with_name(catalog.name + ".admin-token")
+
+    def admin_auth(self) -> dict[str, str]:
+        """The `Authorization` header the admin API takes: the configured `ui.admin_token`, else
+        basic auth with `ui.admin_key`/`ui.admin_secret`, else the generated token."""
+        ui = self.config.get("ui") or {}
+        if ui.get("admin_token"):
+            return {"Authorization": f"Bearer {ui['admin_token']}"}
+        if ui.get("admin_key") and ui.get("admin_secret"):
+            pair = base64.b64encode(f"{ui['admin_key']}:{ui['admin_secret']}".encode()).decode()
+            return {"Authorization": f"Basic {pair}"}
+        token = self.admin_token_file.read_text().strip()
+        return {"Authorization": f"Bearer {token}"}
+
+    def admin_request(
+        self, method: str, path: str, *, body: bytes = b"", headers: Optional[dict[str, str]] = None, timeout: float = READ_TIMEOUT_S
+    ) -> "RawResponse":
+        """An admin API call as the CLI and the dashboard make it: credentials, and
+        `X-Requested-With: s3-orchestrator`, which every changing admin request needs."""
+        all_headers = {**self.admin_auth(), **ADMIN_CSRF_HEADER, **(headers or {})}
+        return http_request(method, self.admin + path, headers=all_headers, body=body, timeout=timeout)
 
     # -- lifecycle --------------------------------------------------------------------------------------
 

@@ -25,10 +25,7 @@ PART_BYTES = 5 * 1024 * 1024
 
 
 def _admin(orch, method: str, path: str) -> h.RawResponse:
-    import base64
-
-    token = base64.b64encode(f"{ADMIN_KEY}:{ADMIN_SECRET}".encode()).decode()
-    return h.http_request(method, orch.admin + path, headers={"Authorization": f"Basic {token}"})
+    return orch.admin_request(method, path)
 
 
 def test_draining_backend_gets_no_new_object(make_orchestrator, seaweed_backend, rclone_backend):

@@ -40,7 +40,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def basic_auth(key: str = ADMIN_KEY, secret: str = ADMIN_SECRET) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()}
+    """Basic auth, with the header every changing admin request needs."""
+    return {"Authorization": "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode(), **h.ADMIN_CSRF_HEADER}
 
 
 class Obs:
@@ -256,7 +257,11 @@ def test_request_id_on_access_log_lines(obs: Obs) -> None:
 
 def test_log_level_changes_at_run_time(obs: Obs) -> None:
     url = obs.orch.admin + "/admin/log-level"
-    assert h.http_request("PUT", url, body=b"debug").status == 401
+    assert h.http_request("PUT", url, body=b"debug", headers=h.ADMIN_CSRF_HEADER).status == 401
+    # Without X-Requested-With even the right credentials are refused (cross-site forgery).
+    no_csrf = {"Authorization": basic_auth()["Authorization"]}
+    assert h.http_request("PUT", url, body=b"debug", headers=no_csrf).status == 403
+    assert h.http_request("POST", url, body=b"debug", headers=basic_auth()).status == 405
     assert h.http_request("PUT", url, body=b"=[{", headers=basic_auth()).status == 400
     r = h.http_request("PUT", url, body=b"trace", headers=basic_auth())
     directives = lambda body: set(body.decode().strip().split(","))  # noqa: E731
@@ -270,7 +275,7 @@ def test_log_level_changes_at_run_time(obs: Obs) -> None:
     with pytest.raises(Exception):
         bad.get_object(Bucket=BUCKET, Key="trace/x")
     h.http_request("POST", obs.orch.admin + "/ui/login", body=f"admin_key={ADMIN_KEY}&admin_secret=typo-{ADMIN_SECRET}".encode(),
-                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+                   headers={"Content-Type": "application/x-www-form-urlencoded", **h.ADMIN_CSRF_HEADER})
     trace_lines = [l for l in obs.orch.log_text().splitlines() if '"level":"TRACE"' in l or '"level":"DEBUG"' in l]
     assert trace_lines, "no debug/trace lines after raising the level"
     r = h.http_request("PUT", url, body=b"info", headers=basic_auth())
@@ -383,6 +388,8 @@ def login(browser: Browser, obs: Obs) -> None:
     browser.cmd("Page.navigate", url=obs.orch.admin + "/ui")
     browser.wait_for("!!document.querySelector('#admin_key') || !!document.querySelector('#backends')", "the /ui page")
     if browser.eval("!!document.querySelector('#admin_key')"):
+        # The form is sent by login.js (with X-Requested-With): wait until it has taken over.
+        browser.wait_for("document.body.dataset.loginReady === '1'", "the login script")
         # A wrong secret first: the form says so and no dashboard appears.
         browser.eval(
             f"document.querySelector('#admin_key').value = {json.dumps(ADMIN_KEY)};"

@@ -137,5 +137,11 @@ async function refresh() {
   }
 }
 
+// Changing requests carry X-Requested-With (the admin listener refuses them otherwise).
+document.getElementById("sign-out").addEventListener("click", async () => {
+  await fetch("/ui/logout", { method: "POST", headers: { "X-Requested-With": "s3-orchestrator" }, credentials: "same-origin", redirect: "manual" });
+  location.href = "/ui";
+});
+
 refresh();
 setInterval(refresh, REFRESH_MS);

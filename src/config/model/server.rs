@@ -221,6 +221,12 @@ impl UiConfig {
     pub fn has_credentials(&self) -> bool {
         self.admin_key.is_some() && self.admin_secret.is_some()
     }
+
+    /// Whether any admin credential is configured (the key/secret pair or `admin_token`); without
+    /// one the admin listener generates a token beside the catalog and takes only that.
+    pub fn has_any_credentials(&self) -> bool {
+        self.has_credentials() || self.admin_token.is_some()
+    }
 }
 
 /// A log level for access-log lines (`logging.access_log_level`).

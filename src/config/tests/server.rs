@@ -131,3 +131,27 @@ fn slow_client_limits_are_range_checked() {
         "between",
     );
 }
+
+/// An admin listener other hosts can reach needs configured credentials: the generated token alone
+/// is for a loopback listener.
+#[test]
+fn exposed_admin_listener_needs_credentials() {
+    for addr in ["0.0.0.0:9001", "10.1.2.3:9001", "[::]:9001"] {
+        assert_err(
+            &with(&format!("server:\n  admin_addr: \"{addr}\"\n")),
+            10,
+            "server.admin_addr",
+            "no admin credentials are configured",
+        );
+        let creds = format!(
+            "server:\n  admin_addr: \"{addr}\"\nui:\n  admin_key: admin\n  admin_secret: \"pw-pw-pw\"\n"
+        );
+        assert!(parse(&with(&creds)).is_ok(), "{addr} with key and secret");
+        let token = format!("server:\n  admin_addr: \"{addr}\"\nui:\n  admin_token: \"t0k3n\"\n");
+        assert!(parse(&with(&token)).is_ok(), "{addr} with a token");
+    }
+    for addr in ["127.0.0.1:9001", "127.0.0.2:9001", "[::1]:9001"] {
+        let text = with(&format!("server:\n  admin_addr: \"{addr}\"\n"));
+        assert!(parse(&text).is_ok(), "{addr}");
+    }
+}

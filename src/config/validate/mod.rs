@@ -59,6 +59,7 @@ pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>) -> Result<Config, Ve
     let catalog = c.catalog(raw.catalog.as_ref());
     let ui = c.ui(raw.ui.as_ref());
     let logging = c.logging(raw.logging.as_ref());
+    c.admin_exposure(&server, &ui);
     if c.problems.is_empty() {
         Ok(Config {
             routing_strategy,

@@ -191,6 +191,21 @@ impl Checker<'_> {
         }
     }
 
+    /// An admin listener reachable from other hosts must not rely on the generated token alone:
+    /// whoever deploys it that way has to choose the credentials.
+    pub(super) fn admin_exposure(&mut self, server: &ServerConfig, ui: &UiConfig) {
+        if !server.admin_addr.ip().is_loopback() && !ui.has_any_credentials() {
+            self.problem(
+                "server.admin_addr",
+                format!(
+                    "{} is reachable from other hosts, but no admin credentials are configured; \
+                     set ui.admin_key and ui.admin_secret (or ui.admin_token), or bind it to 127.0.0.1",
+                    server.admin_addr
+                ),
+            );
+        }
+    }
+
     pub(super) fn logging(&mut self, raw: Option<&RawLogging>) -> LoggingConfig {
         const LEVEL: &str = "logging.access_log_level";
         let access_log_level = raw
