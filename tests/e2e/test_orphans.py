@@ -148,7 +148,12 @@ def test_removed_config_bucket_cannot_be_claimed(make_orchestrator, tmp_path_fac
         assert (orphans["gamma"]["objects"], orphans["gamma"]["uploads"]) == (3, 1)
 
         # Changing requests need the admin credentials, as /admin/reload does.
-        assert h.http_request("POST", orch.admin + "/admin/orphans/purge?bucket=gamma").status == 401
+        assert (
+            h.http_request(
+                "POST", orch.admin + "/admin/orphans/purge?bucket=gamma", headers=h.ADMIN_CSRF_HEADER
+            ).status
+            == 401
+        )
         assert _admin(orch, "POST", "/admin/orphans/purge?bucket=alpha").status == 404  # not orphaned
         assert _admin(orch, "POST", "/admin/orphans/rebind?bucket=beta&to=config").status == 409
 

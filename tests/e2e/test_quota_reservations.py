@@ -39,7 +39,7 @@ MP_QUOTA_BYTES = 1024 * 1024
 
 
 def _status_backend(orch: h.Orchestrator, name: str) -> dict:
-    resp = h.http_request("GET", f"{orch.admin}/admin/status")
+    resp = orch.admin_request("GET", "/admin/status")
     assert resp.status == 200, (resp.status, resp.body[:200])
     backends = {b["name"]: b for b in json.loads(resp.body)["backends"]}
     return backends[name]
