@@ -13,7 +13,9 @@ admin listener as a liveness probe would. The script prints, for the same client
 with no attack and under attack (p50, p99, max, errors), and the /health figures.
 
 Usage: python3 loadtest/abuse.py --endpoint http://127.0.0.1:9000 --admin http://127.0.0.1:9001 \\
-          --access-key AK --secret-key SK --bucket myapp [--duration 20]
+          --access-key AK --secret-key SK --bucket myapp [--duration 20] \\
+          [--attacker-access-key AK2 --attacker-secret-key SK2 --attacker-bucket other]
+The attacks use the attacker's credential (default: the client's own), as another tenant would.
 (`bash loadtest/abuse.sh` starts its own instance on a local-disk backend and runs this.)
 """
 
@@ -153,7 +155,7 @@ def anon_pipeliner(args, stop: threading.Event, held: list) -> None:
         try:
             s, host = _connect(args.endpoint)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            s.sendall(f"GET /{args.bucket}/nothing HTTP/1.1\r\nHost: {host}\r\n\r\n".encode() * PIPELINE_DEPTH)
+            s.sendall(f"GET /{args.attacker.bucket}/nothing HTTP/1.1\r\nHost: {host}\r\n\r\n".encode() * PIPELINE_DEPTH)
             held.append(s)
         except OSError:
             pass
@@ -177,6 +179,8 @@ def slow_writer(args, stop: threading.Event, url: str, held: list) -> None:
                     break
         except OSError:
             pass
+        # Cut off (as it should be): come back shortly, like a persistent attacker.
+        stop.wait(0.2)
 
 
 def admin_trickler(args, stop: threading.Event, held: list) -> None:
@@ -192,6 +196,8 @@ def admin_trickler(args, stop: threading.Event, held: list) -> None:
                     break
         except OSError:
             pass
+        # Cut off (as it should be): come back shortly, like a persistent attacker.
+        stop.wait(0.2)
 
 
 def oversized_xml(args, stop: threading.Event, url: str, out: Figures) -> None:
@@ -235,6 +241,17 @@ def _wait_closed(s, stop: threading.Event) -> None:
         pass
 
 
+def presigned_delete_objects(args) -> str:
+    """A presigned `POST /bucket?delete` (boto3 will not presign an operation with a body)."""
+    from botocore.auth import S3SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    req = AWSRequest(method="POST", url=f"{args.endpoint}/{args.bucket}?delete=")
+    S3SigV4QueryAuth(Credentials(args.access_key, args.secret_key), "s3", args.region, expires=3600).add_auth(req)
+    return req.url
+
+
 def run_client(args, seconds: float, attack: bool) -> tuple[Figures, Figures, Figures]:
     stop = threading.Event()
     client, health, xml = Figures(), Figures(), Figures()
@@ -244,14 +261,11 @@ def run_client(args, seconds: float, attack: bool) -> tuple[Figures, Figures, Fi
     ]
     held: list = []
     if attack:
-        c = s3(args)
-        big = c.generate_presigned_url("get_object", Params={"Bucket": args.bucket, "Key": "abuse/big"}, ExpiresIn=3600)
-        put = c.generate_presigned_url("put_object", Params={"Bucket": args.bucket, "Key": "abuse/slow"}, ExpiresIn=3600)
-        delete = c.generate_presigned_url(
-            "delete_objects",
-            Params={"Bucket": args.bucket, "Delete": {"Objects": [{"Key": "x"}]}},
-            ExpiresIn=3600,
-        )
+        # The attacks use the attacking tenant's presigned URLs: one credential, many sockets.
+        c, bucket = s3(args.attacker), args.attacker.bucket
+        big = c.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "abuse/big"}, ExpiresIn=3600)
+        put = c.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "abuse/slow"}, ExpiresIn=3600)
+        delete = presigned_delete_objects(args.attacker)
         threads += [threading.Thread(target=slow_reader, args=(args, stop, big, held)) for _ in range(SLOW_READERS)]
         threads += [threading.Thread(target=anon_pipeliner, args=(args, stop, held)) for _ in range(ANON_PIPELINERS)]
         threads += [threading.Thread(target=slow_writer, args=(args, stop, put, held)) for _ in range(SLOW_WRITERS)]
@@ -280,10 +294,17 @@ def main() -> int:
     p.add_argument("--secret-key", required=True)
     p.add_argument("--bucket", required=True)
     p.add_argument("--region", default="us-east-1")
+    p.add_argument("--attacker-access-key", help="the attacking tenant's key (default: --access-key)")
+    p.add_argument("--attacker-secret-key")
+    p.add_argument("--attacker-bucket", help="the attacking tenant's bucket (default: --bucket)")
     p.add_argument("--duration", type=float, default=20.0, help="seconds per phase")
     args = p.parse_args()
+    args.attacker = argparse.Namespace(**vars(args))
+    args.attacker.access_key = args.attacker_access_key or args.access_key
+    args.attacker.secret_key = args.attacker_secret_key or args.secret_key
+    args.attacker.bucket = args.attacker_bucket or args.bucket
 
-    s3(args).put_object(Bucket=args.bucket, Key="abuse/big", Body=os.urandom(BIG_OBJECT_BYTES))
+    s3(args.attacker).put_object(Bucket=args.attacker.bucket, Key="abuse/big", Body=os.urandom(BIG_OBJECT_BYTES))
     print(f"phase 1: signed client alone for {args.duration:.0f} s", file=sys.stderr)
     base, base_health, _ = run_client(args, args.duration, attack=False)
     print(f"phase 2: the same client under attack for {args.duration:.0f} s", file=sys.stderr)

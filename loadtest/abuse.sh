@@ -8,7 +8,8 @@
 #             --bucket B [--duration S]          (attacks an instance you run; see abuse.py)
 # Knobs (own instance): DURATION seconds per phase (20), REBUILD=0 to skip `cargo build --release`,
 #   KEEP_WORK=1 to keep the work directory. The instance runs with small limits so the attacks
-#   reach them: 32 concurrent requests, 2 s write-stall timeout.
+#   reach them (64 concurrent requests, 2 s write-stall timeout, 5 s upload-rate window, 4 GiB in
+#   flight per key), and the attacker is another tenant (its own credential and bucket).
 # Exit status 0 when the signed client and /health saw no error under attack.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -21,13 +22,45 @@ fi
 AK=ABUSECLIENTKEY000001
 SK=abuseClientSecretKey00000000000000000001
 BUCKET=abuse
+# The attacking tenant: its own credential and bucket, as on a shared instance.
+EAK=ABUSEATTACKKEY000001
+ESK=abuseAttackSecretKey00000000000000000001
+EBUCKET=attacker
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/s3o-abuse.XXXXXX")
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 ensure_tools
 mkdir -p "$WORK/disk"
-ORCH_SERVER_EXTRA="  max_concurrent_requests: 32
-  write_stall_timeout: 2s" start_orchestrator "$WORK/orch" "path:$WORK/disk" - - - "$BUCKET" "$AK" "$SK"
-log "orchestrator at $ORCH_EP (admin $ORCH_ADMIN), work dir $WORK"
-python3 "$ROOT/loadtest/abuse.py" --endpoint "$ORCH_EP" --admin "$ORCH_ADMIN" \
-    --access-key "$AK" --secret-key "$SK" --bucket "$BUCKET" --duration "${DURATION:-20}"
+port=$(free_port)
+admin=$(free_port)
+cat >"$WORK/config.yaml" <<YAML
+backends:
+  - name: disk
+    path: $WORK/disk
+buckets:
+  - name: $BUCKET
+    credentials:
+      - access_key_id: $AK
+        secret_access_key: $SK
+  - name: $EBUCKET
+    credentials:
+      - access_key_id: $EAK
+        secret_access_key: $ESK
+server:
+  listen_addr: $HOST:$port
+  admin_addr: $HOST:$admin
+  max_concurrent_requests: 64
+  write_stall_timeout: 2s
+  upload_rate_window: 5s
+  max_in_flight_bytes_per_key: 4294967296
+catalog:
+  path: $WORK/catalog
+YAML
+RUST_LOG=${RUST_LOG:-warn} "$ORCH" --config "$WORK/config.yaml" >"$WORK/orchestrator.log" 2>&1 &
+PIDS+=("$!")
+wait_http "http://$HOST:$admin/health" "$!" orchestrator
+log "orchestrator at http://$HOST:$port (admin http://$HOST:$admin), work dir $WORK"
+python3 "$ROOT/loadtest/abuse.py" --endpoint "http://$HOST:$port" --admin "http://$HOST:$admin" \
+    --access-key "$AK" --secret-key "$SK" --bucket "$BUCKET" \
+    --attacker-access-key "$EAK" --attacker-secret-key "$ESK" --attacker-bucket "$EBUCKET" \
+    --duration "${DURATION:-20}"
