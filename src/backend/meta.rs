@@ -33,6 +33,24 @@ fn text(head: &RequestHead, name: &str) -> S3Result<Option<String>> {
     }
 }
 
+/// The `Content-Encoding` S3 stores for a request's value: the value exactly as sent (its
+/// spacing and order kept, `deflate, gzip` stays `deflate, gzip`), minus any `aws-chunked`
+/// token, which is transport framing rather than a property of the object; `None` when nothing
+/// else is left.
+fn stored_content_encoding(sent: &str) -> Option<String> {
+    let is_framing = |item: &str| item.trim().eq_ignore_ascii_case("aws-chunked");
+    let kept = if sent.split(',').any(is_framing) {
+        let rest: Vec<&str> = sent
+            .split(',')
+            .filter(|item| !is_framing(item) && !item.trim().is_empty())
+            .collect();
+        rest.join(",").trim().to_owned()
+    } else {
+        sent.trim().to_owned()
+    };
+    Some(kept).filter(|k| !k.is_empty())
+}
+
 impl ObjectMeta {
     pub fn from_headers(head: &RequestHead) -> S3Result<ObjectMeta> {
         let mut m = ObjectMeta {
@@ -44,16 +62,8 @@ impl ObjectMeta {
             expires: text(head, "expires")?,
             user_metadata: Vec::new(),
         };
-        // `aws-chunked` is transport framing, not a property of the object: S3 drops it.
         if let Some(ce) = text(head, "content-encoding")? {
-            let kept: Vec<&str> = ce
-                .split(',')
-                .map(str::trim)
-                .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("aws-chunked"))
-                .collect();
-            if !kept.is_empty() {
-                m.content_encoding = Some(kept.join(","));
-            }
+            m.content_encoding = stored_content_encoding(&ce);
         }
         let mut total = 0usize;
         for (name, value) in head.headers() {
@@ -105,5 +115,24 @@ impl ObjectMeta {
         r.content_language = self.content_language.clone();
         r.expires = self.expires.clone();
         r.user_metadata = self.user_metadata.clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stored_content_encoding as stored;
+
+    #[test]
+    fn content_encoding_is_kept_as_sent_minus_aws_chunked() {
+        assert_eq!(stored("deflate, gzip").as_deref(), Some("deflate, gzip"));
+        assert_eq!(stored("gzip").as_deref(), Some("gzip"));
+        assert_eq!(stored("aws-chunked, gzip").as_deref(), Some("gzip"));
+        assert_eq!(stored("gzip,aws-chunked").as_deref(), Some("gzip"));
+        assert_eq!(
+            stored("deflate, AWS-CHUNKED, gzip").as_deref(),
+            Some("deflate, gzip")
+        );
+        assert_eq!(stored("aws-chunked"), None);
+        assert_eq!(stored(" "), None);
     }
 }
