@@ -134,9 +134,19 @@ fn write_entries(w: &mut XmlWriter, page: &ListPage, enc: &Enc, owner: bool, ver
     }
 }
 
-fn write_common_head(w: &mut XmlWriter, bucket: &str, q: &ListQuery, max: usize, enc: &Enc) {
+/// The elements every listing starts with. `prefix_enc` is how the top-level `Prefix` is
+/// written: ListObjectsV2 encodes it with the keys, ListObjects (V1) gives it back as sent (S3
+/// does, and SDKs decode it in V2 answers only).
+fn write_common_head(
+    w: &mut XmlWriter,
+    bucket: &str,
+    q: &ListQuery,
+    max: usize,
+    enc: &Enc,
+    prefix_enc: &Enc,
+) {
     w.elem("Name", bucket);
-    w.elem("Prefix", &enc.apply(&q.prefix));
+    w.elem("Prefix", &prefix_enc.apply(&q.prefix));
     if let Some(d) = &q.delimiter {
         w.elem("Delimiter", &enc.apply(d));
     }
@@ -166,7 +176,7 @@ pub fn handle_list_objects_v2(ctx: &RequestCtx<'_>) -> S3Result<Response> {
         .is_some_and(|v| v == "true");
     let mut w = XmlWriter::new();
     w.root("ListBucketResult");
-    write_common_head(&mut w, bucket, &q, max, &enc);
+    write_common_head(&mut w, bucket, &q, max, &enc, &enc);
     w.elem_display("KeyCount", page.entries.len() + page.common_prefixes.len());
     let next = write_is_truncated(&mut w, &page);
     if let Some(t) = token {
@@ -191,7 +201,7 @@ pub fn handle_list_objects(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     let (q, page) = list_page(ctx, bucket, marker, max)?;
     let mut w = XmlWriter::new();
     w.root("ListBucketResult");
-    write_common_head(&mut w, bucket, &q, max, &enc);
+    write_common_head(&mut w, bucket, &q, max, &enc, &Enc { url: false });
     w.elem("Marker", &enc.apply(marker.unwrap_or("")));
     let next = write_is_truncated(&mut w, &page);
     // S3 gives NextMarker only with a delimiter; clients use the last key otherwise, and giving

@@ -88,3 +88,82 @@ def test_content_encoding_drops_aws_chunked(env: Env, sent: str, stored) -> None
     head = env.client().head_object(Bucket=BUCKET, Key=key)
     assert head.get("ContentEncoding") == stored
     assert head["ContentLength"] == 3
+
+
+# --------------------------------------------------------------------------------------------------------
+# ListObjects V1 with encoding-type=url
+# --------------------------------------------------------------------------------------------------------
+
+
+def _put_keys(env: Env, keys: list[str]) -> None:
+    c = env.client()
+    for k in keys:
+        c.put_object(Bucket=BUCKET, Key=k, Body=b"k")
+
+
+def test_list_objects_v1_control_characters_round_trip_through_boto3(env: Env) -> None:
+    """boto3 lists with encoding-type=url and decodes Key, Delimiter, Marker, NextMarker and
+    CommonPrefixes/Prefix in a V1 answer, not the top-level Prefix: S3 gives that one back as sent.
+    (main encoded it, so boto3 returned `.../a%0A`.)"""
+    base = _unique("ctl")
+    keys = [f"{base}/a\nb", f"{base}/a\nc", f"{base}/d\n/e", f"{base}/plain"]
+    _put_keys(env, keys)
+    c = env.client()
+
+    r = c.list_objects(Bucket=BUCKET, Prefix=f"{base}/a\n")
+    assert r["Prefix"] == f"{base}/a\n"
+    assert [o["Key"] for o in r["Contents"]] == [f"{base}/a\nb", f"{base}/a\nc"]
+
+    r = c.list_objects(Bucket=BUCKET, Prefix=f"{base}/", Delimiter="\n")
+    assert r["Prefix"] == f"{base}/"
+    assert r["Delimiter"] == "\n"
+    assert [p["Prefix"] for p in r["CommonPrefixes"]] == [f"{base}/a\n", f"{base}/d\n"]
+    assert [o["Key"] for o in r["Contents"]] == [f"{base}/plain"]
+
+    r = c.list_objects(Bucket=BUCKET, Prefix=f"{base}/", Delimiter="\n", Marker=f"{base}/a\n", MaxKeys=1)
+    assert r["Marker"] == f"{base}/a\n"
+    assert r["IsTruncated"] is True
+    assert [p["Prefix"] for p in r.get("CommonPrefixes", [])] == [f"{base}/d\n"]
+    assert r["NextMarker"] == f"{base}/d\n"
+
+    seen = []
+    for page in c.get_paginator("list_objects").paginate(Bucket=BUCKET, Prefix=f"{base}/", PaginationConfig={"PageSize": 1}):
+        assert page["Prefix"] == f"{base}/"
+        seen += [o["Key"] for o in page.get("Contents", [])]
+    assert seen == sorted(keys)
+
+    r = c.list_objects_v2(Bucket=BUCKET, Prefix=f"{base}/a\n")
+    assert r["Prefix"] == f"{base}/a\n"
+    assert [o["Key"] for o in r["Contents"]] == [f"{base}/a\nb", f"{base}/a\nc"]
+
+
+def test_list_objects_v1_encodes_what_s3_encodes(env: Env) -> None:
+    """The raw V1 answer: Key, Delimiter, Marker, NextMarker and CommonPrefixes/Prefix URL-encoded, the
+    top-level Prefix as sent."""
+    base = _unique("enc")
+    _put_keys(env, [f"{base}/x y/1", f"{base}/x y/2", f"{base}/z\u00e9"])
+    q = lambda s: urllib.parse.quote(s, safe="")  # noqa: E731
+    prefix, marker = f"{base}/", f"{base}/a b"
+    query = f"delimiter=%20&encoding-type=url&marker={q(marker)}&max-keys=1&prefix={q(prefix)}"
+    r = env.signed("GET", f"/{BUCKET}", query=query)
+    assert r.status == 200, (r.status, r.body)
+    root = ET.fromstring(r.body)
+    text = lambda name: root.findtext(S3_NS + name)  # noqa: E731
+    assert text("EncodingType") == "url"
+    assert text("Prefix") == prefix
+    assert text("Delimiter") == "%20"
+    assert text("Marker") == f"{base}/a%20b"
+    assert [p.text for p in root.findall(f"{S3_NS}CommonPrefixes/{S3_NS}Prefix")] == [f"{base}/x%20"]
+    assert text("NextMarker") == f"{base}/x%20"
+    assert text("IsTruncated") == "true"
+
+    r = env.signed("GET", f"/{BUCKET}", query=f"encoding-type=url&marker={q(marker)}&prefix={q(prefix)}")
+    root = ET.fromstring(r.body)
+    keys = [k.text for k in root.iter(S3_NS + "Key")]
+    assert keys == [f"{base}/x%20y/1", f"{base}/x%20y/2", f"{base}/z%C3%A9"]
+
+    spaced = f"{base}/x y/"
+    r = env.signed("GET", f"/{BUCKET}", query=f"encoding-type=url&prefix={q(spaced)}")
+    root = ET.fromstring(r.body)
+    assert root.findtext(S3_NS + "Prefix") == spaced
+    assert [k.text for k in root.iter(S3_NS + "Key")] == [f"{base}/x%20y/1", f"{base}/x%20y/2"]
