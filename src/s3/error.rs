@@ -110,6 +110,9 @@ s3_error_table! {
         "The requested range is not satisfiable";
     InvalidRequest: "InvalidRequest", 400, Client,
         "The request could not be processed.";
+    /// A path or key that is not valid UTF-8 once percent-decoded.
+    InvalidURI: "InvalidURI", 400, Client,
+        "Couldn't parse the specified URI.";
     InsufficientStorage: "InsufficientStorage", 507, Backend,
         "No backend has room for this object.";
     KeyTooLongError: "KeyTooLongError", 400, Client,

@@ -223,12 +223,13 @@ fn decode_query_component(s: &str) -> S3Result<String> {
         })
 }
 
-/// Decodes a path component (`+` stays `+` in paths).
+/// Decodes a path component (`+` stays `+` in paths). A bucket or key that is not UTF-8 once
+/// decoded is S3's `400 InvalidURI`.
 pub fn decode_path(s: &str) -> S3Result<String> {
     percent_decode_str(s)
         .decode_utf8()
         .map(|c| c.into_owned())
-        .map_err(|_| S3Error::with_message(S3ErrorCode::InvalidArgument, "path is not valid UTF-8"))
+        .map_err(|_| S3Error::new(S3ErrorCode::InvalidURI))
 }
 
 /// Finds the bucket named by the `Host` header under virtual-hosted-style addressing.

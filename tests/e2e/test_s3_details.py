@@ -167,3 +167,19 @@ def test_list_objects_v1_encodes_what_s3_encodes(env: Env) -> None:
     root = ET.fromstring(r.body)
     assert root.findtext(S3_NS + "Prefix") == spaced
     assert [k.text for k in root.iter(S3_NS + "Key")] == [f"{base}/x%20y/1", f"{base}/x%20y/2"]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Keys that are not UTF-8
+# --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw_key", ["%FF", "a%C3", "%C3%28x", "dir/%AE%8A-"])
+def test_key_that_is_not_utf8_is_invalid_uri(env: Env, raw_key: str) -> None:
+    """S3 answers `400 InvalidURI` ("Couldn't parse the specified URI.") for a key that does not
+    decode to UTF-8, whatever the operation (main answered `InvalidArgument`)."""
+    path = f"/{BUCKET}/{raw_key}"
+    for method, body in (("GET", b""), ("PUT", b"x"), ("DELETE", b"")):
+        r = env.signed(method, path, body=body)
+        assert (r.status, r.error_code()) == (400, "InvalidURI"), (method, r.status, r.body)
+    assert env.signed("HEAD", path).status == 400
