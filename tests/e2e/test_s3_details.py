@@ -76,6 +76,30 @@ def test_content_encoding_is_stored_as_sent(env: Env) -> None:
     assert got["Body"].read() == b"x"
 
 
+def test_content_encoding_as_sent_on_multipart_and_copy(env: Env) -> None:
+    """CreateMultipartUpload and CopyObject (REPLACE) take the same value as PutObject."""
+    c = env.client()
+    key = _unique("ce-mpu")
+    up = c.create_multipart_upload(Bucket=BUCKET, Key=key, ContentEncoding="br, gzip")
+    part = c.upload_part(Bucket=BUCKET, Key=key, UploadId=up["UploadId"], PartNumber=1, Body=b"abc")
+    c.complete_multipart_upload(
+        Bucket=BUCKET,
+        Key=key,
+        UploadId=up["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    assert c.head_object(Bucket=BUCKET, Key=key)["ContentEncoding"] == "br, gzip"
+    copy = _unique("ce-copy")
+    c.copy_object(
+        Bucket=BUCKET,
+        Key=copy,
+        CopySource={"Bucket": BUCKET, "Key": key},
+        MetadataDirective="REPLACE",
+        ContentEncoding="compress, deflate",
+    )
+    assert c.head_object(Bucket=BUCKET, Key=copy)["ContentEncoding"] == "compress, deflate"
+
+
 @pytest.mark.parametrize(
     "sent, stored",
     [("aws-chunked, gzip", "gzip"), ("deflate, aws-chunked, br", "deflate, br"), ("aws-chunked", None)],
