@@ -33,18 +33,29 @@ pub const REGION: &str = "us-east-1";
 /// Largest CreateBucketConfiguration document we read (it only names a location).
 pub const MAX_CREATE_BUCKET_DOCUMENT_BYTES: usize = 16 * 1024;
 
+/// ListBuckets, paged as S3 has since 2024 (`max-buckets`, `continuation-token`, `prefix`; see
+/// `list::bucket_page`): `ContinuationToken` when more buckets follow, `Prefix` when one was sent.
 pub fn handle_list_buckets(ctx: &RequestCtx<'_>) -> S3Result<Response> {
+    let visible = ctx.app.visible_buckets(&ctx.auth.access_key_id);
+    let page = super::list::bucket_page(ctx, visible)?;
     let mut w = XmlWriter::new();
     w.root("ListAllMyBucketsResult");
     write_owner(&mut w, "Owner");
     w.open("Buckets");
-    for (name, created_ms) in ctx.app.visible_buckets(&ctx.auth.access_key_id) {
+    for (name, created_ms) in &page.buckets {
         w.open("Bucket");
-        w.elem("Name", &name);
-        w.elem("CreationDate", &iso8601_ms(created_ms));
+        w.elem("Name", name);
+        w.elem("CreationDate", &iso8601_ms(*created_ms));
+        w.elem("BucketRegion", REGION);
         w.close("Bucket");
     }
     w.close("Buckets");
+    if let Some(token) = &page.next_token {
+        w.elem("ContinuationToken", token);
+    }
+    if let Some(prefix) = ctx.route.query_param("prefix") {
+        w.elem("Prefix", prefix);
+    }
     w.close("ListAllMyBucketsResult");
     Ok(Response::xml(200, w.finish()))
 }

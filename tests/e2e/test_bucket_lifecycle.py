@@ -42,6 +42,8 @@ class Life:
     orch: h.Orchestrator
     admin: h.Credential
     rw: h.Credential
+    #: An admin credential only the ListBuckets test uses, so it owns exactly that test's buckets.
+    lister: h.Credential
     backend: h.S3Backend
     backend_bucket: str
 
@@ -49,18 +51,20 @@ class Life:
 def _orchestrator(make_orchestrator, seaweed_backend, name: str, extra: dict) -> Life:
     backend_bucket = f"s3o-{name}-{secrets.token_hex(3)}"
     seaweed_backend.create_bucket(backend_bucket)
-    admin, rw = h.Credential.random("BLADM"), h.Credential.random("BLRW")
+    admin, rw, lister = (h.Credential.random(p) for p in ("BLADM", "BLRW", "BLLIST"))
     cfg = h.orchestrator_config(
         backends=[seaweed_backend.config_entry(backend_bucket, name="weed")],
         buckets=[h.VirtualBucket(LIMITED, [rw])],
         extra={
-            "admin_credentials": [{"access_key_id": admin.access_key, "secret_access_key": admin.secret_key}],
+            "admin_credentials": [
+                {"access_key_id": a.access_key, "secret_access_key": a.secret_key} for a in (admin, lister)
+            ],
             **extra,
         },
     )
     # LIMIT_PLACEHOLDER
     orch = make_orchestrator(cfg, name=name)
-    return Life(orch, admin, rw, seaweed_backend, backend_bucket)
+    return Life(orch, admin, rw, lister, seaweed_backend, backend_bucket)
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +162,46 @@ def test_rb_force_with_leftover_upload_aws_cli(life: Life, workdir) -> None:
     assert res.returncode == 0, res.stderr
     assert name not in aws.run("s3", "ls").stdout
     assert _backend_uploads(life, name) == []
+
+
+# -- ListBuckets pagination ---------------------------------------------------------------------------
+
+
+def test_list_buckets_max_buckets_prefix_and_paginator(life: Life) -> None:
+    # An admin credential of its own: it sees exactly the buckets this test creates.
+    owner = life.lister
+    c = life.orch.client(owner)
+    tag = secrets.token_hex(3)
+    names = sorted([f"pg-{tag}-a{i}" for i in range(5)] + [f"pq-{tag}-b{i}" for i in range(2)])
+    for n in names:
+        c.create_bucket(Bucket=n)
+    try:
+        first = c.list_buckets(MaxBuckets=2)
+        assert [b["Name"] for b in first["Buckets"]] == names[:2]
+        assert first.get("ContinuationToken")
+        second = c.list_buckets(MaxBuckets=2, ContinuationToken=first["ContinuationToken"])
+        assert [b["Name"] for b in second["Buckets"]] == names[2:4]
+
+        pref = c.list_buckets(Prefix=f"pq-{tag}")
+        assert [b["Name"] for b in pref["Buckets"]] == [n for n in names if n.startswith(f"pq-{tag}")]
+        assert pref["Prefix"] == f"pq-{tag}"
+        assert "ContinuationToken" not in pref
+
+        pages = list(c.get_paginator("list_buckets").paginate(PaginationConfig={"PageSize": 3}))
+        assert [len(p["Buckets"]) for p in pages] == [3, 3, 1]
+        assert [b["Name"] for p in pages for b in p["Buckets"]] == names
+        pages = list(c.get_paginator("list_buckets").paginate(Prefix=f"pg-{tag}", PaginationConfig={"PageSize": 2}))
+        assert [b["Name"] for p in pages for b in p["Buckets"]] == [n for n in names if n.startswith(f"pg-{tag}")]
+
+        # boto3 refuses these itself; S3 answers them InvalidArgument.
+        for bad in ("0", "10001", "x"):
+            resp = life.orch.signed(owner, "GET", "/", query=f"max-buckets={bad}")
+            assert (resp.status, resp.error_code()) == (400, "InvalidArgument"), bad
+        resp = life.orch.signed(owner, "GET", "/", query="continuation-token=%2A%2A%2A")
+        assert (resp.status, resp.error_code()) == (400, "InvalidArgument")
+        # The AWS CLI pages the same way.
+        listed = life.orch.aws(owner).json("s3api", "list-buckets", "--page-size", "2")
+        assert [b["Name"] for b in listed["Buckets"]] == names
+    finally:
+        for n in names:
+            c.delete_bucket(Bucket=n)
