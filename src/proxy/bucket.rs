@@ -110,6 +110,35 @@ pub fn handle_not_configured(code: S3ErrorCode) -> S3Result<Response> {
     Err(S3Error::new(code))
 }
 
+/// `buckets[].max_multipart_uploads`: a configured bucket with a limit refuses a new upload once
+/// it has that many in progress, with `503 SlowDown` as the Go project answers (the client backs
+/// off and retries; completing or aborting an upload, or its expiry, frees a place). The count
+/// and the create are not one atomic step: uploads created at the same moment may pass the
+/// limit by the few in flight.
+pub fn check_upload_limit(ctx: &RequestCtx<'_>, bucket: &str) -> S3Result<()> {
+    let limit = ctx
+        .app
+        .config()
+        .bucket(bucket)
+        .map_or(0, |b| b.max_multipart_uploads);
+    if limit == 0 {
+        return Ok(());
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let open = ctx
+        .app
+        .catalog
+        .count_multipart(bucket, limit)
+        .map_err(catalog_error)?;
+    if open >= limit {
+        return Err(S3Error::with_message(
+            S3ErrorCode::SlowDown,
+            "Too many active multipart uploads",
+        ));
+    }
+    Ok(())
+}
+
 /// S3's bucket naming rules (the config uses the same ones).
 pub fn check_bucket_name(name: &str) -> S3Result<()> {
     match crate::config::bucket_name_problem(name) {

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from dataclasses import dataclass
 
 import botocore.exceptions
@@ -32,6 +33,8 @@ PART_BYTES = 5 * 1024 * 1024
 #: `cleanup_queue.multipart_stale_timeout` of the second orchestrator: tiny, so an upload goes stale
 #: while the test watches.
 STALE_TIMEOUT_S = 2
+#: The part of the stale upload: small, so it is stored well within the timeout.
+STALE_PART_BYTES = 64 * 1024
 #: Longest wait for the background expiry: the timeout, a sweep interval and the background shard's
 #: idle poll, with room for a loaded machine.
 EXPIRY_DEADLINE_S = 30.0
@@ -62,7 +65,7 @@ def _orchestrator(make_orchestrator, seaweed_backend, name: str, extra: dict) ->
             **extra,
         },
     )
-    # LIMIT_PLACEHOLDER
+    cfg["buckets"][0]["max_multipart_uploads"] = LIMIT
     orch = make_orchestrator(cfg, name=name)
     return Life(orch, admin, rw, lister, seaweed_backend, backend_bucket)
 
@@ -109,10 +112,10 @@ def _reserved(orch: h.Orchestrator) -> int:
     return sum(int(b["reserved_bytes"]) for b in json.loads(resp.body)["backends"])
 
 
-def _start_upload(client, bucket: str, key: str) -> str:
+def _start_upload(client, bucket: str, key: str, size: int = PART_BYTES) -> str:
     """An upload with one part stored: real bytes at the backend."""
     upload_id = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
-    client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=b"p" * PART_BYTES)
+    client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=b"p" * size)
     return upload_id
 
 
@@ -205,3 +208,51 @@ def test_list_buckets_max_buckets_prefix_and_paginator(life: Life) -> None:
     finally:
         for n in names:
             c.delete_bucket(Bucket=n)
+
+
+# -- Stale uploads expire; max_multipart_uploads --------------------------------------------------------
+
+
+def test_stale_upload_is_aborted_parts_deleted_quota_released(stale: Life) -> None:
+    c = stale.orch.client(stale.admin)
+    name = _unique("bl-stale")
+    c.create_bucket(Bucket=name)
+    before = _reserved(stale.orch)
+    started = time.monotonic()
+    upload_id = _start_upload(c, name, "old/upload.bin", STALE_PART_BYTES)
+    reserved, at_backend = _reserved(stale.orch), _backend_uploads(stale, name)
+    if time.monotonic() - started < STALE_TIMEOUT_S:
+        # Not stale yet when these were read: the upload held its part's quota and existed at the backend.
+        assert reserved == before + STALE_PART_BYTES
+        assert at_backend == [f"{name}/old/upload.bin"]
+
+    def expired() -> bool:
+        listed = c.list_multipart_uploads(Bucket=name).get("Uploads", [])
+        return listed == [] and _backend_uploads(stale, name) == [] and _reserved(stale.orch) == before
+
+    h.wait_until(expired, EXPIRY_DEADLINE_S, "the stale upload to be aborted", stale.orch.proc)
+    assert _err(c.list_parts, Bucket=name, Key="old/upload.bin", UploadId=upload_id) == (404, "NoSuchUpload")
+    assert "stale multipart upload aborted" in stale.orch.log_text()
+    # The bucket is empty again: a plain DeleteBucket works.
+    c.delete_bucket(Bucket=name)
+
+
+def test_max_multipart_uploads_refuses_past_the_limit(life: Life) -> None:
+    c = life.orch.client(life.rw)
+    ids = [c.create_multipart_upload(Bucket=LIMITED, Key=f"lim/{i}")["UploadId"] for i in range(LIMIT)]
+    try:
+        assert _err(c.create_multipart_upload, Bucket=LIMITED, Key="lim/over") == (503, "SlowDown")
+        # Finishing one frees its place.
+        c.abort_multipart_upload(Bucket=LIMITED, Key="lim/0", UploadId=ids.pop(0))
+        ids.append(c.create_multipart_upload(Bucket=LIMITED, Key="lim/again")["UploadId"])
+        assert _err(c.create_multipart_upload, Bucket=LIMITED, Key="lim/over") == (503, "SlowDown")
+    finally:
+        for u in c.list_multipart_uploads(Bucket=LIMITED).get("Uploads", []):
+            c.abort_multipart_upload(Bucket=LIMITED, Key=u["Key"], UploadId=u["UploadId"])
+    # A bucket without the key has no limit.
+    a = life.orch.client(life.admin)
+    name = _unique("bl-nolimit")
+    a.create_bucket(Bucket=name)
+    for i in range(LIMIT + 1):
+        a.create_multipart_upload(Bucket=name, Key=f"k{i}")
+    a.delete_bucket(Bucket=name)
