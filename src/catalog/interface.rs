@@ -59,6 +59,25 @@ pub(crate) trait CatalogStore: Send + Sync {
     /// One page of a bucket's uploads, by key then upload id; see [`MultipartQuery`].
     fn list_multipart(&self, bucket: &str, query: &MultipartQuery) -> Result<MultipartPage>;
 
+    /// How many uploads `bucket` has in progress, counting at most `at_most` (a store stops
+    /// there). The default pages through [`CatalogStore::list_multipart`].
+    fn count_multipart(&self, bucket: &str, at_most: usize) -> Result<usize> {
+        let mut query = MultipartQuery {
+            max_uploads: super::MAX_LIST_KEYS,
+            ..Default::default()
+        };
+        let mut n = 0;
+        loop {
+            let page = self.list_multipart(bucket, &query)?;
+            n += page.uploads.len();
+            if n >= at_most || !page.is_truncated {
+                return Ok(n.min(at_most));
+            }
+            query.key_marker = page.next_key_marker;
+            query.upload_id_marker = page.next_upload_id_marker;
+        }
+    }
+
     /// Every part recorded by [`CatalogStore::record_part`] of every upload in progress, as
     /// (upload id, part number, size), by upload id then part number.
     fn all_parts(&self) -> Result<Vec<(String, u32, u64)>>;

@@ -373,6 +373,12 @@ impl Catalog {
         self.store.all_parts()
     }
 
+    /// How many uploads `bucket` has in progress, counting at most `at_most` (so a limit check
+    /// costs at most the limit, never the whole bucket).
+    pub(crate) fn count_multipart(&self, bucket: &str, at_most: usize) -> Result<usize> {
+        self.store.count_multipart(bucket, at_most)
+    }
+
     /// One page of a bucket's uploads; see [`MultipartQuery`].
     pub(crate) fn list_multipart(
         &self,

@@ -1029,3 +1029,20 @@ fn the_handle_refuses_oversize_writes_before_any_store_sees_them() {
     ));
     assert_eq!(store.calls.load(Ordering::Relaxed), 2);
 }
+
+/// `count_multipart` counts one bucket's uploads (not a bucket whose name extends it), stops at
+/// `at_most`, and no longer counts a deleted upload.
+#[test]
+fn count_multipart_counts_one_bucket_up_to_the_cap() {
+    let (_d, cat) = open_tmp();
+    for (bucket, key, id) in [("cb", "a", "c1"), ("cb", "b", "c2"), ("cb", "b", "c3")] {
+        assert!(block(cat.create_multipart(upload(bucket, key, id))).unwrap());
+    }
+    assert!(block(cat.create_multipart(upload("cbx", "a", "c4"))).unwrap());
+    assert_eq!(cat.count_multipart("cb", 100).unwrap(), 3);
+    assert_eq!(cat.count_multipart("cb", 2).unwrap(), 2);
+    assert_eq!(cat.count_multipart("cbx", 100).unwrap(), 1);
+    assert_eq!(cat.count_multipart("none", 100).unwrap(), 0);
+    block(cat.delete_multipart("c2")).unwrap();
+    assert_eq!(cat.count_multipart("cb", 100).unwrap(), 2);
+}

@@ -106,6 +106,7 @@ pub(crate) struct RawConfig {
     pub(crate) replication: Option<RawReplication>,
     pub(crate) backend_circuit_breaker: Option<RawCircuitBreaker>,
     pub(crate) rebalance: Option<RawRebalance>,
+    pub(crate) cleanup_queue: Option<RawCleanupQueue>,
     pub(crate) rate_limit: Option<RawRateLimit>,
     pub(crate) buckets: Option<Vec<RawBucket>>,
     pub(crate) admin_credentials: Option<Vec<RawCredential>>,
@@ -190,6 +191,14 @@ pub(crate) struct RawRebalance {
     pub(crate) threshold: Option<Scalar>,
 }
 
+/// `cleanup_queue`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping (multipart_stale_timeout)")]
+pub(crate) struct RawCleanupQueue {
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) multipart_stale_timeout: Option<Scalar>,
+}
+
 /// `backend_circuit_breaker`.
 #[derive(Deserialize)]
 #[serde(
@@ -226,12 +235,14 @@ pub(crate) struct RawRateLimit {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a bucket mapping (name, credentials)"
+    expecting = "a bucket mapping (name, credentials, max_multipart_uploads)"
 )]
 pub(crate) struct RawBucket {
     #[serde(default, deserialize_with = "present")]
     pub(crate) name: Option<Scalar>,
     pub(crate) credentials: Option<Vec<RawCredential>>,
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) max_multipart_uploads: Option<Scalar>,
 }
 
 /// One entry of `buckets[].credentials`.

@@ -4,7 +4,7 @@
 
 use super::catalog_error;
 use super::{RequestCtx, Response};
-use crate::catalog::{CreateBucketOutcome, DeleteBucketOutcome};
+use crate::catalog::{CreateBucketOutcome, DeleteBucketOutcome, MultipartQuery, MAX_LIST_KEYS};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::xml::{iso8601_ms, XmlWriter};
 use crate::server::body::BodyReader;
@@ -33,18 +33,29 @@ pub const REGION: &str = "us-east-1";
 /// Largest CreateBucketConfiguration document we read (it only names a location).
 pub const MAX_CREATE_BUCKET_DOCUMENT_BYTES: usize = 16 * 1024;
 
+/// ListBuckets, paged as S3 has since 2024 (`max-buckets`, `continuation-token`, `prefix`; see
+/// `list::bucket_page`): `ContinuationToken` when more buckets follow, `Prefix` when one was sent.
 pub fn handle_list_buckets(ctx: &RequestCtx<'_>) -> S3Result<Response> {
+    let visible = ctx.app.visible_buckets(&ctx.auth.access_key_id);
+    let page = super::list::bucket_page(ctx, visible)?;
     let mut w = XmlWriter::new();
     w.root("ListAllMyBucketsResult");
     write_owner(&mut w, "Owner");
     w.open("Buckets");
-    for (name, created_ms) in ctx.app.visible_buckets(&ctx.auth.access_key_id) {
+    for (name, created_ms) in &page.buckets {
         w.open("Bucket");
-        w.elem("Name", &name);
-        w.elem("CreationDate", &iso8601_ms(created_ms));
+        w.elem("Name", name);
+        w.elem("CreationDate", &iso8601_ms(*created_ms));
+        w.elem("BucketRegion", REGION);
         w.close("Bucket");
     }
     w.close("Buckets");
+    if let Some(token) = &page.next_token {
+        w.elem("ContinuationToken", token);
+    }
+    if let Some(prefix) = ctx.route.query_param("prefix") {
+        w.elem("Prefix", prefix);
+    }
     w.close("ListAllMyBucketsResult");
     Ok(Response::xml(200, w.finish()))
 }
@@ -97,6 +108,35 @@ pub fn handle_get_acl(ctx: &RequestCtx<'_>) -> S3Result<Response> {
 /// Sub-resources an orchestrator bucket never has: the proper "not configured" answers.
 pub fn handle_not_configured(code: S3ErrorCode) -> S3Result<Response> {
     Err(S3Error::new(code))
+}
+
+/// `buckets[].max_multipart_uploads`: a configured bucket with a limit refuses a new upload once
+/// it has that many in progress, with `503 SlowDown` as the Go project answers (the client backs
+/// off and retries; completing or aborting an upload, or its expiry, frees a place). The count
+/// and the create are not one atomic step: uploads created at the same moment may pass the
+/// limit by the few in flight.
+pub fn check_upload_limit(ctx: &RequestCtx<'_>, bucket: &str) -> S3Result<()> {
+    let limit = ctx
+        .app
+        .config()
+        .bucket(bucket)
+        .map_or(0, |b| b.max_multipart_uploads);
+    if limit == 0 {
+        return Ok(());
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let open = ctx
+        .app
+        .catalog
+        .count_multipart(bucket, limit)
+        .map_err(catalog_error)?;
+    if open >= limit {
+        return Err(S3Error::with_message(
+            S3ErrorCode::SlowDown,
+            "Too many active multipart uploads",
+        ));
+    }
+    Ok(())
 }
 
 /// S3's bucket naming rules (the config uses the same ones).
@@ -169,7 +209,16 @@ pub async fn handle_create_bucket(
     }
 }
 
-/// DeleteBucket: API buckets only (config buckets are the config's), empty ones only.
+/// DeleteBucket: API buckets only (config buckets are the config's). Objects make a bucket "not
+/// empty"; unfinished multipart uploads do not: as S3 does, they are aborted at their backends and
+/// the bucket is deleted (`204`), so a cleanup loop "delete every object, then DeleteBucket"
+/// succeeds over leftover uploads.
+///
+/// Order: the bucket must exist and hold no object before anything is aborted (a refused delete
+/// aborts nothing); then one pass aborts the uploads already there, the catalog deletes the
+/// bucket (checking for objects again, atomically), and a second pass aborts any upload created
+/// meanwhile, so none outlives its bucket as an orphan. A backend that fails an abort fails the
+/// request (503, retryable) before the bucket is deleted; the uploads aborted so far stay aborted.
 pub async fn handle_delete_bucket(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     let name = ctx.bucket()?;
     let app = ctx.app;
@@ -179,22 +228,18 @@ pub async fn handle_delete_bucket(ctx: &RequestCtx<'_>) -> S3Result<Response> {
             "this bucket is defined in the orchestrator's config; remove it there",
         ));
     }
-    let uploads = app
+    if app
         .catalog
-        .list_multipart(
-            name,
-            &crate::catalog::MultipartQuery {
-                max_uploads: 1,
-                ..Default::default()
-            },
-        )
-        .map_err(catalog_error)?;
-    if !uploads.uploads.is_empty() {
-        return Err(S3Error::with_message(
-            S3ErrorCode::BucketNotEmpty,
-            "The bucket has multipart uploads in progress",
-        ));
+        .get_bucket(name)
+        .map_err(catalog_error)?
+        .is_none()
+    {
+        return Err(S3Error::new(S3ErrorCode::NoSuchBucket));
     }
+    if holds_objects(ctx, name)? {
+        return Err(S3Error::new(S3ErrorCode::BucketNotEmpty));
+    }
+    let aborted = abort_bucket_uploads(ctx, name).await?;
     match app
         .catalog
         .delete_bucket(name)
@@ -202,10 +247,65 @@ pub async fn handle_delete_bucket(ctx: &RequestCtx<'_>) -> S3Result<Response> {
         .map_err(catalog_error)?
     {
         DeleteBucketOutcome::Deleted(_) => {
-            tracing::info!(bucket = name, "bucket deleted");
+            // Uploads created between the first pass and the delete: best effort, the bucket is
+            // gone whatever happens here (the stale-upload expiry catches what this misses).
+            let late = match abort_bucket_uploads(ctx, name).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(request_id = ctx.request_id, bucket = name, error = %e, "DeleteBucket: an upload created during the delete was not aborted");
+                    0
+                }
+            };
+            tracing::info!(
+                bucket = name,
+                aborted_uploads = aborted + late,
+                "bucket deleted"
+            );
             Ok(Response::new(204))
         }
         DeleteBucketOutcome::NotFound => Err(S3Error::new(S3ErrorCode::NoSuchBucket)),
         DeleteBucketOutcome::NotEmpty => Err(S3Error::new(S3ErrorCode::BucketNotEmpty)),
+    }
+}
+
+/// Whether `bucket` holds at least one object.
+fn holds_objects(ctx: &RequestCtx<'_>, bucket: &str) -> S3Result<bool> {
+    let q = crate::catalog::ListQuery {
+        max_keys: 1,
+        ..Default::default()
+    };
+    let page = ctx
+        .app
+        .catalog
+        .list_objects(bucket, &q)
+        .map_err(catalog_error)?;
+    Ok(!page.entries.is_empty())
+}
+
+/// Aborts every upload of `bucket` (at its backend, then in the catalog, releasing its
+/// reservations) in one pass over the listing; returns how many. Bounded by the uploads that
+/// exist when each page is read: the pass resumes after the last upload of the previous page.
+async fn abort_bucket_uploads(ctx: &RequestCtx<'_>, bucket: &str) -> S3Result<usize> {
+    let app = ctx.app;
+    let bctx = ctx.shard.backend_ctx();
+    let mut query = MultipartQuery {
+        max_uploads: MAX_LIST_KEYS,
+        ..Default::default()
+    };
+    let mut aborted = 0;
+    loop {
+        let page = app
+            .catalog
+            .list_multipart(bucket, &query)
+            .map_err(catalog_error)?;
+        for upload in &page.uploads {
+            super::multipart::abort_upload(app, &bctx, upload).await?;
+            aborted += 1;
+        }
+        let Some(last) = page.uploads.last().filter(|_| page.is_truncated) else {
+            return Ok(aborted);
+        };
+        query.key_marker = Some(last.key.clone());
+        query.upload_id_marker = Some(last.upload_id.clone());
     }
 }

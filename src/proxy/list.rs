@@ -247,6 +247,66 @@ pub fn handle_list_object_versions(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     Ok(Response::xml(200, w.finish()))
 }
 
+/// Largest ListBuckets page, and the page size when `max-buckets` is not given: S3's own ceiling
+/// for `max-buckets` and the page it applies by default.
+pub const MAX_BUCKETS_PAGE: usize = 10_000;
+
+/// One ListBuckets page: the buckets, and the continuation token of the next page when more follow.
+pub struct BucketPage {
+    pub buckets: Vec<(String, i64)>,
+    pub next_token: Option<String>,
+}
+
+/// ListBuckets' `max-buckets`, `continuation-token` and `prefix` over the caller's buckets
+/// (`visible`, sorted by name). The token is the last name returned, opaque as the object
+/// listings' are; a page resumes after it, so buckets created or deleted meanwhile neither repeat
+/// nor shift the rest.
+pub fn bucket_page(ctx: &RequestCtx<'_>, visible: Vec<(String, i64)>) -> S3Result<BucketPage> {
+    let max = match ctx.route.query_param("max-buckets") {
+        None => MAX_BUCKETS_PAGE,
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_BUCKETS_PAGE).contains(n))
+            .ok_or_else(|| {
+                S3Error::with_message(
+                    S3ErrorCode::InvalidArgument,
+                    format!("max-buckets must be an integer between 1 and {MAX_BUCKETS_PAGE}"),
+                )
+            })?,
+    };
+    let after = match ctx.route.query_param("continuation-token") {
+        Some(t) if !t.is_empty() => Some(decode_token(t)?),
+        _ => None,
+    };
+    let prefix = ctx.route.query_param("prefix").unwrap_or("");
+    Ok(page_of_buckets(visible, prefix, after.as_deref(), max))
+}
+
+fn page_of_buckets(
+    visible: Vec<(String, i64)>,
+    prefix: &str,
+    after: Option<&str>,
+    max: usize,
+) -> BucketPage {
+    let mut buckets: Vec<(String, i64)> = visible
+        .into_iter()
+        .filter(|(name, _)| name.starts_with(prefix) && after.is_none_or(|a| name.as_str() > a))
+        .take(max.saturating_add(1))
+        .collect();
+    let next_token = if buckets.len() > max {
+        buckets.truncate(max);
+        buckets.last().map(|(name, _)| encode_token(name))
+    } else {
+        None
+    };
+    BucketPage {
+        buckets,
+        next_token,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,5 +317,24 @@ mod tests {
             assert_eq!(decode_token(&encode_token(k)).expect("round trip"), k);
         }
         assert!(decode_token("***").is_err());
+    }
+
+    #[test]
+    fn bucket_pages_resume_after_the_token_and_filter_by_prefix() {
+        let all: Vec<(String, i64)> = ["a1", "a2", "a3", "b1"]
+            .iter()
+            .map(|n| (n.to_string(), 0))
+            .collect();
+        let names = |p: &BucketPage| p.buckets.iter().map(|b| b.0.clone()).collect::<Vec<_>>();
+        let first = page_of_buckets(all.clone(), "a", None, 2);
+        assert_eq!(names(&first), ["a1", "a2"]);
+        let token = first.next_token.expect("truncated");
+        let after = decode_token(&token).expect("token");
+        let second = page_of_buckets(all.clone(), "a", Some(&after), 2);
+        assert_eq!(names(&second), ["a3"]);
+        assert!(second.next_token.is_none());
+        let whole = page_of_buckets(all, "", None, MAX_BUCKETS_PAGE);
+        assert_eq!(whole.buckets.len(), 4);
+        assert!(whole.next_token.is_none());
     }
 }

@@ -106,6 +106,7 @@ async fn hold_part(
 
 pub async fn handle_create_multipart_upload(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     let (bucket, key) = (ctx.bucket()?, ctx.key()?);
+    super::bucket::check_upload_limit(ctx, bucket)?;
     let app = &ctx.app;
     let meta = ObjectMeta::from_headers(ctx.head)?;
     let bkey = backend_key(bucket, key);

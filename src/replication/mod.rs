@@ -5,7 +5,9 @@
 //! - [`scan`]: the periodic walk that re-queues objects under the factor (long-dead backends,
 //!   raised factor) and trims objects over it (a backend came back);
 //! - [`cleanup`]: deleting backend copies no longer referenced (overwrites, deletes, trimmed
-//!   copies), retried with backoff until they succeed.
+//!   copies), retried with backoff until they succeed;
+//! - [`stale_uploads`]: aborting multipart uploads older than
+//!   `cleanup_queue.multipart_stale_timeout`, releasing what they reserved.
 //!
 //! Every item is re-checked against the catalog under the object's write lock before it acts, so
 //! a queued cleanup can never delete bytes that a later write put back under the same key, and a
@@ -22,6 +24,7 @@ pub(crate) mod rebalance;
 pub(crate) mod replicate;
 pub(crate) mod retry;
 pub(crate) mod scan;
+pub(crate) mod stale_uploads;
 pub(crate) mod throttle;
 
 use crate::state::{App, AppHandle};
@@ -90,6 +93,7 @@ pub(crate) struct BackgroundShard {
     pub(crate) cleanup: cleanup::CleanupState,
     pub(crate) replicate: replicate::ReplicateState,
     pub(crate) scan: scan::ScanState,
+    pub(crate) stale_uploads: stale_uploads::StaleUploadsState,
     pub(crate) throttle: throttle::TokenBucket,
     /// The low-priority task queue copies run in.
     pub(crate) replication_queue: glommio::TaskQueueHandle,
@@ -122,6 +126,7 @@ impl BackgroundShard {
             cleanup: cleanup::CleanupState::default(),
             replicate: Default::default(),
             scan: scan::ScanState::new(app.config().replication.worker_interval),
+            stale_uploads: Default::default(),
             throttle: throttle::TokenBucket::new(repl.max_bytes_per_sec, repl.busy_bytes_per_sec),
             replication_queue,
         }
@@ -156,6 +161,7 @@ impl BackgroundShard {
             let mut did = cleanup::run_once(self).await;
             did += replicate::run_once(self).await;
             did += scan::run_step(self).await;
+            did += stale_uploads::run_step(self).await;
             if did == 0 {
                 // No copies running: nothing is yielding (the gauge is set by copies only).
                 crate::metrics::global()

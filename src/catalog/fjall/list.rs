@@ -169,6 +169,21 @@ pub(crate) fn scan_objects(
 /// The names of the buckets holding an object or an upload, sorted, at most
 /// [`MAX_DATA_BUCKETS`]: one seek per bucket in each keyspace (a bucket's keys are one
 /// contiguous range, so after its first key the walk jumps to the prefix's successor).
+/// Counts `bucket`'s upload index keys, at most `at_most`: keys only, no record is read.
+pub(crate) fn count_multipart(db: &Db, bucket: &str, at_most: usize) -> Result<usize> {
+    let mut base = Vec::new();
+    codec::push_mp_index_bucket(&mut base, bucket)?;
+    let mut n = 0;
+    for guard in db.multipart.prefix(&base) {
+        if n >= at_most {
+            break;
+        }
+        guard.key().map_err(storage)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 pub(crate) fn data_buckets(db: &Db) -> Result<Vec<String>> {
     let mut names = std::collections::BTreeSet::new();
     distinct_buckets(&db.objects, &[], &mut names)?;

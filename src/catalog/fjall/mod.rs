@@ -188,6 +188,10 @@ impl CatalogStore for FjallStore {
         list::list_multipart(&self.db, bucket, query)
     }
 
+    fn count_multipart(&self, bucket: &str, at_most: usize) -> Result<usize> {
+        list::count_multipart(&self.db, bucket, at_most)
+    }
+
     fn all_parts(&self) -> Result<Vec<(String, u32, u64)>> {
         self.db.all_parts()
     }

@@ -10,7 +10,14 @@ pub struct BucketConfig {
     pub name: String,
     /// The client credentials allowed on this bucket; never empty.
     pub credentials: Vec<CredentialConfig>,
+    /// `max_multipart_uploads`: most uploads in progress at once (0 = unlimited, the default);
+    /// past it CreateMultipartUpload is refused with 503 SlowDown, as in the Go project.
+    pub max_multipart_uploads: u64,
 }
+
+/// Largest `buckets[].max_multipart_uploads`: CreateMultipartUpload counts the bucket's uploads
+/// (catalog index keys, up to the limit) before each create, so the limit bounds that walk.
+pub(crate) const MAX_MULTIPART_UPLOADS_LIMIT: u64 = 100_000;
 
 /// One client credential of a virtual bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 //! [`Secret`], whose `Debug` prints `***`, so `{:?}` of a whole [`Config`] is safe to log.
 //!
 //! One file per group of sections: `backends.rs` (`routing_strategy`, `backends`), `buckets.rs`
-//! (`buckets`, `admin_credentials`), `replication.rs` (`replication`, `rebalance`), `health.rs`
+//! (`buckets`, `admin_credentials`), `replication.rs` (`replication`, `rebalance`, `cleanup_queue`), `health.rs`
 //! (`backend_circuit_breaker`, `rate_limit`), `server.rs` (`server`, `catalog`, `ui`, `logging`).
 //! This file holds the whole [`Config`] and [`Secret`].
 
@@ -63,6 +63,8 @@ pub struct Config {
     pub backend_circuit_breaker: CircuitBreakerConfig,
     /// Moving copies to even out usage under `spread` (`rebalance`).
     pub rebalance: RebalanceConfig,
+    /// Background housekeeping: stale multipart uploads (`cleanup_queue`).
+    pub cleanup_queue: CleanupQueueConfig,
     /// Per-credential request rate limit (`rate_limit`).
     pub rate_limit: RateLimitConfig,
     /// The virtual buckets clients see (`buckets`), in file order.

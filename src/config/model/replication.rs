@@ -1,5 +1,5 @@
-//! `replication` and `rebalance`: copies per object, the background copier's pace, and moving copies
-//! to even out usage.
+//! `replication`, `rebalance` and `cleanup_queue`: copies per object, the background copier's pace,
+//! moving copies to even out usage, and the background plane's housekeeping of stale uploads.
 
 use std::time::Duration;
 
@@ -95,6 +95,27 @@ impl Default for RebalanceConfig {
         RebalanceConfig {
             enabled: true,
             threshold: DEFAULT_REBALANCE_THRESHOLD,
+        }
+    }
+}
+
+/// Default `cleanup_queue.multipart_stale_timeout` (the Go project's default): an upload left open a
+/// whole day is abandoned; a day outlasts any real client's upload, and matches the usual
+/// "abort incomplete multipart uploads after one day" lifecycle rule.
+pub(crate) const DEFAULT_MULTIPART_STALE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// `cleanup_queue` (the Go project's section name): background housekeeping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CleanupQueueConfig {
+    /// `multipart_stale_timeout`: multipart uploads initiated longer ago than this are aborted
+    /// at their backend, their parts deleted and their reservations released.
+    pub multipart_stale_timeout: Duration,
+}
+
+impl Default for CleanupQueueConfig {
+    fn default() -> Self {
+        CleanupQueueConfig {
+            multipart_stale_timeout: DEFAULT_MULTIPART_STALE_TIMEOUT,
         }
     }
 }

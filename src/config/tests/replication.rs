@@ -95,3 +95,39 @@ fn durations() {
         "greater than zero",
     );
 }
+
+#[test]
+fn cleanup_queue_stale_timeout_and_bucket_upload_limit() {
+    let c = parse(MINIMAL).unwrap();
+    assert_eq!(
+        c.cleanup_queue.multipart_stale_timeout,
+        Duration::from_secs(24 * 3600)
+    );
+    assert_eq!(c.buckets[0].max_multipart_uploads, 0);
+    let c = parse(&with("cleanup_queue:\n  multipart_stale_timeout: 2s\n")).unwrap();
+    assert_eq!(
+        c.cleanup_queue.multipart_stale_timeout,
+        Duration::from_secs(2)
+    );
+    assert_err(
+        &with("cleanup_queue:\n  multipart_stale_timeout: 0s\n"),
+        10,
+        "cleanup_queue.multipart_stale_timeout",
+        "greater than zero",
+    );
+    let limited = MINIMAL.replace(
+        "  - name: myapp\n",
+        "  - name: myapp\n    max_multipart_uploads: 5\n",
+    );
+    assert_eq!(parse(&limited).unwrap().buckets[0].max_multipart_uploads, 5);
+    let over = MINIMAL.replace(
+        "  - name: myapp\n",
+        "  - name: myapp\n    max_multipart_uploads: 100001\n",
+    );
+    assert_err(
+        &over,
+        6,
+        "buckets[0].max_multipart_uploads",
+        "at most 100000",
+    );
+}

@@ -5,7 +5,9 @@ use std::collections::{HashMap, HashSet};
 
 use super::names::bucket_name_problem;
 use super::Checker;
-use crate::config::model::{BucketConfig, CredentialConfig, Permissions, Secret};
+use crate::config::model::{
+    BucketConfig, CredentialConfig, Permissions, Secret, MAX_MULTIPART_UPLOADS_LIMIT,
+};
 use crate::config::raw::{RawBucket, RawCredential, Scalar};
 
 /// Most virtual buckets. The router resolves buckets from an in-memory table; a thousand is far beyond
@@ -76,11 +78,35 @@ impl Checker<'_> {
                 }
             }
             let credentials = self.credentials(&base, b, keys);
+            let max_multipart_uploads = self.max_multipart_uploads(&base, b);
             if let Some(name) = name {
-                out.push(BucketConfig { name, credentials });
+                out.push(BucketConfig {
+                    name,
+                    credentials,
+                    max_multipart_uploads,
+                });
             }
         }
         out
+    }
+
+    /// `buckets[].max_multipart_uploads`: 0 (unlimited, the default) up to
+    /// [`MAX_MULTIPART_UPLOADS_LIMIT`].
+    fn max_multipart_uploads(&mut self, base: &str, b: &RawBucket) -> u64 {
+        let path = format!("{base}.max_multipart_uploads");
+        match self.uint(&path, b.max_multipart_uploads.as_ref()) {
+            Some(n) if n > MAX_MULTIPART_UPLOADS_LIMIT => {
+                self.problem(
+                    &path,
+                    format!(
+                        "must be at most {MAX_MULTIPART_UPLOADS_LIMIT} (0 = unlimited), found {n}"
+                    ),
+                );
+                0
+            }
+            Some(n) => n,
+            None => 0,
+        }
     }
 
     fn credentials(

@@ -48,6 +48,7 @@ pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>) -> Result<Config, Ve
     let backend_circuit_breaker = c.circuit_breaker(raw.backend_circuit_breaker.as_ref());
     let rate_limit = c.rate_limit(raw.rate_limit.as_ref());
     let rebalance = c.rebalance(raw.rebalance.as_ref());
+    let cleanup_queue = c.cleanup_queue(raw.cleanup_queue.as_ref());
     let mut keys = KeySecrets::new();
     let buckets = c.buckets(
         raw.buckets.as_deref(),
@@ -67,6 +68,7 @@ pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>) -> Result<Config, Ve
             replication,
             backend_circuit_breaker,
             rebalance,
+            cleanup_queue,
             rate_limit,
             buckets,
             admin_credentials,

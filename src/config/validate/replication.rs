@@ -10,7 +10,8 @@ use crate::config::model::{
     DEFAULT_REPLICATION_MAX_BYTES_PER_SEC, DEFAULT_REPLICATION_WORKER_INTERVAL,
     DEFAULT_UNHEALTHY_THRESHOLD, MAX_REPLICATION_BATCH_SIZE, MAX_REPLICATION_CONCURRENCY,
 };
-use crate::config::raw::{RawRebalance, RawReplication, Scalar};
+use crate::config::model::{CleanupQueueConfig, DEFAULT_MULTIPART_STALE_TIMEOUT};
+use crate::config::raw::{RawCleanupQueue, RawRebalance, RawReplication, Scalar};
 
 impl Checker<'_> {
     pub(super) fn replication(
@@ -134,6 +135,20 @@ impl Checker<'_> {
             }
             n
         })
+    }
+
+    pub(super) fn cleanup_queue(&mut self, raw: Option<&RawCleanupQueue>) -> CleanupQueueConfig {
+        let Some(raw) = raw else {
+            return CleanupQueueConfig::default();
+        };
+        let stale = self.nonzero_duration(
+            "cleanup_queue.multipart_stale_timeout",
+            raw.multipart_stale_timeout.as_ref(),
+            "must be greater than zero (a zero timeout would abort every upload as it starts)",
+        );
+        CleanupQueueConfig {
+            multipart_stale_timeout: stale.unwrap_or(DEFAULT_MULTIPART_STALE_TIMEOUT),
+        }
     }
 
     pub(super) fn rebalance(&mut self, raw: Option<&RawRebalance>) -> RebalanceConfig {
