@@ -1,0 +1,258 @@
+"""Authentication forms still in use, and the codes S3 gives when a request is refused.
+
+* SigV2 (`Authorization: AWS AKID:signature` and `AWSAccessKeyId`/`Expires`/`Signature` presigned
+  URLs) through boto3 with `signature_version="s3"`.
+* Expiry, skew and malformed-request statuses: 403 for time problems, `InvalidDigest`,
+  `411 MissingContentLength`, `IncompleteBody` for a body that ends early (never a stored object).
+* `curl --aws-sigv4` from Debian 12, which sends no `x-amz-content-sha256` on bodyless requests.
+
+One orchestrator for the module, in front of SeaweedFS, `rclone serve s3` and a local directory
+(`spread`, factor 1), so objects land on every kind of backend.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email.utils
+import hashlib
+import hmac
+import http.client
+import shutil
+import socket
+import subprocess
+import time
+import unittest.mock
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import botocore.exceptions
+import pytest
+from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+
+import harness as h
+
+BUCKET = "auth-forms"
+#: A presigned URL's expiry has 1 s granularity: wait this long past it so no rounding on either side
+#: can still see it as valid.
+EXPIRY_MARGIN_S = 1.0
+#: Upper bound for waiting out a 1-second presigned URL: anything longer is a harness bug.
+EXPIRY_WAIT_DEADLINE_S = 10.0
+#: Further from now than the orchestrator's skew window (15 minutes, as S3).
+SKEWED_BY = dt.timedelta(hours=1)
+#: Socket timeout for the raw requests below.
+RAW_TIMEOUT_S = 10.0
+#: Bodies for the SigV2 round trip: one per backend at least under `spread`.
+V2_KEYS = [f"v2/obj-{i}.txt" for i in range(6)]
+
+
+@dataclass
+class Env:
+    orch: h.Orchestrator
+    cred: h.Credential
+    s3_backends: list[h.S3Backend]
+    local_root: Path
+
+    def v4(self, cred: h.Credential | None = None):
+        return self.orch.client(cred or self.cred)
+
+    def v2(self, cred: h.Credential | None = None):
+        return v2_client(self.orch.endpoint, cred or self.cred)
+
+    def stored_anywhere(self, key: str) -> bool:
+        """Whether any backend holds a copy of `BUCKET/key`, asked of the backends themselves."""
+        for b in self.s3_backends:
+            try:
+                b.client().head_object(Bucket=b.buckets[0], Key=h.backend_name(BUCKET, key))
+                return True
+            except botocore.exceptions.ClientError as e:
+                assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404, e.response
+        return h.local_object_path(self.local_root, BUCKET, key).is_file()
+
+
+def v2_client(endpoint: str, cred: h.Credential):
+    """A boto3 client signing with Signature Version 2 (botocore's `s3` signer)."""
+    cfg = Config(
+        signature_version="s3",
+        region_name=h.REGION,
+        s3={"addressing_style": "path"},
+        retries={"mode": "standard", "total_max_attempts": 1},
+        connect_timeout=h.CONNECT_TIMEOUT_S,
+        read_timeout=h.READ_TIMEOUT_S,
+    )
+    session = boto3.session.Session(
+        aws_access_key_id=cred.access_key, aws_secret_access_key=cred.secret_key, region_name=h.REGION
+    )
+    return session.client("s3", endpoint_url=endpoint, config=cfg)
+
+
+@pytest.fixture(scope="module")
+def env(make_orchestrator, tmp_path_factory, seaweed_backend, rclone_backend):
+    local_root = tmp_path_factory.mktemp("auth-forms-local") / "disk"
+    cred = h.Credential.random("FORMS")
+    s3_backends = [seaweed_backend, rclone_backend]
+    cfg = h.orchestrator_config(
+        backends=[b.config_entry() for b in s3_backends] + [h.local_backend_entry("local", local_root)],
+        buckets=[h.VirtualBucket(BUCKET, [cred])],
+        routing_strategy="spread",
+        replication_factor=1,
+    )
+    orch = make_orchestrator(cfg, name="auth-forms")
+    yield Env(orch, cred, s3_backends, local_root)
+    orch.stop()
+
+
+def _err(exc: botocore.exceptions.ClientError) -> tuple[int, str]:
+    return exc.response["ResponseMetadata"]["HTTPStatusCode"], exc.response.get("Error", {}).get("Code", "")
+
+
+def _wait_past(unix_ts: float) -> None:
+    h.wait_until(lambda: time.time() > unix_ts + EXPIRY_MARGIN_S, EXPIRY_WAIT_DEADLINE_S, "the URL to expire")
+
+
+def _v2_sign(secret: str, string_to_sign: str) -> str:
+    mac = hmac.new(secret.encode(), string_to_sign.encode(), hashlib.sha1)
+    return base64.b64encode(mac.digest()).decode()
+
+
+# --------------------------------------------------------------------------------------------------------
+# SigV2
+# --------------------------------------------------------------------------------------------------------
+
+
+def test_sigv2_put_get_list_delete(env: Env) -> None:
+    c = env.v2()
+    bodies = {k: f"sigv2 body of {k}\n".encode() * (i + 1) for i, k in enumerate(V2_KEYS)}
+    for k, body in bodies.items():
+        c.put_object(Bucket=BUCKET, Key=k, Body=body, ContentType="text/plain", Metadata={"form": "v2"})
+    for k, body in bodies.items():
+        got = c.get_object(Bucket=BUCKET, Key=k)
+        assert got["Body"].read() == body
+        assert got["Metadata"] == {"form": "v2"}
+        assert env.stored_anywhere(k)
+    listed = [o["Key"] for o in c.list_objects(Bucket=BUCKET, Prefix="v2/").get("Contents", [])]
+    assert listed == sorted(V2_KEYS)
+    listed2 = [o["Key"] for o in c.list_objects_v2(Bucket=BUCKET, Prefix="v2/").get("Contents", [])]
+    assert listed2 == sorted(V2_KEYS)
+    assert c.head_object(Bucket=BUCKET, Key=V2_KEYS[0])["ContentLength"] == len(bodies[V2_KEYS[0]])
+    c.delete_object(Bucket=BUCKET, Key=V2_KEYS[0])
+    c.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in V2_KEYS[1:]]})
+    assert c.list_objects_v2(Bucket=BUCKET, Prefix="v2/").get("KeyCount") == 0
+    assert not any(env.stored_anywhere(k) for k in V2_KEYS)
+
+
+def test_sigv2_multipart_upload(env: Env) -> None:
+    """uploads, uploadId and partNumber are sub-resources SigV2 signs."""
+    c = env.v2()
+    key = "v2/multipart.bin"
+    part = b"p" * (5 * 1024 * 1024)
+    up = c.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
+    e1 = c.upload_part(Bucket=BUCKET, Key=key, UploadId=up, PartNumber=1, Body=part)["ETag"]
+    e2 = c.upload_part(Bucket=BUCKET, Key=key, UploadId=up, PartNumber=2, Body=b"tail")["ETag"]
+    assert [p["PartNumber"] for p in c.list_parts(Bucket=BUCKET, Key=key, UploadId=up)["Parts"]] == [1, 2]
+    c.complete_multipart_upload(
+        Bucket=BUCKET,
+        Key=key,
+        UploadId=up,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]},
+    )
+    assert h.sha256_hex(c.get_object(Bucket=BUCKET, Key=key)["Body"].read()) == h.sha256_hex(part + b"tail")
+    c.delete_object(Bucket=BUCKET, Key=key)
+
+
+def test_sigv2_presigned_get_and_put(env: Env) -> None:
+    c = env.v2()
+    key = "v2/presigned.txt"
+    put_url = c.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": key}, ExpiresIn=300)
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(put_url).query)
+    assert set(q) >= {"AWSAccessKeyId", "Expires", "Signature"}, put_url
+    resp = h.http_request("PUT", put_url, body=b"presigned v2 body")
+    assert resp.status == 200, resp.body
+
+    get_url = c.generate_presigned_url(
+        "get_object",
+        Params={"Bucket": BUCKET, "Key": key, "ResponseContentDisposition": 'attachment; filename="x.txt"'},
+        ExpiresIn=300,
+    )
+    resp = h.http_request("GET", get_url)
+    assert resp.status == 200, resp.body
+    assert resp.body == b"presigned v2 body"
+    assert resp.headers.get("content-disposition") == 'attachment; filename="x.txt"'
+
+    # The response-* override is signed: changing it breaks the signature.
+    tampered = get_url.replace("x.txt", "y.txt")
+    assert tampered != get_url
+    resp = h.http_request("GET", tampered)
+    assert (resp.status, resp.error_code()) == (403, "SignatureDoesNotMatch"), resp.body
+    c.delete_object(Bucket=BUCKET, Key=key)
+
+
+def test_sigv2_wrong_signature_is_signature_does_not_match(env: Env) -> None:
+    bad = env.cred.with_secret("x" * 40)
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        env.v2(bad).list_objects(Bucket=BUCKET)
+    assert _err(ei.value) == (403, "SignatureDoesNotMatch")
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        env.v2(bad).put_object(Bucket=BUCKET, Key="v2/never.txt", Body=b"no")
+    assert _err(ei.value) == (403, "SignatureDoesNotMatch")
+    assert not env.stored_anywhere("v2/never.txt")
+    url = env.v2(bad).generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "v2/x"}, ExpiresIn=300)
+    resp = h.http_request("GET", url)
+    assert (resp.status, resp.error_code()) == (403, "SignatureDoesNotMatch"), resp.body
+
+
+def test_sigv2_unknown_key_is_invalid_access_key_id(env: Env) -> None:
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        env.v2(h.Credential.random("NOBODY")).list_objects(Bucket=BUCKET)
+    assert _err(ei.value) == (403, "InvalidAccessKeyId")
+
+
+def test_sigv2_expired_presigned_url_is_access_denied(env: Env) -> None:
+    env.v4().put_object(Bucket=BUCKET, Key="v2/expiring.txt", Body=b"soon gone")
+    url = env.v2().generate_presigned_url(
+        "get_object", Params={"Bucket": BUCKET, "Key": "v2/expiring.txt"}, ExpiresIn=1
+    )
+    expires = int(urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["Expires"][0])
+    _wait_past(expires)
+    resp = h.http_request("GET", url)
+    assert (resp.status, resp.error_code()) == (403, "AccessDenied"), resp.body
+
+
+def test_sigv2_skewed_date_is_request_time_too_skewed(env: Env) -> None:
+    date = email.utils.format_datetime(dt.datetime.now(dt.timezone.utc) - SKEWED_BY, usegmt=True)
+    path = f"/{BUCKET}/"
+    sig = _v2_sign(env.cred.secret_key, f"GET\n\n\n{date}\n{path}")
+    resp = h.http_request(
+        "GET",
+        env.orch.endpoint + path,
+        headers={"Date": date, "Authorization": f"AWS {env.cred.access_key}:{sig}"},
+    )
+    assert (resp.status, resp.error_code()) == (403, "RequestTimeTooSkewed"), resp.body
+    # The same request dated now is accepted: the refusal above is the date's.
+    date = email.utils.format_datetime(dt.datetime.now(dt.timezone.utc), usegmt=True)
+    sig = _v2_sign(env.cred.secret_key, f"GET\n\n\n{date}\n{path}")
+    resp = h.http_request(
+        "GET",
+        env.orch.endpoint + path,
+        headers={"Date": date, "Authorization": f"AWS {env.cred.access_key}:{sig}"},
+    )
+    assert resp.status == 200, resp.body
+
+
+def test_sigv2_x_amz_date_takes_the_date_line(env: Env) -> None:
+    """With x-amz-date, the Date line of the string to sign is empty and x-amz-date is signed as an
+    x-amz-* header (AWS's SigV2 rules; s3cmd and older SDKs sign this way)."""
+    amz_date = email.utils.format_datetime(dt.datetime.now(dt.timezone.utc), usegmt=True)
+    path = f"/{BUCKET}/"
+    sig = _v2_sign(env.cred.secret_key, f"GET\n\n\n\nx-amz-date:{amz_date}\n{path}")
+    resp = h.http_request(
+        "GET",
+        env.orch.endpoint + path,
+        headers={"x-amz-date": amz_date, "Authorization": f"AWS {env.cred.access_key}:{sig}"},
+    )
+    assert resp.status == 200, resp.body
