@@ -256,3 +256,109 @@ def test_sigv2_x_amz_date_takes_the_date_line(env: Env) -> None:
         headers={"x-amz-date": amz_date, "Authorization": f"AWS {env.cred.access_key}:{sig}"},
     )
     assert resp.status == 200, resp.body
+
+
+# --------------------------------------------------------------------------------------------------------
+# Codes and statuses
+# --------------------------------------------------------------------------------------------------------
+
+
+def _signing_clock(when: dt.datetime):
+    """botocore's signers read the time through `botocore.auth.get_current_datetime` (naive UTC)."""
+    return unittest.mock.patch("botocore.auth.get_current_datetime", return_value=when.replace(tzinfo=None))
+
+
+def test_sigv4_expired_presigned_url_is_access_denied(env: Env) -> None:
+    url = env.v4().generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "v4/x"}, ExpiresIn=1)
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    signed_at = dt.datetime.strptime(q["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
+    _wait_past(signed_at.timestamp() + 1)
+    resp = h.http_request("GET", url)
+    assert (resp.status, resp.error_code()) == (403, "AccessDenied"), resp.body
+
+
+def test_x_amz_expires_out_of_range_is_access_denied(env: Env) -> None:
+    c = env.v4()
+    for expires in (604_801, 10 * 604_800):
+        url = c.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "v4/x"}, ExpiresIn=expires)
+        resp = h.http_request("GET", url)
+        assert (resp.status, resp.error_code()) == (403, "AccessDenied"), (expires, resp.body)
+
+
+def test_sigv4_request_outside_skew_window_is_request_time_too_skewed(env: Env) -> None:
+    when = dt.datetime.now(dt.timezone.utc) - SKEWED_BY
+    url = f"{env.orch.endpoint}/{BUCKET}/"
+    req = AWSRequest(method="GET", url=url, headers={})
+    signer = S3SigV4Auth(Credentials(env.cred.access_key, env.cred.secret_key), "s3", h.REGION)
+    with _signing_clock(when):
+        signer.add_auth(req)
+    resp = h.http_request("GET", url, headers=dict(req.headers.items()))
+    assert (resp.status, resp.error_code()) == (403, "RequestTimeTooSkewed"), resp.body
+
+
+def test_presigned_url_dated_in_the_future_is_access_denied(env: Env) -> None:
+    when = dt.datetime.now(dt.timezone.utc) + SKEWED_BY
+    url = f"{env.orch.endpoint}/{BUCKET}/v4/x"
+    req = AWSRequest(method="GET", url=url, params={}, headers={})
+    signer = S3SigV4QueryAuth(Credentials(env.cred.access_key, env.cred.secret_key), "s3", h.REGION, expires=300)
+    with _signing_clock(when):
+        signer.add_auth(req)
+    resp = h.http_request("GET", req.url)
+    assert (resp.status, resp.error_code()) == (403, "AccessDenied"), resp.body
+
+
+def test_malformed_content_md5_is_invalid_digest(env: Env) -> None:
+    key = "codes/bad-md5.txt"
+    for bad in ("not-base64!!", base64.b64encode(b"short").decode()):
+        resp = env.orch.signed(
+            env.cred, "PUT", f"/{BUCKET}/{key}", body=b"hello", headers={"Content-MD5": bad}
+        )
+        assert (resp.status, resp.error_code()) == (400, "InvalidDigest"), (bad, resp.body)
+    assert not env.stored_anywhere(key)
+
+
+def _signed_head(env: Env, method: str, path: str, body: bytes, extra: dict[str, str]) -> dict[str, str]:
+    """SigV4 headers for a request whose framing the caller writes itself."""
+    req = AWSRequest(method=method, url=env.orch.endpoint + path, data=body, headers=dict(extra))
+    S3SigV4Auth(Credentials(env.cred.access_key, env.cred.secret_key), "s3", h.REGION).add_auth(req)
+    return {k: v for k, v in req.headers.items() if k.lower() != "content-length"}
+
+
+def _raw_exchange(env: Env, head: bytes, body: bytes) -> tuple[int, bytes]:
+    """Writes `head` and `body` on a fresh connection, half-closes it and reads the one answer."""
+    with socket.create_connection((h.HOST, env.orch.listen_port), timeout=RAW_TIMEOUT_S) as s:
+        s.sendall(head + body)
+        s.shutdown(socket.SHUT_WR)
+        resp = http.client.HTTPResponse(s)
+        resp.begin()
+        return resp.status, resp.read()
+
+
+def _head_bytes(method: str, path: str, headers: dict[str, str]) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1"] + [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def test_put_without_any_length_is_missing_content_length(env: Env) -> None:
+    key = "codes/no-length.txt"
+    path = f"/{BUCKET}/{key}"
+    headers = _signed_head(env, "PUT", path, b"", {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    headers["Host"] = f"{h.HOST}:{env.orch.listen_port}"
+    status, body = _raw_exchange(env, _head_bytes("PUT", path, headers), b"")
+    assert (status, h.s3_error_code(body)) == (411, "MissingContentLength"), body
+    assert not env.stored_anywhere(key)
+
+
+def test_body_shorter_than_content_length_is_incomplete_body(env: Env) -> None:
+    key = "codes/short-body.txt"
+    path = f"/{BUCKET}/{key}"
+    full = b"x" * 100
+    headers = _signed_head(env, "PUT", path, full, {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    headers["Host"] = f"{h.HOST}:{env.orch.listen_port}"
+    headers["Content-Length"] = str(len(full))
+    status, body = _raw_exchange(env, _head_bytes("PUT", path, headers), full[:50])
+    assert (status, h.s3_error_code(body)) == (400, "IncompleteBody"), body
+    assert not env.stored_anywhere(key)
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        env.v4().head_object(Bucket=BUCKET, Key=key)
+    assert _err(ei.value)[0] == 404
