@@ -24,7 +24,7 @@ use super::signing_key::{SigningKey, SigningKeyCache};
 use super::sigv2::{
     is_v2_authorization, query_is_v2_presigned, verify_v2_header, verify_v2_presigned,
 };
-use super::{RequestView, SERVICE, UNSIGNED_PAYLOAD};
+use super::{RequestView, EMPTY_SHA256_HEX, SERVICE, UNSIGNED_PAYLOAD};
 
 use hmac::Mac;
 
@@ -189,12 +189,18 @@ fn verify_header_auth<K: Borrow<SecretKey>>(
     if amz_date.unix().abs_diff(now_unix) > MAX_CLOCK_SKEW_SECS.unsigned_abs() {
         return Err(S3ErrorCode::RequestTimeTooSkewed.into());
     }
-    let payload_hash = header_str(req, "x-amz-content-sha256")?.ok_or_else(|| {
-        S3Error::with_message(
-            S3ErrorCode::InvalidRequest,
-            "Missing required header for this request: x-amz-content-sha256",
-        )
-    })?;
+    // A request without a body may leave the header out (curl's --aws-sigv4 before 8.x does):
+    // its payload is the empty one, as SeaweedFS and MinIO read it. One with a body must say.
+    let payload_hash = match header_str(req, "x-amz-content-sha256")? {
+        Some(v) => v,
+        None if announces_no_body(req) => EMPTY_SHA256_HEX,
+        None => {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                "Missing required header for this request: x-amz-content-sha256",
+            ))
+        }
+    };
     let claim = Claim {
         kind: AuthKind::Header,
         access_key_id: parsed.credential.access_key_id,
@@ -205,6 +211,14 @@ fn verify_header_auth<K: Borrow<SecretKey>>(
         payload_hash,
     };
     verify_claim(req, &claim, secret_lookup, cache)
+}
+
+/// Whether the head announces no body: no `Transfer-Encoding`, and no `Content-Length` or `0`.
+fn announces_no_body(req: &RequestView<'_>) -> bool {
+    req.header_values("transfer-encoding").next().is_none()
+        && req
+            .header_values("content-length")
+            .all(|v| v.trim_ascii() == b"0")
 }
 
 fn verify_presigned<K: Borrow<SecretKey>>(
@@ -667,9 +681,65 @@ mod tests {
         assert_eq!(both.code(NOW), S3ErrorCode::InvalidArgument);
     }
 
+    /// Signed the way curl 7.88's `--aws-sigv4` signs: `host;x-amz-date`, no
+    /// `x-amz-content-sha256` sent, `payload_hash` in the canonical request.
+    fn curl_signed(method: &str, payload_hash: &str, extra: &[(&str, &str)]) -> Owned {
+        let date = AmzDate::from_unix(NOW).unwrap();
+        let headers = [("Host", HOST), ("x-amz-date", date.as_str())];
+        let signable = SignableRequest {
+            method,
+            canonical_uri: "/bucket/key",
+            query: &[],
+            headers: &headers,
+            payload_hash,
+        };
+        let mut cache = SigningKeyCache::new();
+        let auth = sign_request(
+            &signable,
+            &Credentials::new(AK, SK),
+            "us-east-1",
+            &date,
+            &mut cache,
+        );
+        let mut r = Owned {
+            method: method.into(),
+            path: "/bucket/key".into(),
+            query: String::new(),
+            headers: headers
+                .iter()
+                .chain(extra)
+                .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+                .collect(),
+        };
+        r.set_header("Authorization", auth.as_bytes());
+        r
+    }
+
+    #[test]
+    fn bodyless_request_may_omit_content_sha256() {
+        for method in ["GET", "HEAD", "DELETE"] {
+            let v = curl_signed(method, EMPTY_SHA256_HEX, &[])
+                .verify(NOW)
+                .unwrap();
+            let empty: [u8; 32] = hex::decode(EMPTY_SHA256_HEX).unwrap().try_into().unwrap();
+            assert_eq!(v.payload, PayloadSigning::Sha256(empty), "{method}");
+        }
+        let zero = curl_signed("DELETE", EMPTY_SHA256_HEX, &[("Content-Length", "0")]);
+        zero.verify(NOW).unwrap();
+        // Signed over another payload hash: the empty one is what gets checked, so it fails.
+        let other = curl_signed("GET", UNSIGNED_PAYLOAD, &[]);
+        assert_eq!(other.code(NOW), S3ErrorCode::SignatureDoesNotMatch);
+        // A body still needs the header, whatever its framing.
+        for framing in [("Content-Length", "6"), ("Transfer-Encoding", "chunked")] {
+            let r = curl_signed("PUT", EMPTY_SHA256_HEX, &[framing]);
+            assert_eq!(r.code(NOW), S3ErrorCode::InvalidRequest, "{framing:?}");
+        }
+    }
+
     #[test]
     fn content_sha256_rules() {
         let mut missing = simple(NOW);
+        missing.set_header("content-length", b"5");
         missing.remove_header("x-amz-content-sha256");
         let e = missing.verify(NOW).unwrap_err();
         assert_eq!(e.code, S3ErrorCode::InvalidRequest);
