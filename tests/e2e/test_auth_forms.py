@@ -47,6 +47,8 @@ EXPIRY_WAIT_DEADLINE_S = 10.0
 SKEWED_BY = dt.timedelta(hours=1)
 #: Socket timeout for the raw requests below.
 RAW_TIMEOUT_S = 10.0
+#: `server.domain`: a Host of `<bucket>.DOMAIN` is virtual-hosted style; 127.0.0.1 stays path style.
+DOMAIN = "s3.test"
 #: Bodies for the SigV2 round trip: one per backend at least under `spread`.
 V2_KEYS = [f"v2/obj-{i}.txt" for i in range(6)]
 
@@ -101,6 +103,7 @@ def env(make_orchestrator, tmp_path_factory, seaweed_backend, rclone_backend):
         buckets=[h.VirtualBucket(BUCKET, [cred])],
         routing_strategy="spread",
         replication_factor=1,
+        domain=DOMAIN,
     )
     orch = make_orchestrator(cfg, name="auth-forms")
     yield Env(orch, cred, s3_backends, local_root)
@@ -256,6 +259,33 @@ def test_sigv2_x_amz_date_takes_the_date_line(env: Env) -> None:
         headers={"x-amz-date": amz_date, "Authorization": f"AWS {env.cred.access_key}:{sig}"},
     )
     assert resp.status == 200, resp.body
+
+
+def test_sigv2_virtual_hosted(env: Env) -> None:
+    """Virtual-hosted style: the Host names the bucket and SigV2's resource starts with /bucket."""
+    host = f"{BUCKET}.{DOMAIN}:{env.orch.listen_port}"
+
+    def send(method: str, path: str, resource: str, body: bytes = b"", content_type: str = "") -> h.RawResponse:
+        date = email.utils.format_datetime(dt.datetime.now(dt.timezone.utc), usegmt=True)
+        sig = _v2_sign(env.cred.secret_key, f"{method}\n\n{content_type}\n{date}\n{resource}")
+        headers = {"Host": host, "Date": date, "Authorization": f"AWS {env.cred.access_key}:{sig}"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        return h.http_request(method, env.orch.endpoint + path, headers=headers, body=body)
+
+    key = "v2/virtual-hosted.txt"
+    resp = send("PUT", f"/{key}", f"/{BUCKET}/{key}", b"virtual v2", "text/plain")
+    assert resp.status == 200, resp.body
+    resp = send("GET", f"/{key}", f"/{BUCKET}/{key}")
+    assert (resp.status, resp.body) == (200, b"virtual v2")
+    resp = send("GET", "/?prefix=v2/virtual", f"/{BUCKET}/")
+    assert resp.status == 200 and f"<Key>{key}</Key>".encode() in resp.body, resp.body
+    # Signed as if path style (no /bucket in the resource): not this request's signature.
+    resp = send("GET", f"/{key}", f"/{key}")
+    assert (resp.status, resp.error_code()) == (403, "SignatureDoesNotMatch"), resp.body
+    resp = send("DELETE", f"/{key}", f"/{BUCKET}/{key}")
+    assert resp.status == 204, resp.body
+    assert not env.stored_anywhere(key)
 
 
 # --------------------------------------------------------------------------------------------------------
