@@ -42,7 +42,6 @@ pub use secret::{Credentials, SecretKey};
 pub use sign::{presign_url, sign_request, signable_canonical_request, SignableRequest};
 pub use signature::{signature, string_to_sign, Signature, SignatureHex, ALGORITHM};
 pub use signing_key::{signing_key, SigningKey, SigningKeyCache, SIGNING_KEY_CACHE_CAPACITY};
-pub use sigv2::SignatureV2;
 pub use verify::{
     verify_request, verify_request_for_host, AuthKind, VerifiedRequest, MAX_CLOCK_SKEW_SECS,
 };

@@ -25,6 +25,7 @@ use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use super::amz_date::AmzDate;
 use super::canonical::{split_query, Sink};
 use super::payload::PayloadSigning;
+use super::scope::MAX_ACCESS_KEY_ID_LEN;
 use super::secret::SecretKey;
 use super::verify::{header_str, AuthKind, VerifiedRequest, MAX_CLOCK_SKEW_SECS};
 use super::RequestView;
@@ -282,6 +283,9 @@ fn verify_claim<K: Borrow<SecretKey>>(
     host_bucket: Option<&str>,
     secret_lookup: &mut impl FnMut(&str) -> Option<K>,
 ) -> S3Result<VerifiedRequest> {
+    if claim.access_key_id.len() > MAX_ACCESS_KEY_ID_LEN {
+        return Err(S3ErrorCode::InvalidAccessKeyId.into());
+    }
     let Some(secret) = secret_lookup(&claim.access_key_id) else {
         return Err(S3ErrorCode::InvalidAccessKeyId.into());
     };
@@ -402,7 +406,7 @@ fn write_amz_headers(sink: &mut impl Sink, req: &RequestView<'_>) {
         .headers
         .iter()
         .filter(|(n, _)| n.len() > 6 && n.as_bytes()[..6].eq_ignore_ascii_case(b"x-amz-"))
-        .map(|(n, v)| (n.to_ascii_lowercase(), trim_ascii(v)))
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.trim_ascii()))
         .collect();
     amz.sort_by(|a, b| a.0.cmp(&b.0)); // stable: repeated headers keep arrival order
     let mut previous: Option<&str> = None;
@@ -422,18 +426,6 @@ fn write_amz_headers(sink: &mut impl Sink, req: &RequestView<'_>) {
     if previous.is_some() {
         sink.put(b"\n");
     }
-}
-
-fn trim_ascii(v: &[u8]) -> &[u8] {
-    let start = v
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(v.len());
-    let end = v
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |i| i + 1);
-    &v[start..end.max(start)]
 }
 
 /// `/bucket` (virtual-hosted style only) + the path as sent + the signed sub-resources, sorted
