@@ -1,4 +1,4 @@
-//! Authentication (SigV4 in every form), authorization (credential → virtual bucket) and the
+//! Authentication (SigV4 in every form, SigV2), authorization (credential → virtual bucket) and the
 //! construction of the payload verifier that the body is read through.
 
 use super::put::MAX_SINGLE_PUT_BYTES;
@@ -16,7 +16,7 @@ fn now_unix() -> i64 {
     crate::util::clock::now_secs() as i64
 }
 
-/// Verifies the request's signature (header or presigned).
+/// Verifies the request's signature (SigV4 or SigV2, header or presigned).
 pub fn authenticate(shard: &Shard, app: &App, head: &RequestHead) -> S3Result<VerifiedRequest> {
     let mut headers = Vec::with_capacity(24);
     head.headers_into(&mut headers);
@@ -26,9 +26,16 @@ pub fn authenticate(shard: &Shard, app: &App, head: &RequestHead) -> S3Result<Ve
         raw_query: head.query(),
         headers: &headers,
     };
+    // SigV2 signs the bucket of a virtual-hosted request as part of its resource.
+    let cfg = app.config();
+    let host_bucket = match (head.header_str("host"), cfg.server.domain.as_deref()) {
+        (Some(host), Some(domain)) => crate::s3::router::bucket_from_host(host, domain),
+        _ => None,
+    };
     let mut cache = shard.signing_keys.borrow_mut();
-    auth::verify_request(
+    auth::verify_request_for_host(
         &view,
+        host_bucket,
         |ak| app.credentials.get(ak).map(|c| c.secret.clone()),
         &mut cache,
         now_unix(),

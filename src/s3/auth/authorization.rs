@@ -3,7 +3,8 @@
 //!
 //! The three components may come in any order, separated by commas and/or whitespace (SDKs
 //! differ on `", "` versus `","`). Everything else is `AuthorizationHeaderMalformed`; other
-//! algorithms (SigV2's `AWS AK:sig`, SigV4a) are refused as unsupported.
+//! algorithms (SigV4a) are refused as unsupported. SigV2's `AWS AK:sig` never reaches this
+//! parser: the verifier sends it to `sigv2.rs`.
 
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 

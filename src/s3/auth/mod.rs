@@ -1,8 +1,10 @@
-//! AWS Signature Version 4 for S3, both directions.
+//! AWS Signature Version 4 for S3, both directions, and Signature Version 2 (server side only).
 //!
 //! * Server side: [`verify_request`] checks a request as it came off the wire (header
 //!   `Authorization` or presigned query), and for the signed streaming payload modes hands back a
 //!   [`ChunkSigner`] that the aws-chunked decoder drives through the [`ChunkVerifier`] trait.
+//!   SigV2 (`Authorization: AWS AKID:signature`, `AWSAccessKeyId`/`Expires`/`Signature` URLs) is
+//!   verified by the same entry point (`sigv2.rs`).
 //! * Client side: [`sign_request`] and [`presign_url`] sign the requests the proxy sends to its
 //!   backends (and the ones tests and the load generator send to us).
 //!
@@ -20,6 +22,7 @@ mod secret;
 mod sign;
 mod signature;
 mod signing_key;
+mod sigv2;
 mod verify;
 
 #[cfg(test)]
@@ -39,7 +42,9 @@ pub use secret::{Credentials, SecretKey};
 pub use sign::{presign_url, sign_request, signable_canonical_request, SignableRequest};
 pub use signature::{signature, string_to_sign, Signature, SignatureHex, ALGORITHM};
 pub use signing_key::{signing_key, SigningKey, SigningKeyCache, SIGNING_KEY_CACHE_CAPACITY};
-pub use verify::{verify_request, AuthKind, VerifiedRequest, MAX_CLOCK_SKEW_SECS};
+pub use verify::{
+    verify_request, verify_request_for_host, AuthKind, VerifiedRequest, MAX_CLOCK_SKEW_SECS,
+};
 
 /// The only service name a credential scope may carry on this S3 endpoint.
 pub const SERVICE: &str = "s3";

@@ -10,7 +10,7 @@ use std::borrow::{Borrow, Cow};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 
 use super::amz_date::AmzDate;
-use super::authorization::{parse_authorization_header, signed_headers_contain, ONLY_SIGV4};
+use super::authorization::{parse_authorization_header, signed_headers_contain};
 use super::canonical::{
     canonical_request_sha256, path_may_differ_when_normalized, CanonicalInput, PathForm,
 };
@@ -21,7 +21,10 @@ use super::scope::CredentialScope;
 use super::secret::SecretKey;
 use super::signature::{hex_lower, write_string_to_sign, Signature};
 use super::signing_key::{SigningKey, SigningKeyCache};
-use super::{RequestView, SERVICE, UNSIGNED_PAYLOAD};
+use super::sigv2::{
+    is_v2_authorization, query_is_v2_presigned, verify_v2_header, verify_v2_presigned,
+};
+use super::{RequestView, EMPTY_SHA256_HEX, SERVICE, UNSIGNED_PAYLOAD};
 
 use hmac::Mac;
 
@@ -34,12 +37,17 @@ pub const MAX_CLOCK_SKEW_SECS: i64 = 15 * 60;
 pub enum AuthKind {
     Header,
     Presigned,
+    /// SigV2, `Authorization: AWS AKID:signature`.
+    HeaderV2,
+    /// SigV2 presigned URL (`AWSAccessKeyId`, `Expires`, `Signature`).
+    PresignedV2,
 }
 
 /// A request whose signature checked out.
 #[derive(Debug)]
 pub struct VerifiedRequest {
     pub access_key_id: String,
+    /// The credential scope's region; empty for SigV2, which names none.
     pub region: String,
     pub payload: PayloadSigning,
     /// Present for the two signed streaming modes, seeded with the request's signature.
@@ -62,51 +70,67 @@ impl AuthKind {
     /// The "your auth parameters are malformed" code of this mechanism.
     fn malformed_code(self) -> S3ErrorCode {
         match self {
-            AuthKind::Header => S3ErrorCode::AuthorizationHeaderMalformed,
-            AuthKind::Presigned => S3ErrorCode::AuthorizationQueryParametersError,
+            AuthKind::Header | AuthKind::HeaderV2 => S3ErrorCode::AuthorizationHeaderMalformed,
+            AuthKind::Presigned | AuthKind::PresignedV2 => {
+                S3ErrorCode::AuthorizationQueryParametersError
+            }
         }
     }
 }
 
 /// Verifies `req` against the secret `secret_lookup` returns for its access key id.
 ///
-/// Anonymous requests are refused (`AccessDenied`); so are SigV2 and SigV4a (`InvalidRequest`).
+/// Anonymous requests are refused (`AccessDenied`); so is SigV4a (`InvalidRequest`). SigV2 is
+/// verified as a path-style request; [`verify_request_for_host`] names the bucket a
+/// virtual-hosted request's Host carries, which SigV2 signs.
 pub fn verify_request<K: Borrow<SecretKey>>(
     req: &RequestView<'_>,
+    secret_lookup: impl FnMut(&str) -> Option<K>,
+    cache: &mut SigningKeyCache,
+    now_unix: i64,
+) -> S3Result<VerifiedRequest> {
+    verify_request_for_host(req, None, secret_lookup, cache, now_unix)
+}
+
+/// [`verify_request`] for a request whose bucket came from its Host header (`host_bucket`,
+/// virtual-hosted style): SigV2's canonicalized resource starts with `/bucket` then.
+pub fn verify_request_for_host<K: Borrow<SecretKey>>(
+    req: &RequestView<'_>,
+    host_bucket: Option<&str>,
     mut secret_lookup: impl FnMut(&str) -> Option<K>,
     cache: &mut SigningKeyCache,
     now_unix: i64,
 ) -> S3Result<VerifiedRequest> {
     let authorization = single_header(req, "authorization")?;
-    let presigned = query_has_param(req.raw_query, P_ALGORITHM);
-    match (authorization, presigned) {
-        (Some(_), true) => Err(S3Error::with_message(
+    let presigned_v4 = query_has_param(req.raw_query, P_ALGORITHM);
+    let presigned_v2 = !presigned_v4 && query_is_v2_presigned(req.raw_query);
+    match authorization {
+        Some(_) if presigned_v4 || presigned_v2 => Err(S3Error::with_message(
             S3ErrorCode::InvalidArgument,
             "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, \
              Signature query string parameter or the Authorization header should be specified",
         )),
-        (Some(value), false) => verify_header_auth(req, value, &mut secret_lookup, cache, now_unix),
-        (None, true) => verify_presigned(req, &mut secret_lookup, cache, now_unix),
-        (None, false) => {
-            if query_has_param(req.raw_query, "AWSAccessKeyId")
-                || query_has_param(req.raw_query, "Signature")
-            {
-                Err(S3Error::with_message(
-                    S3ErrorCode::InvalidRequest,
-                    ONLY_SIGV4,
-                ))
-            } else {
-                Err(S3Error::with_message(
-                    S3ErrorCode::AccessDenied,
-                    "Anonymous access is not allowed; sign the request with AWS Signature Version 4.",
-                ))
-            }
+        Some(value) if is_v2_authorization(value) => {
+            let value = std::str::from_utf8(value).map_err(|_| {
+                S3Error::with_message(
+                    S3ErrorCode::InvalidArgument,
+                    "The authorization header is not valid text.",
+                )
+            })?;
+            verify_v2_header(req, value, host_bucket, &mut secret_lookup, now_unix)
         }
+        Some(value) => verify_header_auth(req, value, &mut secret_lookup, cache, now_unix),
+        None if presigned_v4 => verify_presigned(req, &mut secret_lookup, cache, now_unix),
+        None if presigned_v2 => verify_v2_presigned(req, host_bucket, &mut secret_lookup, now_unix),
+        None => Err(S3Error::with_message(
+            S3ErrorCode::AccessDenied,
+            "Anonymous access is not allowed; sign the request.",
+        )),
     }
 }
 
 /// The one value of header `name`; a repeated auth-relevant header is ambiguous and refused.
-fn single_header<'a>(req: &RequestView<'a>, name: &str) -> S3Result<Option<&'a [u8]>> {
+pub(super) fn single_header<'a>(req: &RequestView<'a>, name: &str) -> S3Result<Option<&'a [u8]>> {
     let mut values = req.header_values(name);
     let first = values.next();
     if values.next().is_some() {
@@ -118,7 +142,7 @@ fn single_header<'a>(req: &RequestView<'a>, name: &str) -> S3Result<Option<&'a [
     Ok(first)
 }
 
-fn header_str<'a>(req: &RequestView<'a>, name: &str) -> S3Result<Option<&'a str>> {
+pub(super) fn header_str<'a>(req: &RequestView<'a>, name: &str) -> S3Result<Option<&'a str>> {
     match single_header(req, name)? {
         None => Ok(None),
         Some(v) => std::str::from_utf8(v).map(Some).map_err(|_| {
@@ -165,12 +189,18 @@ fn verify_header_auth<K: Borrow<SecretKey>>(
     if amz_date.unix().abs_diff(now_unix) > MAX_CLOCK_SKEW_SECS.unsigned_abs() {
         return Err(S3ErrorCode::RequestTimeTooSkewed.into());
     }
-    let payload_hash = header_str(req, "x-amz-content-sha256")?.ok_or_else(|| {
-        S3Error::with_message(
-            S3ErrorCode::InvalidRequest,
-            "Missing required header for this request: x-amz-content-sha256",
-        )
-    })?;
+    // A request without a body may leave the header out (curl's --aws-sigv4 before 8.x does):
+    // its payload is the empty one, as SeaweedFS and MinIO read it. One with a body must say.
+    let payload_hash = match header_str(req, "x-amz-content-sha256")? {
+        Some(v) => v,
+        None if announces_no_body(req) => EMPTY_SHA256_HEX,
+        None => {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                "Missing required header for this request: x-amz-content-sha256",
+            ))
+        }
+    };
     let claim = Claim {
         kind: AuthKind::Header,
         access_key_id: parsed.credential.access_key_id,
@@ -181,6 +211,14 @@ fn verify_header_auth<K: Borrow<SecretKey>>(
         payload_hash,
     };
     verify_claim(req, &claim, secret_lookup, cache)
+}
+
+/// Whether the head announces no body: no `Transfer-Encoding`, and no `Content-Length` or `0`.
+fn announces_no_body(req: &RequestView<'_>) -> bool {
+    req.header_values("transfer-encoding").next().is_none()
+        && req
+            .header_values("content-length")
+            .all(|v| v.trim_ascii() == b"0")
 }
 
 fn verify_presigned<K: Borrow<SecretKey>>(
@@ -619,19 +657,23 @@ mod tests {
         anon.remove_header("authorization");
         let e = anon.verify(NOW).unwrap_err();
         assert_eq!((e.code, e.status()), (S3ErrorCode::AccessDenied, 403));
-        // SigV2 presigned query.
+        // SigV2 presigned query: verified as SigV2 (this one expired long ago).
         let mut v2 = anon.clone();
         v2.query = "AWSAccessKeyId=AK&Expires=1&Signature=abc".into();
-        assert_eq!(v2.code(NOW), S3ErrorCode::InvalidRequest);
-        // SigV2 header.
+        let e = v2.verify(NOW).unwrap_err();
+        assert_eq!((e.code, e.status()), (S3ErrorCode::AccessDenied, 403));
+        assert!(e.message.contains("expired"));
+        // SigV2 header: verified as SigV2 (and this signature is not the request's).
         let mut v2h = anon.clone();
         v2h.set_header(
             "Authorization",
             b"AWS AKIAIOSFODNN7EXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg=",
         );
-        let e = v2h.verify(NOW).unwrap_err();
-        assert_eq!(e.code, S3ErrorCode::InvalidRequest);
-        assert!(e.message.contains("AWS4-HMAC-SHA256"));
+        assert_eq!(v2h.code(NOW), S3ErrorCode::SignatureDoesNotMatch);
+        // SigV2 header beside a SigV2 query: two mechanisms.
+        let mut two = v2h.clone();
+        two.query = "AWSAccessKeyId=AK&Expires=1&Signature=abc".into();
+        assert_eq!(two.code(NOW), S3ErrorCode::InvalidArgument);
         // Both.
         let mut both = presigned("/k", &[], NOW, 60);
         let header = simple(NOW);
@@ -639,9 +681,65 @@ mod tests {
         assert_eq!(both.code(NOW), S3ErrorCode::InvalidArgument);
     }
 
+    /// Signed the way curl 7.88's `--aws-sigv4` signs: `host;x-amz-date`, no
+    /// `x-amz-content-sha256` sent, `payload_hash` in the canonical request.
+    fn curl_signed(method: &str, payload_hash: &str, extra: &[(&str, &str)]) -> Owned {
+        let date = AmzDate::from_unix(NOW).unwrap();
+        let headers = [("Host", HOST), ("x-amz-date", date.as_str())];
+        let signable = SignableRequest {
+            method,
+            canonical_uri: "/bucket/key",
+            query: &[],
+            headers: &headers,
+            payload_hash,
+        };
+        let mut cache = SigningKeyCache::new();
+        let auth = sign_request(
+            &signable,
+            &Credentials::new(AK, SK),
+            "us-east-1",
+            &date,
+            &mut cache,
+        );
+        let mut r = Owned {
+            method: method.into(),
+            path: "/bucket/key".into(),
+            query: String::new(),
+            headers: headers
+                .iter()
+                .chain(extra)
+                .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+                .collect(),
+        };
+        r.set_header("Authorization", auth.as_bytes());
+        r
+    }
+
+    #[test]
+    fn bodyless_request_may_omit_content_sha256() {
+        for method in ["GET", "HEAD", "DELETE"] {
+            let v = curl_signed(method, EMPTY_SHA256_HEX, &[])
+                .verify(NOW)
+                .unwrap();
+            let empty: [u8; 32] = hex::decode(EMPTY_SHA256_HEX).unwrap().try_into().unwrap();
+            assert_eq!(v.payload, PayloadSigning::Sha256(empty), "{method}");
+        }
+        let zero = curl_signed("DELETE", EMPTY_SHA256_HEX, &[("Content-Length", "0")]);
+        zero.verify(NOW).unwrap();
+        // Signed over another payload hash: the empty one is what gets checked, so it fails.
+        let other = curl_signed("GET", UNSIGNED_PAYLOAD, &[]);
+        assert_eq!(other.code(NOW), S3ErrorCode::SignatureDoesNotMatch);
+        // A body still needs the header, whatever its framing.
+        for framing in [("Content-Length", "6"), ("Transfer-Encoding", "chunked")] {
+            let r = curl_signed("PUT", EMPTY_SHA256_HEX, &[framing]);
+            assert_eq!(r.code(NOW), S3ErrorCode::InvalidRequest, "{framing:?}");
+        }
+    }
+
     #[test]
     fn content_sha256_rules() {
         let mut missing = simple(NOW);
+        missing.set_header("content-length", b"5");
         missing.remove_header("x-amz-content-sha256");
         let e = missing.verify(NOW).unwrap_err();
         assert_eq!(e.code, S3ErrorCode::InvalidRequest);
@@ -898,15 +996,12 @@ mod tests {
         assert!(r.verify(NOW - MAX_CLOCK_SKEW_SECS).is_ok());
         let e = r.verify(NOW - MAX_CLOCK_SKEW_SECS - 1).unwrap_err();
         assert_eq!(e.code, S3ErrorCode::AccessDenied);
-        // More than 7 days is refused before anything else.
+        // More than 7 days is refused before anything else, with 403.
         let mut long = r.clone();
         long.query = long
             .query
             .replace("X-Amz-Expires=86400", "X-Amz-Expires=604801");
-        assert_eq!(
-            long.code(NOW),
-            S3ErrorCode::AuthorizationQueryParametersError
-        );
+        assert_eq!(long.code(NOW), S3ErrorCode::AccessDenied);
         // Exactly 7 days is the maximum.
         let week = presigned("/bucket/test.txt", &[], NOW, 604_800);
         assert!(week.verify(NOW + 604_800).is_ok());
