@@ -17,6 +17,7 @@ pub mod multipart;
 pub mod put;
 pub mod read;
 pub mod write;
+pub mod write_conditions;
 pub mod xml_body;
 
 pub use crate::server::response::{error_response, Response, ResponseBody};

@@ -291,6 +291,9 @@ pub async fn handle_complete_multipart_upload(
     let app = &ctx.app;
     let (bucket, key) = (ctx.bucket()?, ctx.key()?);
     let _guard = app.key_locks.lock(bucket, key).await;
+    // Under the key lock, before the backend assembles anything (`write_conditions`). A
+    // refused Complete leaves the upload as it was: the client may retry it or abort it.
+    super::write_conditions::check_current(ctx, bucket, key)?;
     let backend = app.backend_by_name(&upload.backend).ok_or_else(|| {
         S3Error::backend(
             S3ErrorCode::ServiceUnavailable,
