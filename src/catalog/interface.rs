@@ -10,9 +10,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::model::{
-    AddCopyOutcome, BackendUsage, BucketRecord, Copy, CreateBucketOutcome, DeleteBucketOutcome,
-    ListPage, ListQuery, MonthlyUsage, MultipartPage, MultipartQuery, MultipartRecord,
-    ObjectRecord, PutOutcome, QueueId, QueueItem, QueueKind,
+    AddCopyOutcome, BackendUsage, BucketRecord, CompletedUpload, Copy, CreateBucketOutcome,
+    DeleteBucketOutcome, ListPage, ListQuery, MonthlyUsage, MultipartPage, MultipartQuery,
+    MultipartRecord, ObjectRecord, PutOutcome, QueueId, QueueItem, QueueKind,
 };
 use super::Result;
 
@@ -36,6 +36,10 @@ pub(crate) trait CatalogStore: Send + Sync {
 
     /// An upload's record.
     fn get_multipart(&self, upload_id: &str) -> Result<Option<MultipartRecord>>;
+
+    /// The kept answer of a completed upload (see [`CatalogStore::complete_multipart`]),
+    /// whatever its age.
+    fn get_completed_upload(&self, upload_id: &str) -> Result<Option<CompletedUpload>>;
 
     /// Usage of every backend that ever held a copy, by name (byte order).
     fn all_usage(&self) -> Result<Vec<(String, BackendUsage)>>;
@@ -168,7 +172,11 @@ pub(crate) trait CatalogStore: Send + Sync {
     ) -> WriteFuture<'a, bool>;
 
     /// In one batch: removes the upload and puts `record` at its bucket + key as
-    /// [`CatalogStore::put_object`] does. None (and no change) if the upload does not exist.
+    /// [`CatalogStore::put_object`] does, keeps the answer (bucket, key, `record.etag`,
+    /// completed at `record.last_modified_ms`) for [`CatalogStore::get_completed_upload`], and
+    /// removes up to `MAX_COMPLETED_PURGE_PER_WRITE` answers completed more than
+    /// `COMPLETED_UPLOAD_RETENTION_MS` before this one. None (and no change) if the upload does
+    /// not exist.
     fn complete_multipart<'a>(
         &'a self,
         upload_id: &'a str,

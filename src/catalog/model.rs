@@ -167,6 +167,17 @@ impl QueueItem {
     }
 }
 
+/// The answer of a CompleteMultipartUpload that succeeded, kept for
+/// `COMPLETED_UPLOAD_RETENTION_MS` so that a client whose answer was lost can retry it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CompletedUpload {
+    pub bucket: String,
+    pub key: String,
+    /// The object's ETag (unquoted), as the first answer gave it.
+    pub etag: String,
+    pub completed_ms: i64,
+}
+
 /// An in-progress multipart upload, passed through to one backend.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct MultipartRecord {

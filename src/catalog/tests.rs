@@ -868,6 +868,9 @@ impl CatalogStore for RefusingStore {
     fn get_multipart(&self, _: &str) -> Result<Option<MultipartRecord>> {
         self.refuse()
     }
+    fn get_completed_upload(&self, _: &str) -> Result<Option<crate::catalog::CompletedUpload>> {
+        self.refuse()
+    }
     fn all_usage(&self) -> Result<Vec<(String, BackendUsage)>> {
         self.refuse()
     }

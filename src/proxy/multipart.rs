@@ -285,12 +285,27 @@ pub async fn handle_complete_multipart_upload(
     ctx: &RequestCtx<'_>,
     body: &mut BodyReader<'_>,
 ) -> S3Result<Response> {
-    let upload = upload_of(ctx)?;
+    let upload = match upload_of(ctx) {
+        Ok(upload) => upload,
+        Err(e) if e.code == S3ErrorCode::NoSuchUpload => {
+            return super::multipart_retry::answer_completed(ctx)
+        }
+        Err(e) => return Err(e),
+    };
     let doc = body.read_to_vec(MAX_COMPLETE_DOCUMENT_BYTES).await?;
     let parts = super::xml_body::parse_xml_body(doc, parse_complete_document).await?;
     let app = &ctx.app;
     let (bucket, key) = (ctx.bucket()?, ctx.key()?);
     let _guard = app.key_locks.lock(bucket, key).await;
+    // A retry that waited for the first Complete to finish gets that one's answer.
+    if app
+        .catalog
+        .get_multipart(&upload.upload_id)
+        .map_err(catalog_error)?
+        .is_none()
+    {
+        return super::multipart_retry::answer_completed(ctx);
+    }
     // Under the key lock, before the backend assembles anything (`write_conditions`). A
     // refused Complete leaves the upload as it was: the client may retry it or abort it.
     super::write_conditions::check_current(ctx, bucket, key)?;
@@ -341,14 +356,7 @@ pub async fn handle_complete_multipart_upload(
         }
     }
     app.wake_background();
-    let mut w = XmlWriter::new();
-    w.root("CompleteMultipartUploadResult");
-    w.elem("Location", &format!("/{bucket}/{key}"));
-    w.elem("Bucket", bucket);
-    w.elem("Key", key);
-    w.elem("ETag", &quote_etag(&etag));
-    w.close("CompleteMultipartUploadResult");
-    Ok(Response::xml(200, w.finish()))
+    Ok(super::multipart_retry::complete_result(bucket, key, &etag))
 }
 
 pub async fn handle_abort_multipart_upload(ctx: &RequestCtx<'_>) -> S3Result<Response> {

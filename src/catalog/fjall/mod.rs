@@ -12,7 +12,8 @@
 //! # Keyspaces
 //! `objects` (bucket + key → `ObjectRecord`), `backends` (name →
 //! `BackendUsage`; `\0` name `\0` month → `MonthlyUsage`), `multipart` (upload id →
-//! `MultipartRecord`, plus a per-bucket index and each stored part's size), `queue` (`QueueId` → `QueueItem`),
+//! `MultipartRecord`, plus a per-bucket index, each stored part's size, and the kept answers of
+//! completed uploads with their expiry index), `queue` (`QueueId` → `QueueItem`),
 //! `buckets` (name → `BucketRecord`), `meta` (schema version, generation and queue counters).
 //!
 //! # Threading model
@@ -61,9 +62,9 @@ use std::thread::JoinHandle;
 
 use super::interface::{CatalogStore, WriteFuture};
 use super::model::{
-    AddCopyOutcome, BackendUsage, BucketRecord, Copy, CreateBucketOutcome, DeleteBucketOutcome,
-    ListPage, ListQuery, MonthlyUsage, MultipartPage, MultipartQuery, MultipartRecord,
-    ObjectRecord, PutOutcome, QueueId, QueueItem, QueueKind,
+    AddCopyOutcome, BackendUsage, BucketRecord, CompletedUpload, Copy, CreateBucketOutcome,
+    DeleteBucketOutcome, ListPage, ListQuery, MonthlyUsage, MultipartPage, MultipartQuery,
+    MultipartRecord, ObjectRecord, PutOutcome, QueueId, QueueItem, QueueKind,
 };
 use super::{CatalogError, Result};
 use store::Db;
@@ -162,6 +163,10 @@ impl CatalogStore for FjallStore {
 
     fn get_multipart(&self, upload_id: &str) -> Result<Option<MultipartRecord>> {
         self.db.get_multipart(upload_id)
+    }
+
+    fn get_completed_upload(&self, upload_id: &str) -> Result<Option<CompletedUpload>> {
+        self.db.get_completed_upload(upload_id)
     }
 
     fn all_usage(&self) -> Result<Vec<(String, BackendUsage)>> {

@@ -13,8 +13,8 @@ use super::codec::{self, ObjectKey};
 use super::storage;
 use crate::catalog::limits::MAX_QUEUE_PEEK;
 use crate::catalog::model::{
-    BackendUsage, BucketRecord, MonthlyUsage, MultipartRecord, ObjectRecord, QueueId, QueueItem,
-    QueueKind,
+    BackendUsage, BucketRecord, CompletedUpload, MonthlyUsage, MultipartRecord, ObjectRecord,
+    QueueId, QueueItem, QueueKind,
 };
 use crate::catalog::{CatalogError, Result};
 
@@ -184,6 +184,17 @@ impl Db {
             .map_err(storage)?
         {
             Some(raw) => codec::decode_multipart(&raw).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) fn get_completed_upload(&self, upload_id: &str) -> Result<Option<CompletedUpload>> {
+        match self
+            .multipart
+            .get(codec::mp_done_key(upload_id))
+            .map_err(storage)?
+        {
+            Some(raw) => codec::decode_completed(&raw).map(Some),
             None => Ok(None),
         }
     }

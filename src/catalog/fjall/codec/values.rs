@@ -6,8 +6,8 @@
 
 use super::keys::{queue_kind, queue_tag};
 use crate::catalog::model::{
-    BackendUsage, BucketRecord, Copy, CopyState, MonthlyUsage, MultipartRecord, ObjectRecord,
-    ObjectSummary, QueueItem, QueueKind,
+    BackendUsage, BucketRecord, CompletedUpload, Copy, CopyState, MonthlyUsage, MultipartRecord,
+    ObjectRecord, ObjectSummary, QueueItem, QueueKind,
 };
 use crate::catalog::{CatalogError, Result};
 
@@ -490,4 +490,28 @@ pub(crate) fn decode_part_size(raw: &[u8]) -> Result<u64> {
     let size = d.varint()?;
     d.finish()?;
     Ok(size)
+}
+
+/// Encodes a completed upload's kept answer.
+pub(crate) fn encode_completed(c: &CompletedUpload, out: &mut Vec<u8>) {
+    out.clear();
+    let mut e = Enc(out);
+    e.u8(FORMAT_V1);
+    e.str(&c.bucket);
+    e.str(&c.key);
+    e.str(&c.etag);
+    e.i64(c.completed_ms);
+}
+
+/// Decodes a completed upload's kept answer.
+pub(crate) fn decode_completed(raw: &[u8]) -> Result<CompletedUpload> {
+    let mut d = Dec::start(raw)?;
+    let c = CompletedUpload {
+        bucket: d.str()?,
+        key: d.str()?,
+        etag: d.str()?,
+        completed_ms: d.i64()?,
+    };
+    d.finish()?;
+    Ok(c)
 }
