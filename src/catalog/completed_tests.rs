@@ -1,8 +1,9 @@
 //! The kept answers of completed multipart uploads: written with the completion, found by
 //! upload id within `COMPLETED_UPLOAD_RETENTION_MS`, kept across a reopen, purged once expired.
+//! Also the parts of an upload in progress with their ETags: the last recorded wins.
 
 use super::tests::{block, rec};
-use super::{Catalog, MultipartRecord, COMPLETED_UPLOAD_RETENTION_MS};
+use super::{Catalog, MultipartRecord, StoredPart, COMPLETED_UPLOAD_RETENTION_MS};
 
 fn upload(id: &str) -> MultipartRecord {
     MultipartRecord {
@@ -59,4 +60,34 @@ fn completed_uploads_answer_within_the_retention_and_expire() {
     assert!(!stored("u3"));
     assert!(cat.get_completed_upload("u4", later + 1).unwrap().is_some());
     assert!(cat.get_completed_upload("u5", later + 1).unwrap().is_some());
+}
+
+#[test]
+fn an_upload_parts_are_kept_with_the_etag_recorded_last() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let cat = Catalog::open(dir.path()).unwrap();
+        assert!(block(cat.create_multipart(upload("p"))).unwrap());
+        assert!(block(cat.create_multipart(upload("q"))).unwrap());
+        assert!(block(cat.record_part("p", 2, 20, "two")).unwrap());
+        assert!(block(cat.record_part("p", 1, 10, "first")).unwrap());
+        assert!(block(cat.record_part("p", 1, 11, "again")).unwrap());
+        assert!(block(cat.record_part("q", 1, 5, "other")).unwrap());
+    }
+    let cat = Catalog::open(dir.path()).unwrap();
+    let part = |n, size, etag: &str| StoredPart {
+        part_number: n,
+        size,
+        etag: Some(etag.into()),
+    };
+    assert_eq!(
+        cat.upload_parts("p").unwrap(),
+        vec![part(1, 11, "again"), part(2, 20, "two")]
+    );
+    assert_eq!(cat.upload_parts("none").unwrap(), vec![]);
+    let mut r = rec(31, &[("b1", "cb/k")]);
+    r.last_modified_ms = 1;
+    block(cat.complete_multipart("p", r, 0)).unwrap().unwrap();
+    assert_eq!(cat.upload_parts("p").unwrap(), vec![]);
+    assert_eq!(cat.upload_parts("q").unwrap(), vec![part(1, 5, "other")]);
 }

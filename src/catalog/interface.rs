@@ -12,7 +12,7 @@ use std::pin::Pin;
 use super::model::{
     AddCopyOutcome, BackendUsage, BucketRecord, CompletedUpload, Copy, CreateBucketOutcome,
     DeleteBucketOutcome, ListPage, ListQuery, MonthlyUsage, MultipartPage, MultipartQuery,
-    MultipartRecord, ObjectRecord, PutOutcome, QueueId, QueueItem, QueueKind,
+    MultipartRecord, ObjectRecord, PutOutcome, QueueId, QueueItem, QueueKind, StoredPart,
 };
 use super::Result;
 
@@ -66,6 +66,9 @@ pub(crate) trait CatalogStore: Send + Sync {
     /// Every part recorded by [`CatalogStore::record_part`] of every upload in progress, as
     /// (upload id, part number, size), by upload id then part number.
     fn all_parts(&self) -> Result<Vec<(String, u32, u64)>>;
+
+    /// The parts recorded for one upload (by [`CatalogStore::record_part`]), by part number.
+    fn upload_parts(&self, upload_id: &str) -> Result<Vec<StoredPart>>;
 
     /// All API buckets, by name (byte order).
     fn list_buckets(&self) -> Result<Vec<BucketRecord>>;
@@ -161,14 +164,15 @@ pub(crate) trait CatalogStore: Send + Sync {
         upload_id: &'a str,
     ) -> WriteFuture<'a, Option<MultipartRecord>>;
 
-    /// Records that part `part_number` of an upload is stored with `size` bytes, replacing the
-    /// size of an earlier part of that number; false (and no change) if the upload does not
-    /// exist. Removing the upload (delete or complete) removes its parts.
+    /// Records that part `part_number` of an upload is stored with `size` bytes and `etag`,
+    /// replacing an earlier part of that number (the last recorded wins); false (and no change)
+    /// if the upload does not exist. Removing the upload (delete or complete) removes its parts.
     fn record_part<'a>(
         &'a self,
         upload_id: &'a str,
         part_number: u32,
         size: u64,
+        etag: &'a str,
     ) -> WriteFuture<'a, bool>;
 
     /// In one batch: removes the upload and puts `record` at its bucket + key as

@@ -85,7 +85,7 @@ pub use model::{
 };
 pub(crate) use model::{
     BackendUsage, CreateBucketOutcome, DeleteBucketOutcome, MultipartPage, MultipartQuery, QueueId,
-    QueueItem, QueueKind,
+    QueueItem, QueueKind, StoredPart,
 };
 
 use interface::CatalogStore;
@@ -270,15 +270,24 @@ impl Catalog {
     }
 
     /// Records that part `part_number` of the upload is stored with `size` bytes (so the quota
-    /// it holds is known after a restart); false (and no change) if the upload is gone.
+    /// it holds is known after a restart) and `etag` (the part uploaded last under a number is
+    /// the one that counts); false (and no change) if the upload is gone.
     pub(crate) async fn record_part(
         &self,
         upload_id: &str,
         part_number: u32,
         size: u64,
+        etag: &str,
     ) -> Result<bool> {
         check_upload_id(upload_id)?;
-        self.store.record_part(upload_id, part_number, size).await
+        self.store
+            .record_part(upload_id, part_number, size, etag)
+            .await
+    }
+
+    /// The parts recorded for one upload in progress, by part number.
+    pub(crate) fn upload_parts(&self, upload_id: &str) -> Result<Vec<StoredPart>> {
+        self.store.upload_parts(upload_id)
     }
 
     /// Completes an upload atomically: removes the upload record and puts

@@ -178,6 +178,15 @@ pub struct CompletedUpload {
     pub completed_ms: i64,
 }
 
+/// A part of an upload in progress as the catalog recorded it: the last upload of its number.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StoredPart {
+    pub part_number: u32,
+    pub size: u64,
+    /// The part's ETag (unquoted); None for a part recorded before ETags were.
+    pub etag: Option<String>,
+}
+
 /// An in-progress multipart upload, passed through to one backend.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct MultipartRecord {

@@ -14,6 +14,7 @@ pub mod delete;
 pub mod get;
 pub mod list;
 pub mod multipart;
+pub mod multipart_parts;
 pub mod multipart_retry;
 pub mod put;
 pub mod read;

@@ -5,6 +5,8 @@ lands on the backend under test.
 - CompleteMultipartUpload is idempotent: a client whose first Complete succeeded but whose answer was
   lost retries it and gets `200` with the same ETag and location (also after a restart), not
   `NoSuchUpload`.
+- A part uploaded twice: the upload that finished last wins. ListParts lists the part once, with the
+  later ETag, and Complete with that ETag succeeds.
 """
 
 from __future__ import annotations
@@ -27,11 +29,22 @@ MIN_PART_BYTES = 5 * MiB
 RACERS = 4
 
 
+#: `rclone serve s3` itself cannot replace a part it has already written into the object (it answers
+#: 501 NotImplemented "part N has already been streamed to the backend and cannot be replaced"), so the
+#: part-replacement tests run against the backends that can.
+REPLACES_PARTS = {"seaweedfs", "local"}
+
+
 @dataclass
 class Mp:
     orch: h.Orchestrator
     cred: h.Credential
     bucket: str
+    kind: str
+
+    def needs_part_replacement(self) -> None:
+        if self.kind not in REPLACES_PARTS:
+            pytest.skip(f"{self.kind} cannot replace a stored part")
 
     def client(self):
         return self.orch.client(self.cred)
@@ -48,7 +61,7 @@ def mp(request, make_orchestrator, tmp_path_factory, seaweed_backend, rclone_bac
     bucket = f"mpr-{kind}"
     cfg = h.orchestrator_config(backends=[entry], buckets=[h.VirtualBucket(bucket, [cred])])
     orch = make_orchestrator(cfg, name=f"mpr-{kind}")
-    yield Mp(orch, cred, bucket)
+    yield Mp(orch, cred, bucket, kind)
     orch.stop()
 
 
@@ -115,3 +128,53 @@ def test_complete_sent_twice_at_once_both_succeed(mp: Mp) -> None:
         answers = [f.result() for f in [pool.submit(complete) for _ in range(2)]]
     assert answers[0]["ETag"] == answers[1]["ETag"]
     assert c.get_object(Bucket=mp.bucket, Key=key)["Body"].read() == data
+
+def test_part_uploaded_again_replaces_the_earlier_one(mp: Mp) -> None:
+    mp.needs_part_replacement()
+    c = mp.client()
+    key = "retry/part-twice.bin"
+    first, second, last = os.urandom(MIN_PART_BYTES), os.urandom(MIN_PART_BYTES), os.urandom(999)
+    uid = c.create_multipart_upload(Bucket=mp.bucket, Key=key)["UploadId"]
+    e0 = c.upload_part(Bucket=mp.bucket, Key=key, UploadId=uid, PartNumber=1, Body=first)["ETag"]
+    e1 = c.upload_part(Bucket=mp.bucket, Key=key, UploadId=uid, PartNumber=1, Body=second)["ETag"]
+    e2 = c.upload_part(Bucket=mp.bucket, Key=key, UploadId=uid, PartNumber=2, Body=last)["ETag"]
+    assert e1 == _md5(second)
+    listed = c.list_parts(Bucket=mp.bucket, Key=key, UploadId=uid)["Parts"]
+    assert [(p["PartNumber"], p["ETag"], p["Size"]) for p in listed] == [(1, e1, len(second)), (2, e2, len(last))]
+    # The replaced upload's ETag is no longer a part of this upload.
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        c.complete_multipart_upload(Bucket=mp.bucket, Key=key, UploadId=uid,
+                                    MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e0}, {"PartNumber": 2, "ETag": e2}]})  # fmt: skip
+    assert _err(ei.value) == (400, "InvalidPart")
+    c.complete_multipart_upload(Bucket=mp.bucket, Key=key, UploadId=uid,
+                                MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})  # fmt: skip
+    assert c.get_object(Bucket=mp.bucket, Key=key)["Body"].read() == second + last
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_part_uploaded_concurrently_the_last_to_finish_wins(mp: Mp, round_: int) -> None:
+    """Several uploads of one part number at once: ListParts lists the part once, Complete with the ETag
+    it lists succeeds, and the object holds that upload's bytes."""
+    mp.needs_part_replacement()
+    c = mp.client()
+    key = f"retry/part-race-{round_}.bin"
+    bodies = [os.urandom(MIN_PART_BYTES) for _ in range(RACERS)]
+    by_etag = {_md5(b): b for b in bodies}
+    uid = c.create_multipart_upload(Bucket=mp.bucket, Key=key)["UploadId"]
+    start = threading.Barrier(RACERS)
+
+    def upload(body: bytes) -> str:
+        client = mp.client()
+        start.wait()
+        return client.upload_part(Bucket=mp.bucket, Key=key, UploadId=uid, PartNumber=1, Body=body)["ETag"]
+
+    with concurrent.futures.ThreadPoolExecutor(RACERS) as pool:
+        etags = [f.result() for f in [pool.submit(upload, b) for b in bodies]]
+    assert sorted(etags) == sorted(by_etag)
+    listed = c.list_parts(Bucket=mp.bucket, Key=key, UploadId=uid)["Parts"]
+    assert len(listed) == 1 and listed[0]["PartNumber"] == 1, listed
+    winner = listed[0]["ETag"]
+    assert winner in by_etag and listed[0]["Size"] == MIN_PART_BYTES
+    c.complete_multipart_upload(Bucket=mp.bucket, Key=key, UploadId=uid,
+                                MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": winner}]})  # fmt: skip
+    assert c.get_object(Bucket=mp.bucket, Key=key)["Body"].read() == by_etag[winner]

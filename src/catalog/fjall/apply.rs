@@ -205,14 +205,16 @@ impl Writer {
         Ok(Some(record))
     }
 
-    /// Records that part `part_number` of the upload is stored with `size` bytes (replacing a
-    /// part uploaded before under that number). False, and no change, if the upload no longer
-    /// exists (completed or aborted while the part was uploading).
+    /// Records that part `part_number` of the upload is stored with `size` bytes and `etag`
+    /// (replacing a part uploaded before under that number: the last recorded wins). False, and
+    /// no change, if the upload no longer exists (completed or aborted while the part was
+    /// uploading).
     pub(crate) fn record_part(
         &mut self,
         upload_id: &str,
         part_number: u32,
         size: u64,
+        etag: &str,
     ) -> Result<bool> {
         if self
             .read(Ks::Multipart, &codec::mp_record_key(upload_id))?
@@ -221,7 +223,7 @@ impl Writer {
             return Ok(false);
         }
         let pkey = codec::mp_part_key(upload_id, part_number)?;
-        codec::encode_part_size(size, self.buf());
+        codec::encode_part(size, etag, self.buf());
         self.put_encoded(Ks::Multipart, &pkey);
         Ok(true)
     }

@@ -64,7 +64,7 @@ use super::interface::{CatalogStore, WriteFuture};
 use super::model::{
     AddCopyOutcome, BackendUsage, BucketRecord, CompletedUpload, Copy, CreateBucketOutcome,
     DeleteBucketOutcome, ListPage, ListQuery, MonthlyUsage, MultipartPage, MultipartQuery,
-    MultipartRecord, ObjectRecord, PutOutcome, QueueId, QueueItem, QueueKind,
+    MultipartRecord, ObjectRecord, PutOutcome, QueueId, QueueItem, QueueKind, StoredPart,
 };
 use super::{CatalogError, Result};
 use store::Db;
@@ -197,6 +197,10 @@ impl CatalogStore for FjallStore {
         self.db.all_parts()
     }
 
+    fn upload_parts(&self, upload_id: &str) -> Result<Vec<StoredPart>> {
+        self.db.upload_parts(upload_id)
+    }
+
     fn list_buckets(&self) -> Result<Vec<BucketRecord>> {
         self.db.list_buckets()
     }
@@ -313,9 +317,10 @@ impl CatalogStore for FjallStore {
         upload_id: &'a str,
         part_number: u32,
         size: u64,
+        etag: &'a str,
     ) -> WriteFuture<'a, bool> {
-        let upload_id = upload_id.to_owned();
-        self.call(move |w| w.record_part(&upload_id, part_number, size))
+        let (upload_id, etag) = (upload_id.to_owned(), etag.to_owned());
+        self.call(move |w| w.record_part(&upload_id, part_number, size, &etag))
     }
 
     fn complete_multipart<'a>(
