@@ -6,6 +6,8 @@
 //! (1 hour; written in the completion's own batch, so it survives a restart, and purged a
 //! couple at a time by later completions). A retry that arrives while the first Complete still
 //! runs waits for the key's write lock, finds the upload gone and answers from the kept record.
+//! A retry's `If-None-Match` / `If-Match` are not evaluated again: the object they would now
+//! refuse is the one its own first attempt wrote.
 
 use super::{catalog_error, RequestCtx, Response};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};

@@ -1,5 +1,5 @@
-//! Conditional writes (S3, 2024): `If-None-Match: *` and `If-Match: <etag>` on PutObject and
-//! CompleteMultipartUpload.
+//! Conditional writes (S3, 2024): `If-None-Match: *` and `If-Match: <etag>` on PutObject,
+//! CompleteMultipartUpload and (for the destination) CopyObject.
 //!
 //! # Where the check sits
 //! The condition is evaluated while the writer holds the key's write lock (`state::keylock`),

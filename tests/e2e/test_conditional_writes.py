@@ -105,6 +105,18 @@ def test_put_if_match_replaces_only_that_version(cw: Cw) -> None:
     assert (got["Body"].read(), got["ETag"]) == (b"v2", etag2)
 
 
+def test_copy_object_destination_conditions(cw: Cw) -> None:
+    c = cw.client()
+    src, dst = "cond/copy-src.txt", "cond/copy-dst.txt"
+    c.put_object(Bucket=cw.bucket, Key=src, Body=b"source")
+    source = {"Bucket": cw.bucket, "Key": src}
+    _fails((404, "NoSuchKey"), c.copy_object, Bucket=cw.bucket, Key=dst, CopySource=source,
+           IfMatch='"0123456789abcdef0123456789abcdef"')  # fmt: skip
+    c.copy_object(Bucket=cw.bucket, Key=dst, CopySource=source, IfNoneMatch="*")
+    _fails((412, "PreconditionFailed"), c.copy_object, Bucket=cw.bucket, Key=dst, CopySource=source, IfNoneMatch="*")
+    assert c.get_object(Bucket=cw.bucket, Key=dst)["Body"].read() == b"source"
+
+
 def _multipart(c, bucket: str, key: str, data: bytes) -> tuple[str, list[dict]]:
     uid = c.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
     etag = c.upload_part(Bucket=bucket, Key=key, UploadId=uid, PartNumber=1, Body=data)["ETag"]
