@@ -84,8 +84,8 @@ fn reserve_on_upload_backend<'a>(
 
 /// Records the stored part durably with its ETag (so its quota counts again after a restart,
 /// and the upload recorded last under a number is the one that counts: `multipart_parts`) and
-/// holds its reservation until the upload completes or is aborted. If the upload ended while the part was
-/// uploading, the reservation is released: nothing would ever release it.
+/// holds its reservation until the upload completes or is aborted. If the upload ended while
+/// the part was uploading, the reservation is released: nothing would ever release it.
 async fn hold_part(
     app: &App,
     upload: &MultipartRecord,
