@@ -10,9 +10,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::model::{
-    AddCopyOutcome, BackendUsage, BucketRecord, Copy, CreateBucketOutcome, DeleteBucketOutcome,
-    ListPage, ListQuery, MonthlyUsage, MultipartPage, MultipartQuery, MultipartRecord,
-    ObjectRecord, PutOutcome, QueueId, QueueItem, QueueKind,
+    AddCopyOutcome, BackendUsage, BucketRecord, CompletedUpload, Copy, CreateBucketOutcome,
+    DeleteBucketOutcome, ListPage, ListQuery, MonthlyUsage, MultipartPage, MultipartQuery,
+    MultipartRecord, ObjectRecord, PutOutcome, QueueId, QueueItem, QueueKind, StoredPart,
 };
 use super::Result;
 
@@ -36,6 +36,10 @@ pub(crate) trait CatalogStore: Send + Sync {
 
     /// An upload's record.
     fn get_multipart(&self, upload_id: &str) -> Result<Option<MultipartRecord>>;
+
+    /// The kept answer of a completed upload (see [`CatalogStore::complete_multipart`]),
+    /// whatever its age.
+    fn get_completed_upload(&self, upload_id: &str) -> Result<Option<CompletedUpload>>;
 
     /// Usage of every backend that ever held a copy, by name (byte order).
     fn all_usage(&self) -> Result<Vec<(String, BackendUsage)>>;
@@ -81,6 +85,9 @@ pub(crate) trait CatalogStore: Send + Sync {
     /// Every part recorded by [`CatalogStore::record_part`] of every upload in progress, as
     /// (upload id, part number, size), by upload id then part number.
     fn all_parts(&self) -> Result<Vec<(String, u32, u64)>>;
+
+    /// The parts recorded for one upload (by [`CatalogStore::record_part`]), by part number.
+    fn upload_parts(&self, upload_id: &str) -> Result<Vec<StoredPart>>;
 
     /// All API buckets, by name (byte order).
     fn list_buckets(&self) -> Result<Vec<BucketRecord>>;
@@ -176,18 +183,23 @@ pub(crate) trait CatalogStore: Send + Sync {
         upload_id: &'a str,
     ) -> WriteFuture<'a, Option<MultipartRecord>>;
 
-    /// Records that part `part_number` of an upload is stored with `size` bytes, replacing the
-    /// size of an earlier part of that number; false (and no change) if the upload does not
-    /// exist. Removing the upload (delete or complete) removes its parts.
+    /// Records that part `part_number` of an upload is stored with `size` bytes and `etag`,
+    /// replacing an earlier part of that number (the last recorded wins); false (and no change)
+    /// if the upload does not exist. Removing the upload (delete or complete) removes its parts.
     fn record_part<'a>(
         &'a self,
         upload_id: &'a str,
         part_number: u32,
         size: u64,
+        etag: &'a str,
     ) -> WriteFuture<'a, bool>;
 
     /// In one batch: removes the upload and puts `record` at its bucket + key as
-    /// [`CatalogStore::put_object`] does. None (and no change) if the upload does not exist.
+    /// [`CatalogStore::put_object`] does, keeps the answer (bucket, key, `record.etag`,
+    /// completed at `record.last_modified_ms`) for [`CatalogStore::get_completed_upload`], and
+    /// removes up to `MAX_COMPLETED_PURGE_PER_WRITE` answers completed more than
+    /// `COMPLETED_UPLOAD_RETENTION_MS` before this one. None (and no change) if the upload does
+    /// not exist.
     fn complete_multipart<'a>(
         &'a self,
         upload_id: &'a str,

@@ -28,6 +28,20 @@ pub const MAX_QUEUE_PEEK: usize = 1000;
 /// factor, small enough that a bad argument cannot flood the queue.
 pub(crate) const MAX_REPLICATE_INTENTS: u32 = 16;
 
+/// How long a completed multipart upload's answer is kept for a retried
+/// CompleteMultipartUpload (1 hour). A client whose Complete succeeded but whose answer was lost
+/// (a timeout, a dropped connection) sends the same request again; the SDKs retry within
+/// seconds to minutes (standard mode: a few attempts, backoff capped at 20 s, each attempt
+/// bounded by a read timeout of about a minute), and a Complete of many parts on a slow backend
+/// can itself take minutes. An hour covers every SDK's retry window with a wide margin, and
+/// bounds what is kept to the completions of one hour (about 100 bytes each plus the key).
+pub const COMPLETED_UPLOAD_RETENTION_MS: i64 = 60 * 60 * 1000;
+
+/// Most expired completed-upload answers one completion removes. Each completion adds one
+/// answer and removes up to two that are past [`COMPLETED_UPLOAD_RETENTION_MS`], so expired
+/// answers never pile up and a completion's batch stays small.
+pub(crate) const MAX_COMPLETED_PURGE_PER_WRITE: usize = 2;
+
 /// Fails when a bucket name is longer than [`MAX_BUCKET_NAME_LEN`].
 pub(crate) fn check_bucket(bucket: &str) -> Result<()> {
     if bucket.len() > MAX_BUCKET_NAME_LEN {

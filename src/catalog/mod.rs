@@ -77,15 +77,15 @@ use std::sync::Arc;
 pub use error::{CatalogError, Result};
 // `pub`: the page caps that `pub` documentation (here, the admin API) refers to.
 pub(crate) use limits::MAX_REPLICATE_INTENTS;
-pub use limits::{MAX_DATA_BUCKETS, MAX_LIST_KEYS, MAX_QUEUE_PEEK};
+pub use limits::{COMPLETED_UPLOAD_RETENTION_MS, MAX_DATA_BUCKETS, MAX_LIST_KEYS, MAX_QUEUE_PEEK};
 // `pub`: in the signatures of the handle's `pub` methods, or of `pub` items elsewhere.
 pub use model::{
-    AddCopyOutcome, BucketRecord, Copy, CopyState, ListPage, ListQuery, MonthlyUsage,
-    MultipartRecord, ObjectRecord, ObjectSummary, PutOutcome,
+    AddCopyOutcome, BucketRecord, CompletedUpload, Copy, CopyState, ListPage, ListQuery,
+    MonthlyUsage, MultipartRecord, ObjectRecord, ObjectSummary, PutOutcome,
 };
 pub(crate) use model::{
     BackendUsage, CreateBucketOutcome, DeleteBucketOutcome, MultipartPage, MultipartQuery, QueueId,
-    QueueItem, QueueKind,
+    QueueItem, QueueKind, StoredPart,
 };
 
 use interface::CatalogStore;
@@ -270,20 +270,34 @@ impl Catalog {
     }
 
     /// Records that part `part_number` of the upload is stored with `size` bytes (so the quota
-    /// it holds is known after a restart); false (and no change) if the upload is gone.
+    /// it holds is known after a restart) and `etag` (the part uploaded last under a number is
+    /// the one that counts); false (and no change) if the upload is gone.
     pub(crate) async fn record_part(
         &self,
         upload_id: &str,
         part_number: u32,
         size: u64,
+        etag: &str,
     ) -> Result<bool> {
         check_upload_id(upload_id)?;
-        self.store.record_part(upload_id, part_number, size).await
+        self.store
+            .record_part(upload_id, part_number, size, etag)
+            .await
+    }
+
+    /// The parts recorded for one upload in progress, by part number.
+    pub(crate) fn upload_parts(&self, upload_id: &str) -> Result<Vec<StoredPart>> {
+        self.store.upload_parts(upload_id)
     }
 
     /// Completes an upload atomically: removes the upload record and puts
     /// `record` at the upload's bucket + key exactly as [`Catalog::put_object`]
     /// does. Returns None (and changes nothing) if the upload does not exist.
+    ///
+    /// In the same batch the answer (bucket, key, `record.etag`, completed at
+    /// `record.last_modified_ms`) is kept for [`COMPLETED_UPLOAD_RETENTION_MS`], for
+    /// [`Catalog::get_completed_upload`], and up to `MAX_COMPLETED_PURGE_PER_WRITE` answers kept
+    /// longer than that are removed.
     pub(crate) async fn complete_multipart(
         &self,
         upload_id: &str,
@@ -298,6 +312,20 @@ impl Catalog {
     }
 
     // ------------------------------------------------------------ reads
+
+    /// The kept answer of upload `upload_id`, completed less than
+    /// [`COMPLETED_UPLOAD_RETENTION_MS`] before `now_ms`; None for an upload never completed,
+    /// or completed longer ago.
+    pub fn get_completed_upload(
+        &self,
+        upload_id: &str,
+        now_ms: i64,
+    ) -> Result<Option<CompletedUpload>> {
+        Ok(self
+            .store
+            .get_completed_upload(upload_id)?
+            .filter(|c| now_ms.saturating_sub(c.completed_ms) < COMPLETED_UPLOAD_RETENTION_MS))
+    }
 
     /// The record of `bucket/key`.
     pub fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>> {
@@ -392,3 +420,7 @@ impl Catalog {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 pub(crate) mod tests;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod completed_tests;

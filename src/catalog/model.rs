@@ -167,6 +167,26 @@ impl QueueItem {
     }
 }
 
+/// The answer of a CompleteMultipartUpload that succeeded, kept for
+/// `COMPLETED_UPLOAD_RETENTION_MS` so that a client whose answer was lost can retry it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CompletedUpload {
+    pub bucket: String,
+    pub key: String,
+    /// The object's ETag (unquoted), as the first answer gave it.
+    pub etag: String,
+    pub completed_ms: i64,
+}
+
+/// A part of an upload in progress as the catalog recorded it: the last upload of its number.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StoredPart {
+    pub part_number: u32,
+    pub size: u64,
+    /// The part's ETag (unquoted); None for a part recorded before ETags were.
+    pub etag: Option<String>,
+}
+
 /// An in-progress multipart upload, passed through to one backend.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct MultipartRecord {

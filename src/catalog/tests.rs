@@ -530,16 +530,16 @@ fn multipart_parts_are_recorded_until_the_upload_ends() {
         for id in ["p1", "p2", "p3"] {
             assert!(block(cat.create_multipart(upload("pb", id, id))).unwrap());
         }
-        assert!(block(cat.record_part("p1", 2, 20)).unwrap());
-        assert!(block(cat.record_part("p1", 1, 10)).unwrap());
+        assert!(block(cat.record_part("p1", 2, 20, "e")).unwrap());
+        assert!(block(cat.record_part("p1", 1, 10, "e")).unwrap());
         assert!(
-            block(cat.record_part("p1", 1, 11)).unwrap(),
+            block(cat.record_part("p1", 1, 11, "e")).unwrap(),
             "re-upload replaces"
         );
-        assert!(block(cat.record_part("p2", 1, 5)).unwrap());
-        assert!(block(cat.record_part("p3", 7, 70)).unwrap());
+        assert!(block(cat.record_part("p2", 1, 5, "e")).unwrap());
+        assert!(block(cat.record_part("p3", 7, 70, "e")).unwrap());
         assert!(
-            !block(cat.record_part("gone", 1, 1)).unwrap(),
+            !block(cat.record_part("gone", 1, 1, "e")).unwrap(),
             "no such upload"
         );
         let all = MultipartQuery {
@@ -554,7 +554,7 @@ fn multipart_parts_are_recorded_until_the_upload_ends() {
         block(cat.complete_multipart("p3", rec(70, &[("b1", "bk/p3")]), 0))
             .unwrap()
             .unwrap();
-        assert!(!block(cat.record_part("p2", 2, 1)).unwrap(), "aborted");
+        assert!(!block(cat.record_part("p2", 2, 1, "e")).unwrap(), "aborted");
     }
     let cat = Catalog::open(dir.path()).unwrap();
     assert_eq!(
@@ -868,6 +868,9 @@ impl CatalogStore for RefusingStore {
     fn get_multipart(&self, _: &str) -> Result<Option<MultipartRecord>> {
         self.refuse()
     }
+    fn get_completed_upload(&self, _: &str) -> Result<Option<crate::catalog::CompletedUpload>> {
+        self.refuse()
+    }
     fn all_usage(&self) -> Result<Vec<(String, BackendUsage)>> {
         self.refuse()
     }
@@ -888,6 +891,9 @@ impl CatalogStore for RefusingStore {
         self.refuse()
     }
     fn all_parts(&self) -> Result<Vec<(String, u32, u64)>> {
+        self.refuse()
+    }
+    fn upload_parts(&self, _: &str) -> Result<Vec<crate::catalog::StoredPart>> {
         self.refuse()
     }
     fn list_buckets(&self) -> Result<Vec<BucketRecord>> {
@@ -962,7 +968,7 @@ impl CatalogStore for RefusingStore {
     fn create_multipart(&self, _: MultipartRecord) -> WriteFuture<'_, bool> {
         self.refuse_write()
     }
-    fn record_part<'a>(&'a self, _: &'a str, _: u32, _: u64) -> WriteFuture<'a, bool> {
+    fn record_part<'a>(&'a self, _: &'a str, _: u32, _: u64, _: &'a str) -> WriteFuture<'a, bool> {
         self.refuse_write()
     }
     fn delete_multipart<'a>(&'a self, _: &'a str) -> WriteFuture<'a, Option<MultipartRecord>> {

@@ -112,6 +112,8 @@ pub async fn handle_copy_object(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     };
     let _in_flight = super::write::charge_in_flight(ctx, src.size)?;
     let _guard = app.key_locks.lock(bucket, key).await;
+    // The destination's If-None-Match / If-Match, as for PutObject (`write_conditions`).
+    super::write_conditions::check_current(ctx, bucket, key)?;
     let dst_key = backend_key(bucket, key);
     let (reservation, etag) = copy_bytes(ctx, &src, &dst_key, &meta).await?;
     let mut record = ObjectRecord {

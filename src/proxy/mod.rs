@@ -14,9 +14,12 @@ pub mod delete;
 pub mod get;
 pub mod list;
 pub mod multipart;
+pub mod multipart_parts;
+pub mod multipart_retry;
 pub mod put;
 pub mod read;
 pub mod write;
+pub mod write_conditions;
 pub mod xml_body;
 
 pub use crate::server::response::{error_response, Response, ResponseBody};

@@ -82,19 +82,21 @@ fn reserve_on_upload_backend<'a>(
     Ok((backend, reservation))
 }
 
-/// Records the stored part durably (so its quota counts again after a restart) and holds its
-/// reservation until the upload completes or is aborted. If the upload ended while the part was
-/// uploading, the reservation is released: nothing would ever release it.
+/// Records the stored part durably with its ETag (so its quota counts again after a restart,
+/// and the upload recorded last under a number is the one that counts: `multipart_parts`) and
+/// holds its reservation until the upload completes or is aborted. If the upload ended while
+/// the part was uploading, the reservation is released: nothing would ever release it.
 async fn hold_part(
     app: &App,
     upload: &MultipartRecord,
     part_number: u32,
     size: u64,
+    etag: &str,
     reservation: Reservation,
 ) -> S3Result<()> {
     let recorded = app
         .catalog
-        .record_part(&upload.upload_id, part_number, size)
+        .record_part(&upload.upload_id, part_number, size, etag)
         .await
         .map_err(catalog_error)?;
     if !recorded {
@@ -197,7 +199,7 @@ pub async fn handle_upload_part(
         )
         .await?;
     let etag = super::write::stream_body(ctx, body, writer).await?;
-    hold_part(app, &upload, n, size, reservation).await?;
+    hold_part(app, &upload, n, size, &etag, reservation).await?;
     let mut r = Response::new(200);
     r.header("ETag", quote_etag(&etag));
     if let Some(s) = body.summary() {
@@ -261,7 +263,7 @@ pub async fn handle_upload_part_copy(ctx: &RequestCtx<'_>) -> S3Result<Response>
                 .await?
         }
     };
-    hold_part(app, &upload, n, size, reservation).await?;
+    hold_part(app, &upload, n, size, &etag, reservation).await?;
     let mut w = XmlWriter::new();
     w.root("CopyPartResult");
     w.elem("ETag", &quote_etag(&etag));
@@ -286,12 +288,32 @@ pub async fn handle_complete_multipart_upload(
     ctx: &RequestCtx<'_>,
     body: &mut BodyReader<'_>,
 ) -> S3Result<Response> {
-    let upload = upload_of(ctx)?;
+    let upload = match upload_of(ctx) {
+        Ok(upload) => upload,
+        Err(e) if e.code == S3ErrorCode::NoSuchUpload => {
+            return super::multipart_retry::answer_completed(ctx)
+        }
+        Err(e) => return Err(e),
+    };
     let doc = body.read_to_vec(MAX_COMPLETE_DOCUMENT_BYTES).await?;
     let parts = super::xml_body::parse_xml_body(doc, parse_complete_document).await?;
     let app = &ctx.app;
     let (bucket, key) = (ctx.bucket()?, ctx.key()?);
     let _guard = app.key_locks.lock(bucket, key).await;
+    // A retry that waited for the first Complete to finish gets that one's answer.
+    if app
+        .catalog
+        .get_multipart(&upload.upload_id)
+        .map_err(catalog_error)?
+        .is_none()
+    {
+        return super::multipart_retry::answer_completed(ctx);
+    }
+    // Under the key lock, before the backend assembles anything (`write_conditions`). A
+    // refused Complete leaves the upload as it was: the client may retry it or abort it.
+    super::write_conditions::check_current(ctx, bucket, key)?;
+    let latest = super::multipart_parts::latest_etags(app, &upload.upload_id)?;
+    super::multipart_parts::check_latest(&parts, &latest)?;
     let backend = app.backend_by_name(&upload.backend).ok_or_else(|| {
         S3Error::backend(
             S3ErrorCode::ServiceUnavailable,
@@ -339,14 +361,7 @@ pub async fn handle_complete_multipart_upload(
         }
     }
     app.wake_background();
-    let mut w = XmlWriter::new();
-    w.root("CompleteMultipartUploadResult");
-    w.elem("Location", &format!("/{bucket}/{key}"));
-    w.elem("Bucket", bucket);
-    w.elem("Key", key);
-    w.elem("ETag", &quote_etag(&etag));
-    w.close("CompleteMultipartUploadResult");
-    Ok(Response::xml(200, w.finish()))
+    Ok(super::multipart_retry::complete_result(bucket, key, &etag))
 }
 
 pub async fn handle_abort_multipart_upload(ctx: &RequestCtx<'_>) -> S3Result<Response> {
@@ -422,6 +437,8 @@ pub async fn handle_list_parts(ctx: &RequestCtx<'_>) -> S3Result<Response> {
             (page, truncated, next)
         }
     };
+    let latest = super::multipart_parts::latest_etags(app, &upload.upload_id)?;
+    let parts = super::multipart_parts::keep_latest(parts, &latest);
     let mut w = XmlWriter::new();
     w.root("ListPartsResult");
     w.elem("Bucket", &upload.bucket);

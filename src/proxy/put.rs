@@ -29,6 +29,8 @@ pub async fn handle_put_object(
     let app = &ctx.app;
     let _in_flight = super::write::charge_in_flight(ctx, size)?;
     let _guard = app.key_locks.lock(bucket, key).await;
+    // Under the key lock and before the backend sees a byte: see `write_conditions`.
+    super::write_conditions::check_current(ctx, bucket, key)?;
     let bkey = backend_key(bucket, key);
     let (reservation, writer) =
         super::write::begin_write(ctx, size, &bkey, &meta, &integrity).await?;

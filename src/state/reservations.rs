@@ -111,7 +111,7 @@ mod tests {
         assert!(block(cat.create_multipart(upload("u1", "b1"))).expect("create"));
         assert!(block(cat.create_multipart(upload("u2", "gone"))).expect("create"));
         for (id, n, size) in [("u1", 1, 60), ("u1", 2, 30), ("u2", 1, 5)] {
-            assert!(block(cat.record_part(id, n, size)).expect("part"));
+            assert!(block(cat.record_part(id, n, size, "e")).expect("part"));
         }
         let pl = Placement::new(
             RoutingStrategy::Pack,

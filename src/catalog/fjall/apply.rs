@@ -4,9 +4,10 @@
 use super::codec::{self, ObjectKey};
 use super::overlay::Ks;
 use super::writer::Writer;
+use crate::catalog::limits::{COMPLETED_UPLOAD_RETENTION_MS, MAX_COMPLETED_PURGE_PER_WRITE};
 use crate::catalog::model::{
-    AddCopyOutcome, BucketRecord, Copy, CreateBucketOutcome, DeleteBucketOutcome, MonthlyUsage,
-    MultipartRecord, ObjectRecord, PutOutcome, QueueId, QueueItem,
+    AddCopyOutcome, BucketRecord, CompletedUpload, Copy, CreateBucketOutcome, DeleteBucketOutcome,
+    MonthlyUsage, MultipartRecord, ObjectRecord, PutOutcome, QueueId, QueueItem,
 };
 use crate::catalog::rules::{self, CopyChange};
 use crate::catalog::Result;
@@ -204,14 +205,16 @@ impl Writer {
         Ok(Some(record))
     }
 
-    /// Records that part `part_number` of the upload is stored with `size` bytes (replacing a
-    /// part uploaded before under that number). False, and no change, if the upload no longer
-    /// exists (completed or aborted while the part was uploading).
+    /// Records that part `part_number` of the upload is stored with `size` bytes and `etag`
+    /// (replacing a part uploaded before under that number: the last recorded wins). False, and
+    /// no change, if the upload no longer exists (completed or aborted while the part was
+    /// uploading).
     pub(crate) fn record_part(
         &mut self,
         upload_id: &str,
         part_number: u32,
         size: u64,
+        etag: &str,
     ) -> Result<bool> {
         if self
             .read(Ks::Multipart, &codec::mp_record_key(upload_id))?
@@ -220,7 +223,7 @@ impl Writer {
             return Ok(false);
         }
         let pkey = codec::mp_part_key(upload_id, part_number)?;
-        codec::encode_part_size(size, self.buf());
+        codec::encode_part(size, etag, self.buf());
         self.put_encoded(Ks::Multipart, &pkey);
         Ok(true)
     }
@@ -257,7 +260,41 @@ impl Writer {
         let Some(upload) = self.delete_multipart(upload_id)? else {
             return Ok(None);
         };
-        self.put(&upload.bucket, &upload.key, record, replicate)
-            .map(Some)
+        let done = CompletedUpload {
+            bucket: upload.bucket.clone(),
+            key: upload.key.clone(),
+            etag: record.etag.clone(),
+            completed_ms: record.last_modified_ms,
+        };
+        let outcome = self.put(&upload.bucket, &upload.key, record, replicate)?;
+        self.purge_completed(done.completed_ms - COMPLETED_UPLOAD_RETENTION_MS)?;
+        codec::encode_completed(&done, self.buf());
+        self.put_encoded(Ks::Multipart, &codec::mp_done_key(upload_id));
+        let age_key = codec::mp_done_age_key(done.completed_ms, upload_id);
+        self.overlay.set(Ks::Multipart, &age_key, Some(Vec::new()));
+        Ok(Some(outcome))
+    }
+
+    /// Removes up to `MAX_COMPLETED_PURGE_PER_WRITE` kept answers of uploads completed before
+    /// `before_ms`, oldest first (stored ones; this group's own are recent).
+    fn purge_completed(&mut self, before_ms: i64) -> Result<()> {
+        let mut expired: Vec<(Vec<u8>, String)> = Vec::new();
+        for guard in self.db().multipart.prefix([codec::MP_DONE_AGE_TAG]) {
+            let key = guard.key().map_err(super::storage)?;
+            let (completed_ms, upload_id) = codec::decode_mp_done_age_key(&key)?;
+            if completed_ms >= before_ms || expired.len() >= MAX_COMPLETED_PURGE_PER_WRITE {
+                break;
+            }
+            if matches!(self.overlay.get(Ks::Multipart, &key), Some(None)) {
+                continue; // already removed by an earlier request of this group
+            }
+            expired.push((key.to_vec(), upload_id.to_owned()));
+        }
+        for (age_key, upload_id) in expired {
+            self.overlay.set(Ks::Multipart, &age_key, None);
+            self.overlay
+                .set(Ks::Multipart, &codec::mp_done_key(&upload_id), None);
+        }
+        Ok(())
     }
 }

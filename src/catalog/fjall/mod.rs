@@ -12,7 +12,8 @@
 //! # Keyspaces
 //! `objects` (bucket + key → `ObjectRecord`), `backends` (name →
 //! `BackendUsage`; `\0` name `\0` month → `MonthlyUsage`), `multipart` (upload id →
-//! `MultipartRecord`, plus a per-bucket index and each stored part's size), `queue` (`QueueId` → `QueueItem`),
+//! `MultipartRecord`, plus a per-bucket index, each stored part's size, and the kept answers of
+//! completed uploads with their expiry index), `queue` (`QueueId` → `QueueItem`),
 //! `buckets` (name → `BucketRecord`), `meta` (schema version, generation and queue counters).
 //!
 //! # Threading model
@@ -61,9 +62,9 @@ use std::thread::JoinHandle;
 
 use super::interface::{CatalogStore, WriteFuture};
 use super::model::{
-    AddCopyOutcome, BackendUsage, BucketRecord, Copy, CreateBucketOutcome, DeleteBucketOutcome,
-    ListPage, ListQuery, MonthlyUsage, MultipartPage, MultipartQuery, MultipartRecord,
-    ObjectRecord, PutOutcome, QueueId, QueueItem, QueueKind,
+    AddCopyOutcome, BackendUsage, BucketRecord, CompletedUpload, Copy, CreateBucketOutcome,
+    DeleteBucketOutcome, ListPage, ListQuery, MonthlyUsage, MultipartPage, MultipartQuery,
+    MultipartRecord, ObjectRecord, PutOutcome, QueueId, QueueItem, QueueKind, StoredPart,
 };
 use super::{CatalogError, Result};
 use store::Db;
@@ -164,6 +165,10 @@ impl CatalogStore for FjallStore {
         self.db.get_multipart(upload_id)
     }
 
+    fn get_completed_upload(&self, upload_id: &str) -> Result<Option<CompletedUpload>> {
+        self.db.get_completed_upload(upload_id)
+    }
+
     fn all_usage(&self) -> Result<Vec<(String, BackendUsage)>> {
         self.db.all_usage()
     }
@@ -194,6 +199,10 @@ impl CatalogStore for FjallStore {
 
     fn all_parts(&self) -> Result<Vec<(String, u32, u64)>> {
         self.db.all_parts()
+    }
+
+    fn upload_parts(&self, upload_id: &str) -> Result<Vec<StoredPart>> {
+        self.db.upload_parts(upload_id)
     }
 
     fn list_buckets(&self) -> Result<Vec<BucketRecord>> {
@@ -312,9 +321,10 @@ impl CatalogStore for FjallStore {
         upload_id: &'a str,
         part_number: u32,
         size: u64,
+        etag: &'a str,
     ) -> WriteFuture<'a, bool> {
-        let upload_id = upload_id.to_owned();
-        self.call(move |w| w.record_part(&upload_id, part_number, size))
+        let (upload_id, etag) = (upload_id.to_owned(), etag.to_owned());
+        self.call(move |w| w.record_part(&upload_id, part_number, size, &etag))
     }
 
     fn complete_multipart<'a>(

@@ -13,8 +13,8 @@ use super::codec::{self, ObjectKey};
 use super::storage;
 use crate::catalog::limits::MAX_QUEUE_PEEK;
 use crate::catalog::model::{
-    BackendUsage, BucketRecord, MonthlyUsage, MultipartRecord, ObjectRecord, QueueId, QueueItem,
-    QueueKind,
+    BackendUsage, BucketRecord, CompletedUpload, MonthlyUsage, MultipartRecord, ObjectRecord,
+    QueueId, QueueItem, QueueKind, StoredPart,
 };
 use crate::catalog::{CatalogError, Result};
 
@@ -188,6 +188,17 @@ impl Db {
         }
     }
 
+    pub(crate) fn get_completed_upload(&self, upload_id: &str) -> Result<Option<CompletedUpload>> {
+        match self
+            .multipart
+            .get(codec::mp_done_key(upload_id))
+            .map_err(storage)?
+        {
+            Some(raw) => codec::decode_completed(&raw).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Every stored part of every upload in progress, as (upload id, part number, size), by
     /// upload id then part number.
     pub(crate) fn all_parts(&self) -> Result<Vec<(String, u32, u64)>> {
@@ -195,7 +206,23 @@ impl Db {
         for guard in self.multipart.prefix([codec::MP_PART_TAG]) {
             let (k, v) = guard.into_inner().map_err(storage)?;
             let (upload_id, n) = codec::decode_mp_part_key(&k)?;
-            out.push((upload_id.to_owned(), n, codec::decode_part_size(&v)?));
+            out.push((upload_id.to_owned(), n, codec::decode_part(&v)?.0));
+        }
+        Ok(out)
+    }
+
+    /// The recorded parts of one upload, by part number.
+    pub(crate) fn upload_parts(&self, upload_id: &str) -> Result<Vec<StoredPart>> {
+        let mut out = Vec::new();
+        for guard in self.multipart.prefix(codec::mp_part_prefix(upload_id)?) {
+            let (k, v) = guard.into_inner().map_err(storage)?;
+            let (_, part_number) = codec::decode_mp_part_key(&k)?;
+            let (size, etag) = codec::decode_part(&v)?;
+            out.push(StoredPart {
+                part_number,
+                size,
+                etag,
+            });
         }
         Ok(out)
     }

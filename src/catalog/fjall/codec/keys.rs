@@ -14,6 +14,10 @@ pub(crate) const MP_RECORD_TAG: u8 = 0x01;
 pub(crate) const MP_INDEX_TAG: u8 = 0x02;
 /// Leading byte of a multipart part key (one per part stored, with its size).
 pub(crate) const MP_PART_TAG: u8 = 0x03;
+/// Leading byte of a completed upload's kept answer (by upload id), for retried Completes.
+pub(crate) const MP_DONE_TAG: u8 = 0x04;
+/// Leading byte of the completed uploads' expiry index (by completion time).
+pub(crate) const MP_DONE_AGE_TAG: u8 = 0x05;
 
 /// An encoded object key on the stack: point lookups allocate nothing.
 pub(crate) struct ObjectKey {
@@ -128,6 +132,40 @@ pub(crate) fn mp_record_key(upload_id: &str) -> Vec<u8> {
     k.push(MP_RECORD_TAG);
     k.extend_from_slice(upload_id.as_bytes());
     k
+}
+
+/// Completed upload key: `[0x04][upload_id]`.
+pub(crate) fn mp_done_key(upload_id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + upload_id.len());
+    k.push(MP_DONE_TAG);
+    k.extend_from_slice(upload_id.as_bytes());
+    k
+}
+
+/// Expiry index key of a completed upload: `[0x05][completed_ms u64 BE][upload_id]`, so the
+/// oldest completions come first. Times before 1970 sort as 0.
+pub(crate) fn mp_done_age_key(completed_ms: i64, upload_id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9 + upload_id.len());
+    k.push(MP_DONE_AGE_TAG);
+    k.extend_from_slice(&(completed_ms.max(0) as u64).to_be_bytes());
+    k.extend_from_slice(upload_id.as_bytes());
+    k
+}
+
+/// Inverse of [`mp_done_age_key`]: (completed_ms, upload id).
+pub(crate) fn decode_mp_done_age_key(raw: &[u8]) -> Result<(i64, &str)> {
+    let bad = CatalogError::Corrupt("completed upload age key");
+    let rest = raw.strip_prefix(&[MP_DONE_AGE_TAG]).ok_or(bad.clone())?;
+    if rest.len() < 8 {
+        return Err(bad);
+    }
+    let (ms, id) = rest.split_at(8);
+    let ms: [u8; 8] = ms.try_into().map_err(|_| bad)?;
+    let id = std::str::from_utf8(id).map_err(|_| CatalogError::Corrupt("upload id not UTF-8"))?;
+    Ok((
+        i64::try_from(u64::from_be_bytes(ms)).unwrap_or(i64::MAX),
+        id,
+    ))
 }
 
 /// Prefix of an upload's part keys: `[0x03][upload_id_len u8][upload_id]`. Upload ids are at

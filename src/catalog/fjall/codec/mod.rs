@@ -11,8 +11,11 @@
 //!   `[0x02][bucket_len u8][bucket][escaped key][0x00 0x00][upload_id]` orders a
 //!   bucket's uploads by key, then upload id (the escape maps 0x00 to 0x00 0xFF,
 //!   so the terminator sorts below any continuation of the key). Each part stored holds
-//!   `[0x03][upload_id_len u8][upload_id][part u32 BE]` → its size, so the quota parts hold is
-//!   known again after a restart.
+//!   `[0x03][upload_id_len u8][upload_id][part u32 BE]` → its size and ETag (value format 2; a
+//!   format-1 value holds the size only), so the quota parts hold is known again after a
+//!   restart and the part recorded last under a number is the one that counts. A completed
+//!   upload's answer is kept at `[0x04][upload_id]`, with `[0x05][completed_ms u64 BE][upload_id]`
+//!   ordering them oldest first for expiry.
 //! - queue: `[kind tag][seq u64 BE]`, so each queue is an id-ordered range.
 //! - backends: the name holds the running usage; `[0x00][name][0x00][month u32 BE]` one
 //!   month's usage.

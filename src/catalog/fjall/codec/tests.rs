@@ -428,3 +428,17 @@ fn multipart_index_property_order() {
         assert_eq!(a.cmp(&b), want, "({k1:?},{u1:?}) vs ({k2:?},{u2:?})");
     }
 }
+
+/// Part values: v1 (size only, written before ETags were recorded) still decodes; v2 holds the
+/// ETag after the size.
+#[test]
+fn part_values_old_and_new() {
+    let v1 = [FORMAT_V1, 0x64];
+    assert_eq!(decode_part(&v1).unwrap(), (100, None));
+    let mut buf = Vec::new();
+    encode_part(100, "abc", &mut buf);
+    assert_eq!(hex::encode(&buf), "026403616263");
+    assert_eq!(decode_part(&buf).unwrap(), (100, Some("abc".to_owned())));
+    assert!(decode_part(&buf[..buf.len() - 1]).is_err(), "truncated");
+    assert!(decode_part(&[9, 1]).is_err(), "unknown format");
+}

@@ -6,8 +6,8 @@
 
 use super::keys::{queue_kind, queue_tag};
 use crate::catalog::model::{
-    BackendUsage, BucketRecord, Copy, CopyState, MonthlyUsage, MultipartRecord, ObjectRecord,
-    ObjectSummary, QueueItem, QueueKind,
+    BackendUsage, BucketRecord, CompletedUpload, Copy, CopyState, MonthlyUsage, MultipartRecord,
+    ObjectRecord, ObjectSummary, QueueItem, QueueKind,
 };
 use crate::catalog::{CatalogError, Result};
 
@@ -476,18 +476,59 @@ pub(crate) fn decode_multipart(raw: &[u8]) -> Result<MultipartRecord> {
     Ok(m)
 }
 
-/// Encodes a stored part's size (the value of a multipart part key).
-pub(crate) fn encode_part_size(size: u64, out: &mut Vec<u8>) {
+/// Format of a part value that holds the part's ETag after its size. Part values written before
+/// it ([`FORMAT_V1`]) hold the size only, and still decode.
+pub(crate) const PART_FORMAT_V2: u8 = 2;
+
+/// Encodes a stored part's size and ETag (the value of a multipart part key).
+pub(crate) fn encode_part(size: u64, etag: &str, out: &mut Vec<u8>) {
+    out.clear();
+    let mut e = Enc(out);
+    e.u8(PART_FORMAT_V2);
+    e.varint(size);
+    e.str(etag);
+}
+
+/// Decodes a stored part's size, and its ETag when the value holds one (written by
+/// [`encode_part`]; a size-only v1 value has none).
+pub(crate) fn decode_part(raw: &[u8]) -> Result<(u64, Option<String>)> {
+    match raw.split_first() {
+        Some((&PART_FORMAT_V2, rest)) => {
+            let mut d = Dec { buf: rest };
+            let size = d.varint()?;
+            let etag = d.str()?;
+            d.finish()?;
+            Ok((size, Some(etag)))
+        }
+        _ => {
+            let mut d = Dec::start(raw)?;
+            let size = d.varint()?;
+            d.finish()?;
+            Ok((size, None))
+        }
+    }
+}
+
+/// Encodes a completed upload's kept answer.
+pub(crate) fn encode_completed(c: &CompletedUpload, out: &mut Vec<u8>) {
     out.clear();
     let mut e = Enc(out);
     e.u8(FORMAT_V1);
-    e.varint(size);
+    e.str(&c.bucket);
+    e.str(&c.key);
+    e.str(&c.etag);
+    e.i64(c.completed_ms);
 }
 
-/// Decodes a stored part's size.
-pub(crate) fn decode_part_size(raw: &[u8]) -> Result<u64> {
+/// Decodes a completed upload's kept answer.
+pub(crate) fn decode_completed(raw: &[u8]) -> Result<CompletedUpload> {
     let mut d = Dec::start(raw)?;
-    let size = d.varint()?;
+    let c = CompletedUpload {
+        bucket: d.str()?,
+        key: d.str()?,
+        etag: d.str()?,
+        completed_ms: d.i64()?,
+    };
     d.finish()?;
-    Ok(size)
+    Ok(c)
 }
