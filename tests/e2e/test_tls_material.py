@@ -32,7 +32,12 @@ def _peer_certificate(port: int, ca_file: str) -> bytes:
 
 
 def _cert_der(pem_file: str) -> bytes:
-    return ssl.PEM_cert_to_DER_cert(Path(pem_file).read_text())
+    """The DER of the first certificate in `pem_file` (the leaf; the file may hold a chain, which
+    `ssl.PEM_cert_to_DER_cert` would read as one garbled block)."""
+    text = Path(pem_file).read_text()
+    end = "-----END CERTIFICATE-----"
+    first = text[: text.index(end) + len(end)]
+    return ssl.PEM_cert_to_DER_cert(first)
 
 
 def _reload_and_wait(orch: h.Orchestrator, marker: str) -> None:
