@@ -106,8 +106,8 @@ pub fn current_filter() -> Option<String> {
 }
 
 /// Writes an access-log line at a level chosen at run time (tracing's macros want a constant
-/// level, hence one arm per level). Usage: `access_log!(level, field = value, ..., "message")`.
-#[macro_export]
+/// level, hence one arm per level). Usage: `crate::logging::access_log!(level, field = value, ...,
+/// "message")`. Module-scoped (not `#[macro_export]`), so its path names the module it lives in.
 macro_rules! access_log {
     ($level:expr, $($rest:tt)+) => {
         match $level {
@@ -120,6 +120,7 @@ macro_rules! access_log {
         }
     };
 }
+pub(crate) use access_log;
 
 #[cfg(test)]
 mod tests {

@@ -103,7 +103,18 @@ fn imports_only_run_down_the_layers() {
                     continue;
                 }
                 let Some(theirs) = layer_of(target) else {
-                    continue; // a macro exported at the root (`crate::access_log!`)
+                    // The crate root (`lib.rs`: `run`, `Running`) wires the layers together;
+                    // only the top layer, the command line, starts it.
+                    if own == LAYERS.len() - 1 {
+                        continue;
+                    }
+                    violations.push(format!(
+                        "{}:{}: {module} -> crate::{target}, which is in no layer (an item at \
+                         the crate root, or a module missing from LAYERS)",
+                        rel.display(),
+                        n + 1,
+                    ));
+                    continue;
                 };
                 if theirs >= own {
                     let how = if theirs == own { "sideways" } else { "upward" };

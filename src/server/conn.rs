@@ -250,7 +250,7 @@ async fn handle_one<S: Service>(
     drop(permit);
     let elapsed = started.elapsed();
     crate::metrics::record_request(op_name, status, elapsed);
-    crate::access_log!(
+    crate::logging::access_log!(
         app.config().logging.access_log_level,
         request_id,
         op = op_name,
