@@ -3,29 +3,13 @@
 //! ACLs, policy, lifecycle, encryption, CORS), which an orchestrator bucket does not configure.
 
 use super::catalog_error;
+use super::owner::{write_owner, write_owner_fields};
 use super::{RequestCtx, Response};
 use crate::catalog::{CreateBucketOutcome, DeleteBucketOutcome, MultipartQuery, MAX_LIST_KEYS};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::xml::{iso8601_ms, XmlWriter};
 use crate::server::body::BodyReader;
 use crate::util::clock::now_ms;
-
-/// The owner shown in listings and ACLs: the orchestrator presents one owner for everything.
-pub const OWNER_ID: &str = "s3-orchestrator";
-pub const OWNER_DISPLAY_NAME: &str = "s3-orchestrator";
-
-/// The `ID` and `DisplayName` of the one owner every bucket and object reports.
-pub fn write_owner_fields(w: &mut XmlWriter) {
-    w.elem("ID", OWNER_ID);
-    w.elem("DisplayName", OWNER_DISPLAY_NAME);
-}
-
-/// The owner as an element named `elem` (`Owner`, `Initiator`).
-pub fn write_owner(w: &mut XmlWriter, elem: &str) {
-    w.open(elem);
-    write_owner_fields(w);
-    w.close(elem);
-}
 
 /// The region reported for virtual buckets (any region is accepted in signatures).
 pub const REGION: &str = "us-east-1";
@@ -108,35 +92,6 @@ pub fn handle_get_acl(ctx: &RequestCtx<'_>) -> S3Result<Response> {
 /// Sub-resources an orchestrator bucket never has: the proper "not configured" answers.
 pub fn handle_not_configured(code: S3ErrorCode) -> S3Result<Response> {
     Err(S3Error::new(code))
-}
-
-/// `buckets[].max_multipart_uploads`: a configured bucket with a limit refuses a new upload once
-/// it has that many in progress, with `503 SlowDown` as the Go project answers (the client backs
-/// off and retries; completing or aborting an upload, or its expiry, frees a place). The count
-/// and the create are not one atomic step: uploads created at the same moment may pass the
-/// limit by the few in flight.
-pub fn check_upload_limit(ctx: &RequestCtx<'_>, bucket: &str) -> S3Result<()> {
-    let limit = ctx
-        .app
-        .config()
-        .bucket(bucket)
-        .map_or(0, |b| b.max_multipart_uploads);
-    if limit == 0 {
-        return Ok(());
-    }
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let open = ctx
-        .app
-        .catalog
-        .count_multipart(bucket, limit)
-        .map_err(catalog_error)?;
-    if open >= limit {
-        return Err(S3Error::with_message(
-            S3ErrorCode::SlowDown,
-            "Too many active multipart uploads",
-        ));
-    }
-    Ok(())
 }
 
 /// S3's bucket naming rules (the config uses the same ones).

@@ -1,8 +1,8 @@
 //! ListObjectsV2, ListObjects (V1) and ListObjectVersions, answered from the catalog alone: a
 //! listing never fans out to backends.
 
-use super::bucket::write_owner;
 use super::catalog_error;
+use super::owner::write_owner;
 use super::{RequestCtx, Response};
 use crate::catalog::{ListPage, ListQuery, MAX_LIST_KEYS};
 use crate::s3::auth::uri_encode;

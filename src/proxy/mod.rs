@@ -16,6 +16,7 @@ pub mod list;
 pub mod multipart;
 pub mod multipart_parts;
 pub mod multipart_retry;
+pub mod owner;
 pub mod put;
 pub mod read;
 pub mod write;

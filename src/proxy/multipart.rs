@@ -108,7 +108,7 @@ async fn hold_part(
 
 pub async fn handle_create_multipart_upload(ctx: &RequestCtx<'_>) -> S3Result<Response> {
     let (bucket, key) = (ctx.bucket()?, ctx.key()?);
-    super::bucket::check_upload_limit(ctx, bucket)?;
+    check_upload_limit(ctx, bucket)?;
     let app = &ctx.app;
     let meta = ObjectMeta::from_headers(ctx.head)?;
     let bkey = backend_key(bucket, key);
@@ -519,14 +519,43 @@ pub fn handle_list_multipart_uploads(ctx: &RequestCtx<'_>) -> S3Result<Response>
         w.open("Upload");
         w.elem("Key", &u.key);
         w.elem("UploadId", &u.upload_id);
-        super::bucket::write_owner(&mut w, "Initiator");
-        super::bucket::write_owner(&mut w, "Owner");
+        super::owner::write_owner(&mut w, "Initiator");
+        super::owner::write_owner(&mut w, "Owner");
         w.elem("StorageClass", "STANDARD");
         w.elem("Initiated", &iso8601_ms(u.initiated_ms));
         w.close("Upload");
     }
     w.close("ListMultipartUploadsResult");
     Ok(Response::xml(200, w.finish()))
+}
+
+/// `buckets[].max_multipart_uploads`: a configured bucket with a limit refuses a new upload once
+/// it has that many in progress, with `503 SlowDown` as the Go project answers (the client backs
+/// off and retries; completing or aborting an upload, or its expiry, frees a place). The count
+/// and the create are not one atomic step: uploads created at the same moment may pass the
+/// limit by the few in flight.
+pub fn check_upload_limit(ctx: &RequestCtx<'_>, bucket: &str) -> S3Result<()> {
+    let limit = ctx
+        .app
+        .config()
+        .bucket(bucket)
+        .map_or(0, |b| b.max_multipart_uploads);
+    if limit == 0 {
+        return Ok(());
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let open = ctx
+        .app
+        .catalog
+        .count_multipart(bucket, limit)
+        .map_err(catalog_error)?;
+    if open >= limit {
+        return Err(S3Error::with_message(
+            S3ErrorCode::SlowDown,
+            "Too many active multipart uploads",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ mod sign;
 mod signature;
 mod signing_key;
 mod sigv2;
+mod verified;
 mod verify;
 
 #[cfg(test)]
@@ -42,9 +43,8 @@ pub use secret::{Credentials, SecretKey};
 pub use sign::{presign_url, sign_request, signable_canonical_request, SignableRequest};
 pub use signature::{signature, string_to_sign, Signature, SignatureHex, ALGORITHM};
 pub use signing_key::{signing_key, SigningKey, SigningKeyCache, SIGNING_KEY_CACHE_CAPACITY};
-pub use verify::{
-    verify_request, verify_request_for_host, AuthKind, VerifiedRequest, MAX_CLOCK_SKEW_SECS,
-};
+pub use verified::{AuthKind, VerifiedRequest, MAX_CLOCK_SKEW_SECS};
+pub use verify::{verify_request, verify_request_for_host};
 
 /// The only service name a credential scope may carry on this S3 endpoint.
 pub const SERVICE: &str = "s3";

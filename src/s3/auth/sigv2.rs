@@ -27,7 +27,7 @@ use super::canonical::{split_query, Sink};
 use super::payload::PayloadSigning;
 use super::scope::MAX_ACCESS_KEY_ID_LEN;
 use super::secret::SecretKey;
-use super::verify::{header_str, AuthKind, VerifiedRequest, MAX_CLOCK_SKEW_SECS};
+use super::verified::{header_str, AuthKind, VerifiedRequest, MAX_CLOCK_SKEW_SECS};
 use super::RequestView;
 
 /// The `Authorization` header's first token for SigV2 (`AWS AKID:signature`).
