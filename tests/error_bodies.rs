@@ -11,10 +11,7 @@ mod common;
 
 use common::*;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::net::SocketAddr;
 
 /// The backend's name in the config: must not reach a client.
 const BACKEND_NAME: &str = "provider-zeta";
@@ -50,63 +47,28 @@ catalog:
     )
 }
 
-/// Answers every request with `400 <code>` carrying the provider's own message, after reading
-/// the request head (and, for a small PUT, whatever body came with it).
-struct CannedBackend {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl CannedBackend {
-    fn start(code: &'static str) -> CannedBackend {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let body = format!(
-                "<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>{PROVIDER_WORDS}</Message></Error>"
-            );
-            let answer = format!(
-                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            while !flag.load(Ordering::Relaxed) {
-                let Ok((mut s, _)) = listener.accept() else {
-                    // Polling accept with a short pause: the thread must notice `stop`.
-                    std::thread::sleep(Duration::from_millis(5));
-                    continue;
-                };
-                s.set_nonblocking(false).unwrap();
-                s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-                let mut got = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => got.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let _ = s.write_all(answer.as_bytes());
+/// A backend answering every request with `400 <code>` carrying the provider's own message,
+/// after reading the request head (and, for a small PUT, whatever body came with it).
+fn canned_backend(code: &'static str) -> FakeBackend {
+    let body = format!(
+        "<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>{PROVIDER_WORDS}</Message></Error>"
+    );
+    let answer = format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    FakeBackend::start(move |mut s| {
+        s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
             }
-        });
-        CannedBackend {
-            addr,
-            stop,
-            thread: Some(thread),
         }
-    }
-}
-
-impl Drop for CannedBackend {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+        let _ = s.write_all(answer.as_bytes());
+    })
 }
 
 fn assert_tells_nothing_private(r: &Response, backend: SocketAddr) {
@@ -130,10 +92,7 @@ fn assert_tells_nothing_private(r: &Response, backend: SocketAddr) {
 
 #[test]
 fn a_transport_failure_is_reported_as_s3_does() {
-    let addr = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let addr = refusing_addr();
     let server = TestServer::start_yaml(|d| yaml(d, addr));
     let r = server.send(&server.signed(ALPHA, "PUT", "/alpha/k").body_sha256(b"x"));
     r.assert_error(503, "ServiceUnavailable");
@@ -142,7 +101,7 @@ fn a_transport_failure_is_reported_as_s3_does() {
 
 #[test]
 fn a_providers_refusal_keeps_its_code_but_not_its_words() {
-    let backend = CannedBackend::start("BadDigest");
+    let backend = canned_backend("BadDigest");
     let server = TestServer::start_yaml(|d| yaml(d, backend.addr));
     let r = server.send(&server.signed(ALPHA, "PUT", "/alpha/k").body_sha256(b"x"));
     r.assert_error(400, "BadDigest");
@@ -159,7 +118,7 @@ fn a_providers_refusal_of_the_request_is_the_clients_error() {
         ("MetadataTooLarge", 400),
         ("InternalError", 503),
     ] {
-        let backend = CannedBackend::start(code);
+        let backend = canned_backend(code);
         let server = TestServer::start_yaml(|d| yaml(d, backend.addr));
         let r = server.send(&server.signed(ALPHA, "PUT", "/alpha/k").body_sha256(b"x"));
         let want = if status == 503 {

@@ -11,57 +11,8 @@ mod common;
 
 use common::*;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
-
-/// A backend that accepts connections and never answers; dropped, it stops accepting.
-struct HungBackend {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl HungBackend {
-    fn start() -> HungBackend {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let mut held = Vec::new();
-            while !flag.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((s, _)) => held.push(s),
-                    // Polling accept with a short pause: the thread must notice `stop`.
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        HungBackend {
-            addr,
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for HungBackend {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// An address nothing listens on (bound, then closed).
-fn refusing_addr() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
-}
 
 /// A config with one S3 backend at `backend` and the `alpha`/`beta` buckets of the harness.
 fn s3_backend_yaml(
@@ -122,7 +73,7 @@ fn timed_put(server: &TestServer, key: &str) -> (u16, String, Duration) {
 
 #[test]
 fn reload_applies_backend_timeout_on_every_shard() {
-    let hung = HungBackend::start();
+    let hung = FakeBackend::hung();
     let before = "  shards: 2\n  backend_timeout: 3s";
     let after = "  shards: 2\n  backend_timeout: 1s";
     let breaker = "  enabled: false";

@@ -12,6 +12,10 @@
 // Test harness: failing loudly on an unexpected I/O error is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backends;
+#[allow(unused_imports)] // not every test binary uses them
+pub use backends::{refusing_addr, FakeBackend};
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
